@@ -1,0 +1,31 @@
+/*  log.h - one-line log messages on stderr, journald-friendly.
+
+    Every program logs through here: `<N>` syslog priority prefix (journald strips it and
+    keeps the level), program name, level word, message. The identity and threshold are set
+    once at start-up by log_init and are read-only afterwards.
+*/
+#ifndef VMSCHED_LOG_H
+#define VMSCHED_LOG_H
+
+typedef enum {
+    LOG_LEVEL_ERROR = 3,    // syslog priority err
+    LOG_LEVEL_WARN = 4,     // warning
+    LOG_LEVEL_INFO = 6,     // info
+    LOG_LEVEL_DEBUG = 7     // debug
+} log_level_t;
+
+//  Set the program name shown in every line and the most verbose level printed.
+void log_init (const char *program, log_level_t threshold);
+
+//  Parse "error", "warn", "info" or "debug"; returns -1 for anything else.
+int log_level_parse (const char *text, log_level_t *out);
+
+//  Print one message (printf format) at the given level.
+void log_msg (log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+#define log_error(...) log_msg (LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg (LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg (LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg (LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

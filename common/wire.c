@@ -1,0 +1,597 @@
+/*  wire.c - the envelope codec: plain C messages <-> protobuf bytes, with validation.
+
+    Owns the mapping between wire_msg_t and the generated Vmsched__* types. Decoding never
+    trusts the bytes: a budgeted allocator caps what protobuf-c may allocate, and every field
+    is validated before it is copied out. Encoding runs the same validation, so a message we
+    send is always one our peers accept.
+*/
+#include "wire.h"
+#include "vmsched.pb-c.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  --------------------------------------------------------------------------
+//  Names
+
+static const char *s_kind_names [] = {
+    "none", "hello", "welcome", "heartbeat", "report", "event", "reject",
+    "ctl-request", "ctl-reply"
+};
+static const char *s_state_names [DOMAIN_STATE_COUNT] = {
+    "unknown", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"
+};
+static const char *s_event_names [EVENT_KIND_COUNT] = {
+    "unknown", "defined", "undefined", "started", "suspended", "resumed", "stopped",
+    "shutdown", "pmsuspended", "crashed"
+};
+
+const char *
+wire_kind_name (wire_kind_t kind)
+{
+    return (unsigned) kind <= WIRE_CTL_REPLY? s_kind_names [kind]: "invalid";
+}
+
+const char *
+domain_state_name (domain_state_t state)
+{
+    return (unsigned) state < DOMAIN_STATE_COUNT? s_state_names [state]: "invalid";
+}
+
+const char *
+event_kind_name (event_kind_t kind)
+{
+    return (unsigned) kind < EVENT_KIND_COUNT? s_event_names [kind]: "invalid";
+}
+
+//  --------------------------------------------------------------------------
+//  Message lifetime
+
+void
+wire_msg_init (wire_msg_t *msg, wire_kind_t kind)
+{
+    memset (msg, 0, sizeof *msg);
+    msg->kind = kind;
+    msg->version = WIRE_PROTOCOL_VERSION;
+}
+
+void
+wire_msg_reset (wire_msg_t *msg)
+{
+    if (msg->kind == WIRE_REPORT || msg->kind == WIRE_HEARTBEAT)
+        free (msg->body.report.domains);
+    else
+    if (msg->kind == WIRE_CTL_REQUEST) {
+        for (uint32_t i = 0; i < msg->body.request.arg_count; i++)
+            free (msg->body.request.args [i]);
+        free (msg->body.request.args);
+    }
+    else
+    if (msg->kind == WIRE_CTL_REPLY)
+        free (msg->body.reply.json);
+    memset (msg, 0, sizeof *msg);
+}
+
+int
+wire_request_add_arg (wire_ctl_request_t *request, const char *arg)
+{
+    if (request->arg_count >= WIRE_MAX_ARGS || strlen (arg) > WIRE_MAX_ARG)
+        return -1;
+    char **grown = realloc (request->args, (request->arg_count + 1) * sizeof (char *));
+    if (!grown)
+        return -1;
+    request->args = grown;
+    request->args [request->arg_count] = strdup (arg);
+    if (!request->args [request->arg_count])
+        return -1;
+    request->arg_count++;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Validation helpers: each returns 0 or -1 after writing the reason into the checker.
+
+typedef struct {
+    char *err;              // caller's buffer
+    size_t err_size;        // its size
+} s_check_t;
+
+static int
+s_fail (s_check_t *check, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (check->err, check->err_size, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+//  Copies a printable string of at most size-1 bytes; NULL counts as empty.
+static int
+s_copy_text (s_check_t *check, const char *field, const char *value, char *dest, size_t size,
+             bool required)
+{
+    if (!value)
+        value = "";
+    size_t length = strlen (value);
+    if (required && length == 0)
+        return s_fail (check, "field '%s' is missing", field);
+    if (length >= size)
+        return s_fail (check, "field '%s' is too long (%zu bytes, at most %zu)",
+                       field, length, size - 1);
+    for (size_t i = 0; i < length; i++)
+        if (iscntrl ((unsigned char) value [i]))
+            return s_fail (check, "field '%s' contains a control character", field);
+    memcpy (dest, value, length + 1);
+    return 0;
+}
+
+//  Copies a canonical textual UUID (36 characters, lowercase or uppercase hex).
+static int
+s_copy_uuid (s_check_t *check, const char *field, const char *value, char *dest,
+             bool required)
+{
+    if (!value || !*value) {
+        if (required)
+            return s_fail (check, "field '%s' is missing", field);
+        dest [0] = 0;
+        return 0;
+    }
+    if (strlen (value) != 36)
+        return s_fail (check, "field '%s' is not a uuid", field);
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash? value [i] != '-': !isxdigit ((unsigned char) value [i]))
+            return s_fail (check, "field '%s' is not a uuid", field);
+    }
+    memcpy (dest, value, 37);
+    return 0;
+}
+
+static int
+s_check_range (s_check_t *check, const char *field, uint64_t value, uint64_t max)
+{
+    if (value > max)
+        return s_fail (check, "field '%s' is out of range (%" PRIu64 ", at most %" PRIu64 ")",
+                       field, value, max);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Budgeted allocator for decoding untrusted bytes
+
+typedef struct {
+    size_t used;            // bytes currently allocated
+    size_t limit;           // WIRE_DECODE_BUDGET
+} s_budget_t;
+
+typedef struct {
+    size_t size;            // bytes handed out after this header
+    max_align_t align;      // keeps the payload aligned
+} s_block_t;
+
+static void *
+s_budget_alloc (void *data, size_t size)
+{
+    s_budget_t *budget = data;
+    if (size > budget->limit - budget->used)
+        return NULL;
+    s_block_t *block = malloc (sizeof (s_block_t) + size);
+    if (!block)
+        return NULL;
+    block->size = size;
+    budget->used += size;
+    return block + 1;
+}
+
+static void
+s_budget_free (void *data, void *pointer)
+{
+    if (!pointer)
+        return;
+    s_budget_t *budget = data;
+    s_block_t *block = (s_block_t *) pointer - 1;
+    budget->used -= block->size;
+    free (block);
+}
+
+//  --------------------------------------------------------------------------
+//  Decoding: generated type -> validated plain struct
+
+static int
+s_take_capacity (s_check_t *check, const Vmsched__Capacity *in, wire_capacity_t *out)
+{
+    if (!in)
+        return s_fail (check, "field 'capacity' is missing");
+    if (!in->has_cpus || in->cpus == 0 || in->cpus > 65536)
+        return s_fail (check, "field 'capacity.cpus' must be 1..65536");
+    if (!in->has_memory_mib || in->memory_mib == 0 || in->memory_mib > (UINT64_C (1) << 32))
+        return s_fail (check, "field 'capacity.memory_mib' must be 1..4294967296");
+    out->cpus = in->cpus;
+    out->memory_mib = in->memory_mib;
+    out->nested = in->has_nested && in->nested;
+    if (s_copy_text (check, "capacity.cpu_model", in->cpu_model, out->cpu_model,
+                     sizeof out->cpu_model, false)
+    ||  s_copy_text (check, "capacity.cpu_flags", in->cpu_flags, out->cpu_flags,
+                     sizeof out->cpu_flags, false)
+    ||  s_check_range (check, "capacity.numa count", in->n_numa, WIRE_MAX_NUMA))
+        return -1;
+    out->numa_count = (uint32_t) in->n_numa;
+    for (size_t i = 0; i < in->n_numa; i++) {
+        const Vmsched__NumaCell *cell = in->numa [i];
+        if (s_check_range (check, "capacity.numa.cpus", cell->cpus, 65536)
+        ||  s_check_range (check, "capacity.numa.memory_mib", cell->memory_mib,
+                           UINT64_C (1) << 32))
+            return -1;
+        out->numa [i] = (wire_numa_t) { cell->id, cell->cpus, cell->memory_mib };
+    }
+    return 0;
+}
+
+static int
+s_take_domain (s_check_t *check, const Vmsched__Domain *in, wire_domain_t *out)
+{
+    if (!in)
+        return s_fail (check, "field 'domain' is missing");
+    memset (out, 0, sizeof *out);
+    if (s_copy_uuid (check, "domain.uuid", in->uuid, out->uuid, true)
+    ||  s_copy_text (check, "domain.name", in->name, out->name, sizeof out->name, true))
+        return -1;
+    if ((unsigned) in->state >= DOMAIN_STATE_COUNT)
+        return s_fail (check, "field 'domain.state' has unknown value %d", (int) in->state);
+    if (s_check_range (check, "domain.vcpus", in->vcpus, 4096)
+    ||  s_check_range (check, "domain.memory_kib", in->memory_kib, UINT64_C (1) << 42))
+        return -1;
+    out->state = (domain_state_t) in->state;
+    out->vcpus = in->vcpus;
+    out->memory_kib = in->memory_kib;
+    out->persistent = in->has_persistent && in->persistent;
+    out->has_cpu_time = in->has_cpu_time_ns;
+    out->cpu_time_ns = in->cpu_time_ns;
+    out->has_vcpu_delay = in->has_vcpu_delay_ns;
+    out->vcpu_delay_ns = in->vcpu_delay_ns;
+    out->has_rss = in->has_rss_kib;
+    out->rss_kib = in->rss_kib;
+    return 0;
+}
+
+static int
+s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
+{
+    switch (in->body_case) {
+        case VMSCHED__ENVELOPE__BODY_HELLO: {
+            const Vmsched__Hello *hello = in->hello;
+            wire_hello_t *h = &out->body.hello;
+            out->kind = WIRE_HELLO;
+            if (s_copy_uuid (check, "hello.host_id", hello->host_id, h->host_id, true)
+            ||  s_copy_text (check, "hello.name", hello->name, h->name, sizeof h->name, true)
+            ||  s_copy_uuid (check, "hello.boot_id", hello->boot_id, h->boot_id, false)
+            ||  s_copy_text (check, "hello.hypervisor_uri", hello->hypervisor_uri,
+                             h->hypervisor_uri, sizeof h->hypervisor_uri, false)
+            ||  s_copy_text (check, "hello.agent_version", hello->agent_version,
+                             h->agent_version, sizeof h->agent_version, false)
+            ||  s_take_capacity (check, hello->capacity, &h->capacity))
+                return -1;
+            if (strcmp (h->host_id, out->host_id) != 0)
+                return s_fail (check, "hello.host_id differs from the envelope's host_id");
+            return 0;
+        }
+        case VMSCHED__ENVELOPE__BODY_WELCOME:
+            out->kind = WIRE_WELCOME;
+            if (in->welcome->generation == 0)
+                return s_fail (check, "field 'welcome.generation' is missing");
+            out->body.welcome = (wire_welcome_t) {
+                in->welcome->generation, in->welcome->leader_epoch,
+                in->welcome->hello_seq, in->welcome->heartbeat_ms };
+            return 0;
+        case VMSCHED__ENVELOPE__BODY_HEARTBEAT:
+            out->kind = WIRE_HEARTBEAT;
+            out->body.report.hypervisor_connected = in->heartbeat->hypervisor_connected;
+            return 0;
+        case VMSCHED__ENVELOPE__BODY_REPORT: {
+            const Vmsched__Report *report = in->report;
+            out->kind = WIRE_REPORT;
+            if (s_check_range (check, "report.domains count", report->n_domains,
+                               WIRE_MAX_DOMAINS))
+                return -1;
+            out->body.report.hypervisor_connected = report->hypervisor_connected;
+            if (report->n_domains) {
+                out->body.report.domains = calloc (report->n_domains, sizeof (wire_domain_t));
+                if (!out->body.report.domains)
+                    return s_fail (check, "out of memory");
+            }
+            for (size_t i = 0; i < report->n_domains; i++) {
+                if (s_take_domain (check, report->domains [i], &out->body.report.domains [i]))
+                    return -1;
+                out->body.report.domain_count++;
+            }
+            return 0;
+        }
+        case VMSCHED__ENVELOPE__BODY_EVENT:
+            out->kind = WIRE_EVENT;
+            if ((unsigned) in->event->kind >= EVENT_KIND_COUNT || in->event->kind == 0)
+                return s_fail (check, "field 'event.kind' has unknown value %d",
+                               (int) in->event->kind);
+            out->body.event.kind = (event_kind_t) in->event->kind;
+            return s_take_domain (check, in->event->domain, &out->body.event.domain);
+        case VMSCHED__ENVELOPE__BODY_REJECT:
+            out->kind = WIRE_REJECT;
+            out->body.reject.reregister = in->reject->reregister;
+            return s_copy_text (check, "reject.reason", in->reject->reason,
+                                out->body.reject.reason, sizeof out->body.reject.reason, false);
+        case VMSCHED__ENVELOPE__BODY_CTL_REQUEST: {
+            const Vmsched__CtlRequest *request = in->ctl_request;
+            out->kind = WIRE_CTL_REQUEST;
+            if (s_copy_text (check, "ctl_request.verb", request->verb, out->body.request.verb,
+                             sizeof out->body.request.verb, true)
+            ||  s_check_range (check, "ctl_request.args count", request->n_args, WIRE_MAX_ARGS))
+                return -1;
+            for (size_t i = 0; i < request->n_args; i++)
+                if (wire_request_add_arg (&out->body.request, request->args [i]))
+                    return s_fail (check, "ctl_request argument %zu is too long", i + 1);
+            return 0;
+        }
+        case VMSCHED__ENVELOPE__BODY_CTL_REPLY: {
+            const Vmsched__CtlReply *reply = in->ctl_reply;
+            out->kind = WIRE_CTL_REPLY;
+            if (reply->status < 0 || reply->status > 2)
+                return s_fail (check, "field 'ctl_reply.status' has unknown value %d",
+                               (int) reply->status);
+            out->body.reply.status = reply->status;
+            snprintf (out->body.reply.error, sizeof out->body.reply.error, "%s",
+                      reply->error? reply->error: "");
+            if (reply->json && *reply->json) {
+                out->body.reply.json = strdup (reply->json);
+                if (!out->body.reply.json)
+                    return s_fail (check, "out of memory");
+            }
+            return 0;
+        }
+        default:
+            return s_fail (check, "envelope has no known body (case %d)", (int) in->body_case);
+    }
+}
+
+int
+wire_decode (const uint8_t *data, size_t size, wire_msg_t *msg, char *err, size_t err_size)
+{
+    s_check_t check = { err, err_size };
+    memset (msg, 0, sizeof *msg);
+    if (size > WIRE_MAX_MESSAGE)
+        return s_fail (&check, "message too large (%zu bytes)", size);
+    s_budget_t budget = { 0, WIRE_DECODE_BUDGET };
+    ProtobufCAllocator allocator = { s_budget_alloc, s_budget_free, &budget };
+    Vmsched__Envelope *in = vmsched__envelope__unpack (&allocator, size, data);
+    if (!in)
+        return s_fail (&check, "not a valid envelope (%zu bytes)", size);
+    int rc = -1;
+    if (!in->has_version)
+        s_fail (&check, "envelope has no protocol version");
+    else
+    if (in->version != WIRE_PROTOCOL_VERSION)
+        s_fail (&check, "unsupported protocol version %" PRIu32 " (this peer speaks %d)",
+                in->version, WIRE_PROTOCOL_VERSION);
+    else
+    if (s_copy_uuid (&check, "host_id", in->host_id, msg->host_id, false) == 0) {
+        msg->version = in->version;
+        msg->seq = in->seq;
+        msg->generation = in->generation;
+        msg->session = in->session;
+        rc = s_take_body (&check, in, msg);
+    }
+    vmsched__envelope__free_unpacked (in, &allocator);
+    if (rc)
+        wire_msg_reset (msg);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Encoding: plain struct -> generated type (pointers borrow from msg) -> bytes
+
+typedef struct {
+    Vmsched__Envelope envelope;
+    Vmsched__Hello hello;
+    Vmsched__Capacity capacity;
+    Vmsched__NumaCell numa [WIRE_MAX_NUMA];
+    Vmsched__NumaCell *numa_ptrs [WIRE_MAX_NUMA];
+    Vmsched__Welcome welcome;
+    Vmsched__Heartbeat heartbeat;
+    Vmsched__Report report;
+    Vmsched__Domain *domains;           // heap: report domains
+    Vmsched__Domain **domain_ptrs;      // heap
+    Vmsched__Domain event_domain;
+    Vmsched__Event event;
+    Vmsched__Reject reject;
+    Vmsched__CtlRequest request;
+    Vmsched__CtlReply reply;
+} s_out_t;
+
+static void
+s_put_domain (const wire_domain_t *in, Vmsched__Domain *out)
+{
+    vmsched__domain__init (out);
+    out->uuid = (char *) in->uuid;
+    out->name = (char *) in->name;
+    out->has_state = true;
+    out->state = (Vmsched__DomainState) in->state;
+    out->has_vcpus = true;
+    out->vcpus = in->vcpus;
+    out->has_memory_kib = true;
+    out->memory_kib = in->memory_kib;
+    out->has_persistent = true;
+    out->persistent = in->persistent;
+    out->has_cpu_time_ns = in->has_cpu_time;
+    out->cpu_time_ns = in->cpu_time_ns;
+    out->has_vcpu_delay_ns = in->has_vcpu_delay;
+    out->vcpu_delay_ns = in->vcpu_delay_ns;
+    out->has_rss_kib = in->has_rss;
+    out->rss_kib = in->rss_kib;
+}
+
+static int
+s_put_body (const wire_msg_t *msg, s_out_t *out)
+{
+    Vmsched__Envelope *env = &out->envelope;
+    switch (msg->kind) {
+        case WIRE_HELLO: {
+            const wire_hello_t *h = &msg->body.hello;
+            vmsched__hello__init (&out->hello);
+            vmsched__capacity__init (&out->capacity);
+            out->hello.host_id = (char *) h->host_id;
+            out->hello.name = (char *) h->name;
+            out->hello.boot_id = (char *) h->boot_id;
+            out->hello.hypervisor_uri = (char *) h->hypervisor_uri;
+            out->hello.agent_version = (char *) h->agent_version;
+            out->capacity.has_cpus = out->capacity.has_memory_mib = true;
+            out->capacity.cpus = h->capacity.cpus;
+            out->capacity.memory_mib = h->capacity.memory_mib;
+            out->capacity.cpu_model = (char *) h->capacity.cpu_model;
+            out->capacity.cpu_flags = (char *) h->capacity.cpu_flags;
+            out->capacity.has_nested = true;
+            out->capacity.nested = h->capacity.nested;
+            for (uint32_t i = 0; i < h->capacity.numa_count && i < WIRE_MAX_NUMA; i++) {
+                vmsched__numa_cell__init (&out->numa [i]);
+                out->numa [i].has_id = out->numa [i].has_cpus = true;
+                out->numa [i].has_memory_mib = true;
+                out->numa [i].id = h->capacity.numa [i].id;
+                out->numa [i].cpus = h->capacity.numa [i].cpus;
+                out->numa [i].memory_mib = h->capacity.numa [i].memory_mib;
+                out->numa_ptrs [i] = &out->numa [i];
+            }
+            out->capacity.n_numa = h->capacity.numa_count;
+            out->capacity.numa = out->numa_ptrs;
+            out->hello.capacity = &out->capacity;
+            env->body_case = VMSCHED__ENVELOPE__BODY_HELLO;
+            env->hello = &out->hello;
+            return 0;
+        }
+        case WIRE_WELCOME:
+            vmsched__welcome__init (&out->welcome);
+            out->welcome.has_generation = out->welcome.has_leader_epoch = true;
+            out->welcome.has_hello_seq = out->welcome.has_heartbeat_ms = true;
+            out->welcome.generation = msg->body.welcome.generation;
+            out->welcome.leader_epoch = msg->body.welcome.leader_epoch;
+            out->welcome.hello_seq = msg->body.welcome.hello_seq;
+            out->welcome.heartbeat_ms = msg->body.welcome.heartbeat_ms;
+            env->body_case = VMSCHED__ENVELOPE__BODY_WELCOME;
+            env->welcome = &out->welcome;
+            return 0;
+        case WIRE_HEARTBEAT:
+            vmsched__heartbeat__init (&out->heartbeat);
+            out->heartbeat.has_hypervisor_connected = true;
+            out->heartbeat.hypervisor_connected = msg->body.report.hypervisor_connected;
+            env->body_case = VMSCHED__ENVELOPE__BODY_HEARTBEAT;
+            env->heartbeat = &out->heartbeat;
+            return 0;
+        case WIRE_REPORT: {
+            const wire_report_t *r = &msg->body.report;
+            vmsched__report__init (&out->report);
+            out->report.has_hypervisor_connected = true;
+            out->report.hypervisor_connected = r->hypervisor_connected;
+            if (r->domain_count) {
+                out->domains = calloc (r->domain_count, sizeof (Vmsched__Domain));
+                out->domain_ptrs = calloc (r->domain_count, sizeof (Vmsched__Domain *));
+                if (!out->domains || !out->domain_ptrs)
+                    return -1;
+            }
+            for (uint32_t i = 0; i < r->domain_count; i++) {
+                s_put_domain (&r->domains [i], &out->domains [i]);
+                out->domain_ptrs [i] = &out->domains [i];
+            }
+            out->report.n_domains = r->domain_count;
+            out->report.domains = out->domain_ptrs;
+            env->body_case = VMSCHED__ENVELOPE__BODY_REPORT;
+            env->report = &out->report;
+            return 0;
+        }
+        case WIRE_EVENT:
+            vmsched__event__init (&out->event);
+            s_put_domain (&msg->body.event.domain, &out->event_domain);
+            out->event.has_kind = true;
+            out->event.kind = (Vmsched__EventKind) msg->body.event.kind;
+            out->event.domain = &out->event_domain;
+            env->body_case = VMSCHED__ENVELOPE__BODY_EVENT;
+            env->event = &out->event;
+            return 0;
+        case WIRE_REJECT:
+            vmsched__reject__init (&out->reject);
+            out->reject.reason = (char *) msg->body.reject.reason;
+            out->reject.has_reregister = true;
+            out->reject.reregister = msg->body.reject.reregister;
+            env->body_case = VMSCHED__ENVELOPE__BODY_REJECT;
+            env->reject = &out->reject;
+            return 0;
+        case WIRE_CTL_REQUEST:
+            vmsched__ctl_request__init (&out->request);
+            out->request.verb = (char *) msg->body.request.verb;
+            out->request.n_args = msg->body.request.arg_count;
+            out->request.args = msg->body.request.args;
+            env->body_case = VMSCHED__ENVELOPE__BODY_CTL_REQUEST;
+            env->ctl_request = &out->request;
+            return 0;
+        case WIRE_CTL_REPLY:
+            vmsched__ctl_reply__init (&out->reply);
+            out->reply.has_status = true;
+            out->reply.status = msg->body.reply.status;
+            out->reply.error = (char *) msg->body.reply.error;
+            out->reply.json = msg->body.reply.json;
+            env->body_case = VMSCHED__ENVELOPE__BODY_CTL_REPLY;
+            env->ctl_reply = &out->reply;
+            return 0;
+        case WIRE_NONE:
+            break;
+    }
+    return -1;
+}
+
+int
+wire_encode (const wire_msg_t *msg, uint8_t **data, size_t *size, char *err, size_t err_size)
+{
+    s_out_t *out = calloc (1, sizeof *out);
+    if (!out) {
+        snprintf (err, err_size, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    *data = NULL;
+    vmsched__envelope__init (&out->envelope);
+    out->envelope.has_version = out->envelope.has_seq = true;
+    out->envelope.has_generation = out->envelope.has_session = true;
+    out->envelope.version = msg->version;
+    out->envelope.seq = msg->seq;
+    out->envelope.host_id = (char *) msg->host_id;
+    out->envelope.generation = msg->generation;
+    out->envelope.session = msg->session;
+    if (s_put_body (msg, out))
+        snprintf (err, err_size, "cannot encode a '%s' message", wire_kind_name (msg->kind));
+    else {
+        *size = vmsched__envelope__get_packed_size (&out->envelope);
+        if (*size > WIRE_MAX_MESSAGE)
+            snprintf (err, err_size, "'%s' message too large (%zu bytes, at most %d)",
+                      wire_kind_name (msg->kind), *size, WIRE_MAX_MESSAGE);
+        else
+        if (!(*data = malloc (*size ? *size: 1)))
+            snprintf (err, err_size, "out of memory");
+        else {
+            vmsched__envelope__pack (&out->envelope, *data);
+            //  Run the receiver's checks on what we are about to send.
+            wire_msg_t echo;
+            if (wire_decode (*data, *size, &echo, err, err_size) == 0) {
+                wire_msg_reset (&echo);
+                rc = 0;
+            }
+            else {
+                free (*data);
+                *data = NULL;
+            }
+        }
+    }
+    free (out->domains);
+    free (out->domain_ptrs);
+    free (out);
+    return rc;
+}
