@@ -1,0 +1,139 @@
+/*  model.h - the scheduler's in-memory cluster: hosts, their domains and live usage.
+
+    Owns every host and VM entry. It is pure: functions receive `now` (boot-clock ms for
+    ages, wall-clock ms for records) and never read a clock, a socket or the database.
+    Every change of persistent state is appended as a mutation_t to the caller's mutation
+    list, which the scheduler hands to the store; live data (last message time, usage
+    counters) stays in memory only. Each entity's state is changed by one function, which
+    logs the transition ("host 'h1': up -> suspect (no heartbeat for 1520 ms)").
+*/
+#ifndef VMSCHED_MODEL_H
+#define VMSCHED_MODEL_H
+
+#include "records.h"
+#include "transport.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct model model_t;
+
+//  A growable list of mutations produced by one step; the scheduler drains it into the store.
+typedef struct {
+    mutation_t *items;          // owned array
+    size_t count;               // used entries
+    size_t capacity;            // allocated entries
+} mutations_t;
+
+//  Live, unpersisted facts about a host.
+typedef struct {
+    bool heard;                 // a message arrived since the scheduler started
+    int64_t last_heard;         // boot ms of the last accepted message
+    uint64_t session;           // agent process session of the last accepted message
+    uint64_t last_seq;          // seq of the last accepted message of that session
+    bool hypervisor_connected;  // the agent's last word on its libvirt connection
+    uint64_t rejected;          // messages from this host refused since start
+    transport_route_t route;    // ZeroMQ routing id of the agent's connection
+} host_live_t;
+
+typedef struct {
+    host_record_t record;       // persistent part
+    host_live_t live;           // in-memory part
+} host_t;
+
+//  Live usage of a VM (from the latest report or event).
+typedef struct {
+    bool has_cpu_time;          // cpu_time_ns valid
+    uint64_t cpu_time_ns;       // total guest CPU time
+    bool has_vcpu_delay;        // vcpu_delay_ns valid
+    uint64_t vcpu_delay_ns;     // total vCPU wait time
+    bool has_rss;               // rss_kib valid
+    uint64_t rss_kib;           // QEMU resident memory
+} vm_usage_t;
+
+typedef struct {
+    vm_record_t record;         // persistent part
+    vm_usage_t usage;           // in-memory part
+} vm_t;
+
+//  Liveness thresholds (from the scheduler's config).
+typedef struct {
+    int64_t suspect_after_ms;   // silence that makes an up host suspect
+    int64_t down_after_ms;      // silence that makes a host down
+} model_timing_t;
+
+//  Cluster-wide totals for `status`.
+typedef struct {
+    size_t hosts, hosts_up, hosts_suspect, hosts_down;    // host counts by state
+    size_t vms, vms_running;                                // VM counts
+    uint64_t cpus, memory_mib;                              // capacity of up hosts
+    uint64_t vcpus_used, memory_used_mib;                   // running VMs on up hosts
+} model_totals_t;
+
+//  Append a copy of mutation to list. 0, or -1 when out of memory.
+int mutations_push (mutations_t *list, const mutation_t *mutation);
+
+//  Forget all entries (keeps the allocation).
+void mutations_clear (mutations_t *list);
+
+//  Free the list's storage.
+void mutations_free (mutations_t *list);
+
+//  New empty model; NULL when out of memory.
+model_t *model_new (void);
+
+//  Free the model and everything it owns. NULL-safe; sets *self_p = NULL.
+void model_destroy (model_t **self_p);
+
+//  Insert records loaded from the store at start-up (no mutations; live part empty, with
+//  last_heard = now so a silent host times out from the scheduler's start). 0 or -1.
+int model_load_host (model_t *self, const host_record_t *record, int64_t now);
+int model_load_vm (model_t *self, const vm_record_t *record);
+
+//  Lookup, borrowed pointers valid until the next model change. NULL when unknown.
+host_t *model_host_by_id (model_t *self, const char *id);
+host_t *model_host_by_name (model_t *self, const char *name);
+vm_t *model_vm_by_uuid (model_t *self, const char *uuid);
+vm_t *model_vm_by_name (model_t *self, const char *name);
+
+//  Iterate in name order: index from 0 to count - 1. Borrowed.
+size_t model_host_count (const model_t *self);
+host_t *model_host_at (model_t *self, size_t index);
+size_t model_vm_count (const model_t *self);
+vm_t *model_vm_at (model_t *self, size_t index);
+
+//  Register (or re-register) a host from its HELLO: bumps its generation, sets it up,
+//  records its capacity. Refuses (returns NULL, reason in err) a name held by another host
+//  id. Returns the host; its generation is the one to send in WELCOME.
+host_t *model_host_register (model_t *self, const wire_hello_t *hello, int64_t now,
+                             int64_t wall, mutations_t *out, char *err, size_t err_size);
+
+//  Accept a message from host as alive at now (boot ms); a suspect host becomes up again.
+void model_host_heard (model_t *self, host_t *host, int64_t now, int64_t wall,
+                       mutations_t *out);
+
+//  Change a host's liveness state (logs and records the transition; no-op when equal).
+void model_host_set_state (model_t *self, host_t *host, host_state_t state,
+                           const char *reason, int64_t wall, mutations_t *out);
+
+//  Age every host's silence: up -> suspect -> down by the thresholds.
+void model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
+                           int64_t wall, mutations_t *out);
+
+//  A full report of host's domains: add, update, move and remove VM entries to match.
+void model_apply_report (model_t *self, host_t *host, const wire_report_t *report,
+                         int64_t wall, mutations_t *out);
+
+//  One lifecycle event of a domain on host.
+void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
+                        int64_t wall, mutations_t *out);
+
+//  Cluster-wide totals.
+void model_totals (model_t *self, model_totals_t *totals);
+
+//  VMs placed on host: count, running count, vCPUs and memory (MiB) of running ones.
+void model_host_usage (model_t *self, const host_t *host, size_t *vms, size_t *running,
+                       uint64_t *vcpus, uint64_t *memory_mib);
+
+#endif

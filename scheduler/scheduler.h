@@ -1,0 +1,46 @@
+/*  scheduler.h - the vmsched scheduler daemon: one zloop over the agent and ctl sockets.
+
+    Owns the store, the model, both ROUTER sockets and the loop. Each loop wake-up drains a
+    socket (bounded), lets the model turn messages into mutations, writes them to the store in
+    one batch, and only after the commit sends the replies (WELCOME, ctl answers): nothing is
+    acknowledged before it is durable.
+*/
+#ifndef VMSCHED_SCHEDULER_H
+#define VMSCHED_SCHEDULER_H
+
+#include "config.h"
+
+#include <stdint.h>
+
+typedef struct {
+    char agent_endpoint [256];  // ROUTER for agents
+    char ctl_endpoint [256];    // ROUTER for clusterctl
+    char database [1024];       // SQLite file
+    uint64_t heartbeat_ms;      // heartbeat interval told to agents
+    uint64_t suspect_after_ms;  // silence that makes a host suspect
+    uint64_t down_after_ms;     // silence that makes a host down
+    char log_level [16];        // error, warn, info, debug
+} scheduler_config_t;
+
+typedef struct scheduler scheduler_t;
+
+//  The config file's keys (section [scheduler]), terminated by CONFIG_END.
+extern const config_key_t scheduler_config_keys [];
+
+//  Defaults for every key.
+void scheduler_config_defaults (scheduler_config_t *config);
+
+//  Check relations between keys. 0, or -1 with reason in err.
+int scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_size);
+
+//  Open the database, recover the model, bump the epoch, bind the sockets. NULL with a
+//  reason in err.
+scheduler_t *scheduler_new (const scheduler_config_t *config, char *err, size_t err_size);
+
+//  Run until SIGINT/SIGTERM. Returns 0.
+int scheduler_run (scheduler_t *self);
+
+//  Close everything. NULL-safe; sets *self_p = NULL.
+void scheduler_destroy (scheduler_t **self_p);
+
+#endif

@@ -1,0 +1,157 @@
+/*  test_model.c - the in-memory cluster: registration, liveness, reports, events.
+
+    Drives the pure model with explicit times and checks both its state and the mutations
+    it hands to the store.
+*/
+#include "check.h"
+#include "log.h"
+#include "model.h"
+
+#include <string.h>
+
+static const char *s_id1 = "11111111-1111-1111-1111-111111111111";
+static const char *s_id2 = "22222222-2222-2222-2222-222222222222";
+static const char *s_vm1 = "aaaaaaaa-0000-0000-0000-000000000001";
+static const char *s_vm2 = "aaaaaaaa-0000-0000-0000-000000000002";
+
+static wire_hello_t
+s_hello (const char *id, const char *name)
+{
+    wire_hello_t hello;
+    memset (&hello, 0, sizeof hello);
+    strcpy (hello.host_id, id);
+    strcpy (hello.name, name);
+    hello.capacity.cpus = 4;
+    hello.capacity.memory_mib = 4096;
+    return hello;
+}
+
+static wire_domain_t
+s_domain (const char *uuid, const char *name, domain_state_t state)
+{
+    wire_domain_t domain;
+    memset (&domain, 0, sizeof domain);
+    strcpy (domain.uuid, uuid);
+    strcpy (domain.name, name);
+    domain.state = state;
+    domain.vcpus = 1;
+    domain.memory_kib = 512 * 1024;
+    domain.persistent = true;
+    return domain;
+}
+
+static size_t
+s_count (const mutations_t *list, mutation_kind_t kind)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < list->count; i++)
+        count += list->items [i].kind == kind;
+    return count;
+}
+
+int
+main (void)
+{
+    int failures = 0;
+    log_init ("test_model", LOG_LEVEL_WARN);
+    model_t *model = model_new ();
+    mutations_t out = { 0 };
+    char err [256];
+
+    //  Registration: generation 1, up, recorded.
+    wire_hello_t hello = s_hello (s_id1, "h1");
+    host_t *h1 = model_host_register (model, &hello, 1000, 1, &out, err, sizeof err);
+    CHECK (h1 && h1->record.generation == 1 && h1->record.state == HOST_STATE_UP);
+    CHECK (s_count (&out, MUTATION_HOST_PUT) == 1 && s_count (&out, MUTATION_HOST_STATE) == 1);
+    mutations_clear (&out);
+
+    //  Another id may not take the same name; a second host sorts after.
+    hello = s_hello (s_id2, "h1");
+    CHECK (model_host_register (model, &hello, 1000, 1, &out, err, sizeof err) == NULL);
+    CHECK (strstr (err, "already registered"));
+    hello = s_hello (s_id2, "h0");
+    host_t *h0 = model_host_register (model, &hello, 1000, 1, &out, err, sizeof err);
+    CHECK (h0 && model_host_at (model, 0) == h0 && model_host_count (model) == 2);
+    mutations_clear (&out);
+
+    //  Liveness: up -> suspect -> down by silence, suspect -> up when heard.
+    model_timing_t timing = { 1500, 5000 };
+    model_host_heard (model, h0, 2400, 2, &out);
+    model_check_liveness (model, &timing, 2500, 3, &out);
+    CHECK (h1->record.state == HOST_STATE_SUSPECT && h0->record.state == HOST_STATE_UP);
+    CHECK (s_count (&out, MUTATION_HOST_STATE) == 1);
+    model_host_heard (model, h1, 2600, 4, &out);
+    CHECK (h1->record.state == HOST_STATE_UP);
+    model_check_liveness (model, &timing, 8000, 5, &out);
+    CHECK (h1->record.state == HOST_STATE_DOWN && h0->record.state == HOST_STATE_DOWN);
+    mutations_clear (&out);
+
+    //  Re-registration bumps the generation and brings the host up.
+    hello = s_hello (s_id1, "h1");
+    h1 = model_host_register (model, &hello, 9000, 6, &out, err, sizeof err);
+    CHECK (h1->record.generation == 2 && h1->record.state == HOST_STATE_UP);
+    mutations_clear (&out);
+
+    //  Reports add, change and remove VMs.
+    wire_domain_t domains [2] = { s_domain (s_vm1, "web", DOMAIN_RUNNING),
+                                  s_domain (s_vm2, "db", DOMAIN_SHUTOFF) };
+    wire_report_t report = { true, 2, domains };
+    model_apply_report (model, h1, &report, 7, &out);
+    CHECK (model_vm_count (model) == 2 && s_count (&out, MUTATION_VM_PUT) == 2);
+    CHECK (strcmp (model_vm_at (model, 0)->record.name, "db") == 0);
+    mutations_clear (&out);
+    model_apply_report (model, h1, &report, 8, &out);
+    CHECK (out.count == 0);     // nothing changed, nothing written
+    domains [1].state = DOMAIN_RUNNING;
+    report.domain_count = 2;
+    model_apply_report (model, h1, &report, 9, &out);
+    CHECK (out.count == 1 && out.items [0].u.vm_put.existed
+           && out.items [0].u.vm_put.prev_state == DOMAIN_SHUTOFF);
+    mutations_clear (&out);
+    report.domain_count = 1;
+    model_apply_report (model, h1, &report, 10, &out);
+    CHECK (model_vm_count (model) == 1 && s_count (&out, MUTATION_VM_DELETE) == 1);
+    CHECK (model_vm_by_name (model, "db") == NULL && model_vm_by_uuid (model, s_vm1));
+    mutations_clear (&out);
+
+    //  A report without a hypervisor connection removes nothing.
+    wire_report_t blind = { false, 0, NULL };
+    model_apply_report (model, h1, &blind, 11, &out);
+    CHECK (model_vm_count (model) == 1 && out.count == 0);
+
+    //  Usage: the running VM counts on h1.
+    size_t vms, running;
+    uint64_t vcpus, memory_mib;
+    model_host_usage (model, h1, &vms, &running, &vcpus, &memory_mib);
+    CHECK (vms == 1 && running == 1 && vcpus == 1 && memory_mib == 512);
+
+    //  Events: started, moved to another host, transient stop and undefine remove.
+    wire_event_t event = { EVENT_STARTED, s_domain (s_vm2, "db", DOMAIN_RUNNING) };
+    model_apply_event (model, h1, &event, 12, &out);
+    CHECK (model_vm_by_uuid (model, s_vm2) != NULL);
+    event.domain.persistent = false;
+    event.kind = EVENT_STOPPED;
+    event.domain.state = DOMAIN_SHUTOFF;
+    model_apply_event (model, h0, &event, 13, &out);   // not its host: ignored
+    CHECK (model_vm_by_uuid (model, s_vm2) != NULL);
+    model_apply_event (model, h1, &event, 14, &out);
+    CHECK (model_vm_by_uuid (model, s_vm2) == NULL);
+    event = (wire_event_t) { EVENT_RESUMED, s_domain (s_vm1, "web", DOMAIN_RUNNING) };
+    mutations_clear (&out);
+    model_apply_event (model, h0, &event, 15, &out);
+    CHECK (strcmp (model_vm_by_uuid (model, s_vm1)->record.host_id, s_id2) == 0);
+    CHECK (out.count == 1 && strcmp (out.items [0].u.vm_put.prev_host_id, s_id1) == 0);
+    event.kind = EVENT_UNDEFINED;
+    model_apply_event (model, h0, &event, 16, &out);
+    CHECK (model_vm_count (model) == 0);
+
+    model_totals_t totals;
+    model_totals (model, &totals);
+    CHECK (totals.hosts == 2 && totals.hosts_up == 1 && totals.hosts_down == 1);
+    CHECK (totals.cpus == 4 && totals.vms == 0);
+
+    mutations_free (&out);
+    model_destroy (&model);
+    CHECK (model == NULL);
+    return check_report ("model", failures);
+}
