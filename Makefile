@@ -134,10 +134,10 @@ valgrind: all
 
 demo: deps
 	$(MAKE) all
-	tests/demo/demo.sh start $(BIN) $(BUILD)/demo
+	tests/demo.sh start $(BIN) $(BUILD)/demo
 
 demo-stop:
-	tests/demo/demo.sh stop $(BIN) $(BUILD)/demo
+	tests/demo.sh stop $(BIN) $(BUILD)/demo
 
 # ---------------------------------------------------------------------------------------
 # Install: binaries, systemd units, man pages, example configs.

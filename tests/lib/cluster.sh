@@ -1,0 +1,153 @@
+# tests/lib/cluster.sh - start a scheduler and agents on libvirt's test driver (sourced).
+#
+# Used by `make demo` (tests/demo.sh) and the integration tests. Every process started here
+# is recorded by pid in $CLUSTER_DIR/pids and stopped by cluster_stop, by pid only.
+#
+# Needs: VMSCHED_BIN (directory with vmsched-scheduler, vmsched-agent, clusterctl) and
+# CLUSTER_DIR (a directory owned by the caller). Ports: CLUSTER_PORT (default 7100) for agents,
+# +1 for clusterctl, on 127.0.0.1 only.
+
+CLUSTER_PORT=${CLUSTER_PORT:-7100}
+
+# cluster_uuid_of NAME - a stable uuid derived from a name (test-driver domains keep it).
+cluster_uuid_of() {
+    local h
+    h=$(printf '%s' "$1" | md5sum)
+    echo "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}"
+}
+
+# cluster_node_xml FILE CPUS MEM_MIB [DOMAIN_NAME:MEM_MIB:STATE ...] - a test-driver node file
+# with the given capacity and domains (STATE running or shutoff).
+cluster_node_xml() {
+    local file=$1 cpus=$2 mem_mib=$3
+    shift 3
+    {
+        echo "<node>"
+        echo "  <cpu><mhz>2400</mhz><model>x86_64</model><active>$cpus</active><nodes>1</nodes>"
+        echo "       <sockets>1</sockets><cores>$cpus</cores><threads>1</threads></cpu>"
+        echo "  <memory>$((mem_mib * 1024))</memory>"
+        local spec name mem state
+        for spec in "$@"; do
+            IFS=: read -r name mem state <<<"$spec"
+            echo "  <domain type='test'><name>$name</name><uuid>$(cluster_uuid_of "$name")</uuid>"
+            echo "    <memory>$((mem * 1024))</memory>"
+            echo "    <vcpu>1</vcpu><os><type>hvm</type></os>"
+            [ "$state" = running ] && echo "    <test:runstate xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>1</test:runstate>"
+            [ "$state" = shutoff ] && echo "    <test:runstate xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>5</test:runstate>"
+            echo "  </domain>"
+        done
+        echo "</node>"
+    } > "$file"
+}
+
+# cluster_scheduler_conf - writes $CLUSTER_DIR/scheduler.conf.
+cluster_scheduler_conf() {
+    cat > "$CLUSTER_DIR/scheduler.conf" <<CONF
+[scheduler]
+agent_endpoint = tcp://127.0.0.1:$CLUSTER_PORT
+ctl_endpoint = tcp://127.0.0.1:$((CLUSTER_PORT + 1))
+database = $CLUSTER_DIR/vmsched.db
+heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-200}
+suspect_after_ms = ${CLUSTER_SUSPECT_MS:-1000}
+down_after_ms = ${CLUSTER_DOWN_MS:-3000}
+CONF
+}
+
+# cluster_agent_conf NAME URI [CPUS MEM_MIB] - writes $CLUSTER_DIR/NAME/agent.conf.
+cluster_agent_conf() {
+    local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0}
+    mkdir -p "$CLUSTER_DIR/$name/state"
+    cat > "$CLUSTER_DIR/$name/agent.conf" <<CONF
+[agent]
+name = $name
+scheduler = tcp://127.0.0.1:$CLUSTER_PORT
+libvirt_uri = $uri
+state_dir = $CLUSTER_DIR/$name/state
+heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-200}
+report_ms = ${CLUSTER_REPORT_MS:-2000}
+
+[capacity]
+cpus = $cpus
+memory_mib = $mem
+CONF
+}
+
+# cluster_spawn LABEL LOG CMD... - starts CMD in the background, records and prints its pid.
+cluster_spawn() {
+    local label=$1 log=$2
+    shift 2
+    setsid "$@" >>"$log" 2>&1 < /dev/null &
+    local pid=$!
+    echo "$label $pid" >> "$CLUSTER_DIR/pids"
+    echo "$pid"
+}
+
+# cluster_pid LABEL - the pid recorded for LABEL (latest).
+cluster_pid() {
+    awk -v l="$1" '$1 == l { p = $2 } END { print p }' "$CLUSTER_DIR/pids" 2>/dev/null
+}
+
+# cluster_start_scheduler - starts the scheduler; log in $CLUSTER_DIR/scheduler.log.
+cluster_start_scheduler() {
+    cluster_spawn scheduler "$CLUSTER_DIR/scheduler.log" \
+        "$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/scheduler.conf" > /dev/null
+}
+
+# cluster_start_agent NAME - starts the agent configured by cluster_agent_conf NAME.
+cluster_start_agent() {
+    cluster_spawn "agent-$1" "$CLUSTER_DIR/$1/agent.log" \
+        "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/$1/agent.conf" > /dev/null
+}
+
+# cluster_kill LABEL [SIGNAL] - signals the recorded process and waits for it to end.
+cluster_kill() {
+    local pid
+    pid=$(cluster_pid "$1")
+    [ -n "$pid" ] || return 0
+    kill "-${2:-TERM}" "$pid" 2>/dev/null || return 0
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null
+}
+
+# ctl ARGS... - clusterctl against this cluster.
+ctl() {
+    "$VMSCHED_BIN/clusterctl" -s "tcp://127.0.0.1:$((CLUSTER_PORT + 1))" "$@"
+}
+
+# cluster_wait SECONDS CMD... - polls CMD every 50 ms until it succeeds; 1 on timeout.
+cluster_wait() {
+    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+    shift
+    until "$@" > /dev/null 2>&1; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+# cluster_host_state NAME - prints the host's state ("up", ...) or nothing.
+cluster_host_state() {
+    ctl -o json host list 2>/dev/null | jq -r --arg n "$1" '.hosts[] | select(.name == $n) | .state'
+}
+
+# cluster_hosts_up N - true when exactly N hosts are up.
+cluster_hosts_up() {
+    [ "$(ctl -o json status 2>/dev/null | jq -r '.hosts.up')" = "$1" ]
+}
+
+# cluster_stop - stops every recorded process (TERM, then KILL), newest first.
+cluster_stop() {
+    [ -f "$CLUSTER_DIR/pids" ] || return 0
+    local label pid
+    tac "$CLUSTER_DIR/pids" | while read -r label pid; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    sleep 0.2
+    tac "$CLUSTER_DIR/pids" | while read -r label pid; do
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    done
+    rm -f "$CLUSTER_DIR/pids"
+}
