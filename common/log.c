@@ -45,6 +45,7 @@ s_level_word (log_level_t level)
         case LOG_LEVEL_WARN:  return "warn";
         case LOG_LEVEL_INFO:  return "info";
         case LOG_LEVEL_DEBUG: return "debug";
+        case LOG_LEVEL_NONE:  break;
     }
     return "?";
 }

@@ -8,6 +8,7 @@
 #define VMSCHED_LOG_H
 
 typedef enum {
+    LOG_LEVEL_NONE = 0,     // print nothing (tests that provoke errors on purpose)
     LOG_LEVEL_ERROR = 3,    // syslog priority err
     LOG_LEVEL_WARN = 4,     // warning
     LOG_LEVEL_INFO = 6,     // info

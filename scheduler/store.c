@@ -1,0 +1,654 @@
+/*  store.c - the scheduler's SQLite database (see store.h for the contract).
+
+    The only file that includes sqlite3.h. One connection, WAL journal, synchronous=FULL, so a
+    committed batch survives a SIGKILL or a power cut. Every statement is prepared once at open.
+    A batch is a transaction begun (BEGIN IMMEDIATE) by the first store_apply after a commit;
+    any failure inside it poisons the batch, and store_commit then rolls it back as a whole.
+
+    Schema changes are migrations: s_migrations [i] brings user_version i to i + 1. A database
+    whose application_id is not ours, or whose user_version is newer than this binary knows, is
+    refused with a message saying so; it is never modified.
+*/
+#include "store.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_APPLICATION_ID  0x766d7363     // "vmsc"
+#define S_BUSY_TIMEOUT_MS 5000
+
+//  Each entry is the SQL taking user_version from its index to index + 1.
+static const char *s_migrations [] = {
+    //  1: hosts, vms, their history, the leader epoch.
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL);"
+    "CREATE TABLE hosts ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  boot_id TEXT NOT NULL,"
+    "  hypervisor_uri TEXT NOT NULL,"
+    "  agent_version TEXT NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 3),"
+    "  generation INTEGER NOT NULL,"
+    "  cpus INTEGER NOT NULL,"
+    "  memory_mib INTEGER NOT NULL,"
+    "  cpu_model TEXT NOT NULL,"
+    "  cpu_flags TEXT NOT NULL,"
+    "  nested INTEGER NOT NULL,"
+    "  numa TEXT NOT NULL,"                 // JSON array of {id, cpus, memory_mib}
+    "  registered_at INTEGER NOT NULL,"
+    "  state_since INTEGER NOT NULL);"
+    "CREATE TABLE vms ("
+    "  uuid TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  host_id TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  vcpus INTEGER NOT NULL,"
+    "  memory_kib INTEGER NOT NULL,"
+    "  persistent INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE transitions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  from_state TEXT NOT NULL,"
+    "  to_state TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX transitions_by_entity ON transitions (entity_id, id);",
+};
+#define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
+
+typedef enum {
+    S_BEGIN, S_COMMIT, S_ROLLBACK,
+    S_EPOCH_GET, S_EPOCH_PUT,
+    S_HOST_PUT, S_HOST_STATE, S_HOST_LOAD,
+    S_VM_PUT, S_VM_DELETE, S_VM_LOAD,
+    S_TRANSITION_ADD, S_TRANSITIONS_OF, S_TRANSITIONS_ALL,
+    S_STATEMENT_COUNT
+} s_statement_t;
+
+static const char *s_sql [S_STATEMENT_COUNT] = {
+    [S_BEGIN]     = "BEGIN IMMEDIATE",
+    [S_COMMIT]    = "COMMIT",
+    [S_ROLLBACK]  = "ROLLBACK",
+    [S_EPOCH_GET] = "SELECT value FROM meta WHERE key = 'epoch'",
+    [S_EPOCH_PUT] = "INSERT INTO meta (key, value) VALUES ('epoch', ?1)"
+                    " ON CONFLICT (key) DO UPDATE SET value = max (value, excluded.value)",
+    //  An upsert by id, not INSERT OR REPLACE: a second host under a taken name must fail,
+    //  never silently delete the first.
+    [S_HOST_PUT]  = "INSERT INTO hosts (id, name, boot_id, hypervisor_uri,"
+                    " agent_version, state, generation, cpus, memory_mib, cpu_model, cpu_flags,"
+                    " nested, numa, registered_at, state_since)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    " ON CONFLICT (id) DO UPDATE SET name = ?2, boot_id = ?3,"
+                    " hypervisor_uri = ?4, agent_version = ?5, state = ?6, generation = ?7,"
+                    " cpus = ?8, memory_mib = ?9, cpu_model = ?10, cpu_flags = ?11, nested = ?12,"
+                    " numa = ?13, registered_at = ?14, state_since = ?15",
+    [S_HOST_STATE] = "UPDATE hosts SET state = ?2, state_since = ?3 WHERE id = ?1",
+    [S_HOST_LOAD] = "SELECT id, name, boot_id, hypervisor_uri, agent_version, state, generation,"
+                    " cpus, memory_mib, cpu_model, cpu_flags, nested, numa, registered_at,"
+                    " state_since FROM hosts ORDER BY name",
+    [S_VM_PUT]    = "INSERT OR REPLACE INTO vms (uuid, name, host_id, state, vcpus, memory_kib,"
+                    " persistent, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_VM_DELETE] = "DELETE FROM vms WHERE uuid = ?1",
+    [S_VM_LOAD]   = "SELECT uuid, name, host_id, state, vcpus, memory_kib, persistent,"
+                    " updated_at FROM vms ORDER BY name, uuid",
+    [S_TRANSITION_ADD] = "INSERT INTO transitions (at, entity, entity_id, from_state, to_state,"
+                         " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_TRANSITIONS_OF] = "SELECT * FROM (SELECT id, at, entity, entity_id, from_state,"
+                         " to_state, detail FROM transitions WHERE entity_id = ?1"
+                         " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [S_TRANSITIONS_ALL] = "SELECT * FROM (SELECT id, at, entity, entity_id, from_state,"
+                          " to_state, detail FROM transitions ORDER BY id DESC LIMIT ?2)"
+                          " ORDER BY id",
+};
+
+struct store {
+    sqlite3 *db;                                // the connection
+    char path [512];                            // database file, for messages
+    sqlite3_stmt *statements [S_STATEMENT_COUNT];   // prepared once
+    bool in_batch;                              // a transaction is open
+    bool batch_failed;                          // something in it failed: roll back
+    size_t pending;                             // mutations in the open batch
+    int fail_countdown;                         // fault injection: fail when it reaches 1
+};
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+//  Logs the connection's last error for `what` and returns -1.
+static int
+s_fail (store_t *self, const char *what)
+{
+    log_error ("database '%s': cannot %s: %s", self->path, what, sqlite3_errmsg (self->db));
+    return -1;
+}
+
+//  True when the injected fault fires for this call.
+static bool
+s_injected_fault (store_t *self)
+{
+    if (self->fail_countdown <= 0)
+        return false;
+    if (--self->fail_countdown > 0)
+        return false;
+    log_error ("database '%s': injected fault", self->path);
+    return true;
+}
+
+//  Resets and clears a statement for its next use.
+static sqlite3_stmt *
+s_statement (store_t *self, s_statement_t which)
+{
+    sqlite3_stmt *statement = self->statements [which];
+    sqlite3_reset (statement);
+    sqlite3_clear_bindings (statement);
+    return statement;
+}
+
+//  Runs a statement that returns no rows. 0 or -1 (logged).
+static int
+s_run (store_t *self, sqlite3_stmt *statement, const char *what)
+{
+    int rc = sqlite3_step (statement);
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE? 0: s_fail (self, what);
+}
+
+static void
+s_bind_text (sqlite3_stmt *statement, int index, const char *text)
+{
+    sqlite3_bind_text (statement, index, text, -1, SQLITE_STATIC);
+}
+
+//  Copies a text column into a fixed buffer (NULL becomes "").
+static void
+s_column_text (sqlite3_stmt *statement, int column, char *buffer, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text (statement, column);
+    snprintf (buffer, size, "%s", text? (const char *) text: "");
+}
+
+static int
+s_exec (store_t *self, const char *sql, const char *what)
+{
+    char *message = NULL;
+    if (sqlite3_exec (self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    log_error ("database '%s': cannot %s: %s", self->path, what, message? message: "?");
+    sqlite3_free (message);
+    return -1;
+}
+
+static int
+s_pragma_int (store_t *self, const char *pragma, int *value)
+{
+    char sql [64];
+    snprintf (sql, sizeof sql, "PRAGMA %s", pragma);
+    sqlite3_stmt *statement;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &statement, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step (statement);
+    *value = rc == SQLITE_ROW? sqlite3_column_int (statement, 0): 0;
+    sqlite3_finalize (statement);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE? 0: -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Opening and migrating
+
+//  Checks that the file is ours (or new) and migrates it to S_SCHEMA_VERSION.
+static int
+s_migrate (store_t *self, char *err, size_t err_size)
+{
+    int application_id, version;
+    if (s_pragma_int (self, "application_id", &application_id)
+    ||  s_pragma_int (self, "user_version", &version)) {
+        snprintf (err, err_size, "cannot read '%s': %s (is it an SQLite database?)",
+                  self->path, sqlite3_errmsg (self->db));
+        return -1;
+    }
+    if (application_id == 0 && version == 0) {
+        int tables = 0;
+        sqlite3_stmt *statement;
+        if (sqlite3_prepare_v2 (self->db, "SELECT count(*) FROM sqlite_master", -1,
+                                &statement, NULL) == SQLITE_OK) {
+            if (sqlite3_step (statement) == SQLITE_ROW)
+                tables = sqlite3_column_int (statement, 0);
+            sqlite3_finalize (statement);
+        }
+        if (tables > 0) {
+            snprintf (err, err_size, "'%s' is an SQLite database of another program; "
+                      "point [scheduler] database at a new or vmsched file", self->path);
+            return -1;
+        }
+    }
+    else
+    if (application_id != S_APPLICATION_ID) {
+        snprintf (err, err_size, "'%s' is not a vmsched database (application_id %#x); "
+                  "point [scheduler] database at a new or vmsched file", self->path,
+                  (unsigned) application_id);
+        return -1;
+    }
+    if (version > S_SCHEMA_VERSION) {
+        snprintf (err, err_size, "'%s' has schema version %d, newer than this vmsched knows "
+                  "(%d): upgrade vmsched-scheduler, never downgrade a database", self->path,
+                  version, S_SCHEMA_VERSION);
+        return -1;
+    }
+    for (; version < S_SCHEMA_VERSION; version++) {
+        char finish [96];
+        snprintf (finish, sizeof finish, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+                  S_APPLICATION_ID, version + 1);
+        if (s_exec (self, "BEGIN IMMEDIATE", "begin a migration")
+        ||  s_exec (self, s_migrations [version], "migrate the schema")
+        ||  s_exec (self, finish, "record the schema version")
+        ||  s_exec (self, "COMMIT", "commit a migration")) {
+            s_exec (self, "ROLLBACK", "roll back a failed migration");
+            snprintf (err, err_size, "cannot migrate '%s' to schema version %d: %s",
+                      self->path, version + 1, sqlite3_errmsg (self->db));
+            return -1;
+        }
+        log_info ("database '%s': schema migrated to version %d", self->path, version + 1);
+    }
+    return 0;
+}
+
+store_t *
+store_open (const char *path, char *err, size_t err_size)
+{
+    store_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    snprintf (self->path, sizeof self->path, "%s", path);
+    if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                        | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf (err, err_size, "cannot open database '%s': %s", path,
+                  self->db? sqlite3_errmsg (self->db): "out of memory");
+        store_destroy (&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout (self->db, S_BUSY_TIMEOUT_MS);
+    if (s_exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                      " PRAGMA foreign_keys = ON;", "configure the connection")) {
+        snprintf (err, err_size, "cannot use database '%s': %s (is the directory writable "
+                  "and the file a database?)", path, sqlite3_errmsg (self->db));
+        store_destroy (&self);
+        return NULL;
+    }
+    if (s_migrate (self, err, err_size)) {
+        store_destroy (&self);
+        return NULL;
+    }
+    for (int i = 0; i < S_STATEMENT_COUNT; i++)
+        if (sqlite3_prepare_v3 (self->db, s_sql [i], -1, SQLITE_PREPARE_PERSISTENT,
+                                &self->statements [i], NULL) != SQLITE_OK) {
+            snprintf (err, err_size, "database '%s': cannot prepare '%s': %s", path, s_sql [i],
+                      sqlite3_errmsg (self->db));
+            store_destroy (&self);
+            return NULL;
+        }
+    return self;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->in_batch)
+        s_run (self, s_statement (self, S_ROLLBACK), "roll back the open batch");
+    for (int i = 0; i < S_STATEMENT_COUNT; i++)
+        sqlite3_finalize (self->statements [i]);
+    sqlite3_close (self->db);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Writing
+
+static int
+s_add_transition (store_t *self, int64_t at, const char *entity, const char *entity_id,
+                  const char *from, const char *to, const char *detail)
+{
+    sqlite3_stmt *statement = s_statement (self, S_TRANSITION_ADD);
+    sqlite3_bind_int64 (statement, 1, at);
+    s_bind_text (statement, 2, entity);
+    s_bind_text (statement, 3, entity_id);
+    s_bind_text (statement, 4, from);
+    s_bind_text (statement, 5, to);
+    s_bind_text (statement, 6, detail);
+    return s_run (self, statement, "record a transition");
+}
+
+//  The NUMA cells as a JSON array (caller frees), NULL when out of memory.
+static char *
+s_numa_encode (const wire_capacity_t *capacity)
+{
+    json_t *cells = json_array ();
+    for (uint32_t i = 0; i < capacity->numa_count && i < WIRE_MAX_NUMA; i++)
+        json_array_append_new (cells, json_pack ("{s:I, s:I, s:I}",
+            "id", (json_int_t) capacity->numa [i].id,
+            "cpus", (json_int_t) capacity->numa [i].cpus,
+            "memory_mib", (json_int_t) capacity->numa [i].memory_mib));
+    char *text = json_dumps (cells, JSON_COMPACT);
+    json_decref (cells);
+    return text;
+}
+
+//  Reads the NUMA JSON back; a damaged value is logged and leaves no cells.
+static void
+s_numa_decode (const char *host_name, const char *text, wire_capacity_t *capacity)
+{
+    json_error_t error;
+    json_t *cells = json_loads (text, 0, &error);
+    size_t index;
+    json_t *cell;
+    capacity->numa_count = 0;
+    if (!json_is_array (cells)) {
+        log_warn ("host '%s': stored NUMA cells unreadable (%s); reported again at the next "
+                  "registration", host_name, cells? "not an array": error.text);
+        json_decref (cells);
+        return;
+    }
+    json_array_foreach (cells, index, cell) {
+        json_int_t id = 0, cpus = 0, memory_mib = 0;
+        if (index >= WIRE_MAX_NUMA
+        ||  json_unpack (cell, "{s:I, s:I, s:I}", "id", &id, "cpus", &cpus,
+                         "memory_mib", &memory_mib))
+            break;
+        capacity->numa [index] = (wire_numa_t) { (uint32_t) id, (uint32_t) cpus,
+                                                 (uint64_t) memory_mib };
+        capacity->numa_count = (uint32_t) index + 1;
+    }
+    json_decref (cells);
+}
+
+static int
+s_host_put (store_t *self, const host_record_t *host)
+{
+    char *numa = s_numa_encode (&host->capacity);
+    if (!numa) {
+        log_error ("database '%s': cannot store host '%s': out of memory", self->path,
+                   host->name);
+        return -1;
+    }
+    sqlite3_stmt *statement = s_statement (self, S_HOST_PUT);
+    s_bind_text (statement, 1, host->id);
+    s_bind_text (statement, 2, host->name);
+    s_bind_text (statement, 3, host->boot_id);
+    s_bind_text (statement, 4, host->hypervisor_uri);
+    s_bind_text (statement, 5, host->agent_version);
+    sqlite3_bind_int (statement, 6, host->state);
+    sqlite3_bind_int64 (statement, 7, (sqlite3_int64) host->generation);
+    sqlite3_bind_int64 (statement, 8, host->capacity.cpus);
+    sqlite3_bind_int64 (statement, 9, (sqlite3_int64) host->capacity.memory_mib);
+    s_bind_text (statement, 10, host->capacity.cpu_model);
+    s_bind_text (statement, 11, host->capacity.cpu_flags);
+    sqlite3_bind_int (statement, 12, host->capacity.nested);
+    s_bind_text (statement, 13, numa);
+    sqlite3_bind_int64 (statement, 14, host->registered_at);
+    sqlite3_bind_int64 (statement, 15, host->state_since);
+    int rc = s_run (self, statement, "store a host");
+    free (numa);
+    return rc;
+}
+
+static int
+s_host_state (store_t *self, const mutation_t *mutation)
+{
+    sqlite3_stmt *statement = s_statement (self, S_HOST_STATE);
+    s_bind_text (statement, 1, mutation->u.host_state.host_id);
+    sqlite3_bind_int (statement, 2, mutation->u.host_state.to);
+    sqlite3_bind_int64 (statement, 3, mutation->at);
+    host_state_t from = mutation->u.host_state.from;
+    bool known = from >= HOST_STATE_UP && from <= HOST_STATE_DOWN;
+    if (s_run (self, statement, "store a host state"))
+        return -1;
+    return s_add_transition (self, mutation->at, "host", mutation->u.host_state.host_id,
+                             known? host_state_name (from): "",
+                             host_state_name (mutation->u.host_state.to),
+                             mutation->u.host_state.reason);
+}
+
+static int
+s_vm_put (store_t *self, const mutation_t *mutation)
+{
+    const vm_record_t *vm = &mutation->u.vm_put.vm;
+    sqlite3_stmt *statement = s_statement (self, S_VM_PUT);
+    s_bind_text (statement, 1, vm->uuid);
+    s_bind_text (statement, 2, vm->name);
+    s_bind_text (statement, 3, vm->host_id);
+    sqlite3_bind_int (statement, 4, vm->state);
+    sqlite3_bind_int64 (statement, 5, vm->vcpus);
+    sqlite3_bind_int64 (statement, 6, (sqlite3_int64) vm->memory_kib);
+    sqlite3_bind_int (statement, 7, vm->persistent);
+    sqlite3_bind_int64 (statement, 8, vm->updated_at);
+    if (s_run (self, statement, "store a vm"))
+        return -1;
+    //  History: new VMs, state changes and host changes, nothing else (reports repeat).
+    bool existed = mutation->u.vm_put.existed;
+    bool moved = existed && strcmp (mutation->u.vm_put.prev_host_id, vm->host_id) != 0;
+    if (existed && !moved && mutation->u.vm_put.prev_state == vm->state)
+        return 0;
+    char detail [WIRE_TEXT_SIZE];
+    if (moved)
+        snprintf (detail, sizeof detail, "host %.40s -> %.40s", mutation->u.vm_put.prev_host_id,
+                  vm->host_id);
+    else
+        snprintf (detail, sizeof detail, "on host %.40s", vm->host_id);
+    return s_add_transition (self, mutation->at, "vm", vm->uuid,
+                             existed? domain_state_name (mutation->u.vm_put.prev_state): "",
+                             domain_state_name (vm->state), detail);
+}
+
+static int
+s_vm_delete (store_t *self, const mutation_t *mutation)
+{
+    sqlite3_stmt *statement = s_statement (self, S_VM_DELETE);
+    s_bind_text (statement, 1, mutation->u.vm_delete.uuid);
+    if (s_run (self, statement, "delete a vm"))
+        return -1;
+    return s_add_transition (self, mutation->at, "vm", mutation->u.vm_delete.uuid, "",
+                             "deleted", mutation->u.vm_delete.reason);
+}
+
+static int
+s_write (store_t *self, const mutation_t *mutation)
+{
+    switch (mutation->kind) {
+        case MUTATION_EPOCH: {
+            sqlite3_stmt *statement = s_statement (self, S_EPOCH_PUT);
+            sqlite3_bind_int64 (statement, 1, (sqlite3_int64) mutation->u.epoch);
+            return s_run (self, statement, "store the epoch");
+        }
+        case MUTATION_HOST_PUT:
+            return s_host_put (self, &mutation->u.host);
+        case MUTATION_HOST_STATE:
+            return s_host_state (self, mutation);
+        case MUTATION_VM_PUT:
+            return s_vm_put (self, mutation);
+        case MUTATION_VM_DELETE:
+            return s_vm_delete (self, mutation);
+    }
+    log_error ("database '%s': unknown mutation kind %d", self->path, (int) mutation->kind);
+    return -1;
+}
+
+int
+store_apply (store_t *self, const mutation_t *mutation)
+{
+    if (!self->in_batch) {
+        if (s_run (self, s_statement (self, S_BEGIN), "begin a batch"))
+            return -1;
+        self->in_batch = true;
+        self->batch_failed = false;
+        self->pending = 0;
+    }
+    self->pending++;
+    if (self->batch_failed)
+        return -1;              // the batch is lost anyway; do not write more of it
+    if (s_injected_fault (self) || s_write (self, mutation)) {
+        self->batch_failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_commit (store_t *self)
+{
+    if (!self->in_batch)
+        return 0;
+    self->in_batch = false;
+    size_t pending = self->pending;
+    self->pending = 0;
+    if (!self->batch_failed && !s_injected_fault (self)
+    &&  s_run (self, s_statement (self, S_COMMIT), "commit a batch") == 0)
+        return 0;
+    if (sqlite3_get_autocommit (self->db) == 0)
+        s_run (self, s_statement (self, S_ROLLBACK), "roll back a failed batch");
+    log_error ("database '%s': a batch of %zu changes was rolled back", self->path, pending);
+    self->batch_failed = false;
+    return -1;
+}
+
+size_t
+store_pending (const store_t *self)
+{
+    return self->in_batch? self->pending: 0;
+}
+
+void
+store_fail_at (store_t *self, int nth)
+{
+    self->fail_countdown = nth > 0? nth: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Reading
+
+uint64_t
+store_epoch (store_t *self)
+{
+    sqlite3_stmt *statement = s_statement (self, S_EPOCH_GET);
+    uint64_t epoch = 0;
+    if (sqlite3_step (statement) == SQLITE_ROW)
+        epoch = (uint64_t) sqlite3_column_int64 (statement, 0);
+    sqlite3_reset (statement);
+    return epoch;
+}
+
+//  A caller's callback, whichever of the three kinds the query feeds.
+typedef struct {
+    store_host_fn *host_fn;             // for host rows
+    store_vm_fn *vm_fn;                 // for vm rows
+    store_transition_fn *transition_fn; // for transition rows
+    void *arg;                          // the caller's argument
+} s_reader_t;
+
+//  Steps through a query's rows, calling row_fn for each. 0 or -1 (logged).
+static int
+s_each_row (store_t *self, sqlite3_stmt *statement, const char *what,
+            void (*row_fn) (sqlite3_stmt *statement, const s_reader_t *reader),
+            const s_reader_t *reader)
+{
+    int rc;
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+        row_fn (statement, reader);
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE? 0: s_fail (self, what);
+}
+
+static void
+s_host_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    host_record_t host;
+    memset (&host, 0, sizeof host);
+    s_column_text (statement, 0, host.id, sizeof host.id);
+    s_column_text (statement, 1, host.name, sizeof host.name);
+    s_column_text (statement, 2, host.boot_id, sizeof host.boot_id);
+    s_column_text (statement, 3, host.hypervisor_uri, sizeof host.hypervisor_uri);
+    s_column_text (statement, 4, host.agent_version, sizeof host.agent_version);
+    host.state = (host_state_t) sqlite3_column_int (statement, 5);
+    host.generation = (uint64_t) sqlite3_column_int64 (statement, 6);
+    host.capacity.cpus = (uint32_t) sqlite3_column_int64 (statement, 7);
+    host.capacity.memory_mib = (uint64_t) sqlite3_column_int64 (statement, 8);
+    s_column_text (statement, 9, host.capacity.cpu_model, sizeof host.capacity.cpu_model);
+    s_column_text (statement, 10, host.capacity.cpu_flags, sizeof host.capacity.cpu_flags);
+    host.capacity.nested = sqlite3_column_int (statement, 11) != 0;
+    const unsigned char *numa = sqlite3_column_text (statement, 12);
+    s_numa_decode (host.name, numa? (const char *) numa: "[]", &host.capacity);
+    host.registered_at = sqlite3_column_int64 (statement, 13);
+    host.state_since = sqlite3_column_int64 (statement, 14);
+    reader->host_fn (reader->arg, &host);
+}
+
+static void
+s_vm_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    vm_record_t vm;
+    memset (&vm, 0, sizeof vm);
+    s_column_text (statement, 0, vm.uuid, sizeof vm.uuid);
+    s_column_text (statement, 1, vm.name, sizeof vm.name);
+    s_column_text (statement, 2, vm.host_id, sizeof vm.host_id);
+    int state = sqlite3_column_int (statement, 3);
+    vm.state = state >= 0 && state < DOMAIN_STATE_COUNT? (domain_state_t) state: DOMAIN_UNKNOWN;
+    vm.vcpus = (uint32_t) sqlite3_column_int64 (statement, 4);
+    vm.memory_kib = (uint64_t) sqlite3_column_int64 (statement, 5);
+    vm.persistent = sqlite3_column_int (statement, 6) != 0;
+    vm.updated_at = sqlite3_column_int64 (statement, 7);
+    reader->vm_fn (reader->arg, &vm);
+}
+
+static void
+s_transition_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    transition_t transition;
+    memset (&transition, 0, sizeof transition);
+    transition.id = sqlite3_column_int64 (statement, 0);
+    transition.at = sqlite3_column_int64 (statement, 1);
+    s_column_text (statement, 2, transition.entity, sizeof transition.entity);
+    s_column_text (statement, 3, transition.entity_id, sizeof transition.entity_id);
+    s_column_text (statement, 4, transition.from, sizeof transition.from);
+    s_column_text (statement, 5, transition.to, sizeof transition.to);
+    s_column_text (statement, 6, transition.detail, sizeof transition.detail);
+    reader->transition_fn (reader->arg, &transition);
+}
+
+int
+store_load_hosts (store_t *self, store_host_fn *fn, void *arg)
+{
+    s_reader_t reader = { .host_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_HOST_LOAD), "load hosts", s_host_row,
+                       &reader);
+}
+
+int
+store_load_vms (store_t *self, store_vm_fn *fn, void *arg)
+{
+    s_reader_t reader = { .vm_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_VM_LOAD), "load vms", s_vm_row, &reader);
+}
+
+int
+store_load_transitions (store_t *self, const char *entity_id, int limit,
+                        store_transition_fn *fn, void *arg)
+{
+    sqlite3_stmt *statement = s_statement (self, entity_id? S_TRANSITIONS_OF: S_TRANSITIONS_ALL);
+    if (entity_id)
+        s_bind_text (statement, 1, entity_id);
+    sqlite3_bind_int (statement, 2, limit);
+    s_reader_t reader = { .transition_fn = fn, .arg = arg };
+    return s_each_row (self, statement, "load history", s_transition_row, &reader);
+}

@@ -1,0 +1,244 @@
+/*  test_scheduler.c - a running scheduler against hostile and stale agent messages.
+
+    Forks a real scheduler (temporary SQLite file, loopback TCP), then talks to it over
+    DEALER sockets: garbage, oversized frames, wrong protocol versions, multi-frame messages,
+    valid-but-nonsensical values, stale generations and replayed sequence numbers. After
+    each, the scheduler must still answer, count the refusal, and keep its state.
+*/
+#include "check.h"
+#include "log.h"
+#include "scheduler.h"
+#include "wire.h"
+#include "vmsched.pb-c.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define S_AGENT_EP  "tcp://127.0.0.1:17190"
+#define S_CTL_EP    "tcp://127.0.0.1:17191"
+
+static const char *s_host_id = "33333333-3333-3333-3333-333333333333";
+
+static zsock_t *
+s_connect (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (sock, 0);
+    zsock_set_rcvtimeo (sock, 2000);
+    zsock_connect (sock, "%s", endpoint);
+    return sock;
+}
+
+static void
+s_send (zsock_t *sock, wire_msg_t *msg)
+{
+    uint8_t *data;
+    size_t size;
+    char err [256];
+    if (wire_encode (msg, &data, &size, err, sizeof err) == 0) {
+        zmq_send (zsock_resolve (sock), data, size, 0);
+        free (data);
+    }
+    else
+        fprintf (stderr, "  cannot encode test message: %s\n", err);
+}
+
+//  Receives one message; returns its kind (WIRE_NONE on timeout or error).
+static wire_kind_t
+s_recv (zsock_t *sock, wire_msg_t *msg)
+{
+    zframe_t *frame = zframe_recv (sock);
+    if (!frame)
+        return WIRE_NONE;
+    char err [256];
+    int rc = wire_decode (zframe_data (frame), zframe_size (frame), msg, err, sizeof err);
+    zframe_destroy (&frame);
+    return rc? WIRE_NONE: msg->kind;
+}
+
+//  A ctl request; returns the reply's JSON (caller frees) or NULL.
+static char *
+s_ctl (zsock_t *ctl, const char *verb)
+{
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_CTL_REQUEST);
+    snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", verb);
+    s_send (ctl, &msg);
+    wire_msg_reset (&msg);
+    if (s_recv (ctl, &msg) != WIRE_CTL_REPLY)
+        return NULL;
+    char *json = msg.body.reply.json? strdup (msg.body.reply.json): NULL;
+    wire_msg_reset (&msg);
+    return json;
+}
+
+//  The "rejected" counter from status (-1 when the scheduler does not answer).
+static long
+s_rejected (zsock_t *ctl)
+{
+    char *json = s_ctl (ctl, "status");
+    if (!json)
+        return -1;
+    const char *at = strstr (json, "\"rejected\":");
+    long rejected = at? atol (at + strlen ("\"rejected\":")): -1;
+    free (json);
+    return rejected;
+}
+
+static void
+s_agent_msg (wire_msg_t *msg, wire_kind_t kind, uint64_t seq, uint64_t generation)
+{
+    wire_msg_init (msg, kind);
+    strcpy (msg->host_id, s_host_id);
+    msg->seq = seq;
+    msg->session = 4242;
+    msg->generation = generation;
+}
+
+static void
+s_run_scheduler (const char *dir)
+{
+    scheduler_config_t config;
+    scheduler_config_defaults (&config);
+    strcpy (config.agent_endpoint, S_AGENT_EP);
+    strcpy (config.ctl_endpoint, S_CTL_EP);
+    snprintf (config.database, sizeof config.database, "%s/vmsched.db", dir);
+    config.heartbeat_ms = 100;
+    config.suspect_after_ms = 5000;
+    config.down_after_ms = 10000;
+    log_init ("scheduler-under-test", LOG_LEVEL_ERROR);
+    char err [512];
+    scheduler_t *scheduler = scheduler_new (&config, err, sizeof err);
+    if (!scheduler) {
+        fprintf (stderr, "  cannot start scheduler: %s\n", err);
+        _exit (3);
+    }
+    scheduler_run (scheduler);
+    scheduler_destroy (&scheduler);
+    _exit (0);
+}
+
+int
+main (void)
+{
+    int failures = 0;
+    char dir [] = "/tmp/vmsched-sched-test-XXXXXX";
+    if (!mkdtemp (dir))
+        return check_report ("scheduler", 1);
+    pid_t child = fork ();
+    if (child == 0)
+        s_run_scheduler (dir);
+
+    zsock_t *ctl = s_connect (S_CTL_EP);
+    zsock_t *agent = s_connect (S_AGENT_EP);
+    long rejected = -1;
+    for (int i = 0; i < 50 && rejected < 0; i++)
+        rejected = s_rejected (ctl);
+    CHECK (rejected == 0);
+
+    //  Garbage, a wrong version, two body frames: each refused and counted.
+    zstr_send (agent, "this is not a protobuf envelope at all");
+    Vmsched__Envelope envelope = VMSCHED__ENVELOPE__INIT;
+    Vmsched__Heartbeat heartbeat = VMSCHED__HEARTBEAT__INIT;
+    envelope.has_version = true;
+    envelope.version = 77;
+    envelope.body_case = VMSCHED__ENVELOPE__BODY_HEARTBEAT;
+    envelope.heartbeat = &heartbeat;
+    uint8_t packed [64];
+    size_t size = vmsched__envelope__pack (&envelope, packed);
+    zmq_send (zsock_resolve (agent), packed, size, 0);
+    zstr_sendm (agent, "one");
+    zstr_send (agent, "two");
+    zclock_sleep (200);
+    CHECK (s_rejected (ctl) == 3);
+
+    //  Valid-but-nonsensical values: unknown enum, absurd vCPU count.
+    Vmsched__Event event = VMSCHED__EVENT__INIT;
+    Vmsched__Domain domain = VMSCHED__DOMAIN__INIT;
+    envelope.version = WIRE_PROTOCOL_VERSION;
+    envelope.body_case = VMSCHED__ENVELOPE__BODY_EVENT;
+    envelope.event = &event;
+    event.has_kind = true;
+    event.kind = 1000;
+    event.domain = &domain;
+    domain.uuid = (char *) s_host_id;
+    domain.name = "x";
+    size = vmsched__envelope__pack (&envelope, packed);
+    zmq_send (zsock_resolve (agent), packed, size, 0);
+    event.kind = VMSCHED__EVENT_KIND__EVENT_KIND_STARTED;
+    domain.has_vcpus = true;
+    domain.vcpus = 4000000000u;
+    size = vmsched__envelope__pack (&envelope, packed);
+    zmq_send (zsock_resolve (agent), packed, size, 0);
+    zclock_sleep (200);
+    CHECK (s_rejected (ctl) == 5);
+
+    //  An oversized frame: libzmq drops the connection; the scheduler carries on.
+    zsock_t *big = s_connect (S_AGENT_EP);
+    size_t huge = WIRE_MAX_MESSAGE + 1024;
+    uint8_t *blob = calloc (1, huge);
+    zmq_send (zsock_resolve (big), blob, huge, 0);
+    free (blob);
+    zclock_sleep (200);
+    zsock_destroy (&big);
+    CHECK (s_rejected (ctl) == 5);
+
+    //  A proper registration still works, and stale messages are refused.
+    wire_msg_t msg, reply;
+    s_agent_msg (&msg, WIRE_HELLO, 10, 0);
+    strcpy (msg.body.hello.host_id, s_host_id);
+    strcpy (msg.body.hello.name, "hx");
+    msg.body.hello.capacity.cpus = 2;
+    msg.body.hello.capacity.memory_mib = 2048;
+    s_send (agent, &msg);
+    CHECK (s_recv (agent, &reply) == WIRE_WELCOME);
+    CHECK (reply.body.welcome.generation == 1 && reply.body.welcome.hello_seq == 10);
+    wire_msg_reset (&reply);
+
+    s_agent_msg (&msg, WIRE_HEARTBEAT, 11, 7);      // wrong generation
+    s_send (agent, &msg);
+    CHECK (s_recv (agent, &reply) == WIRE_REJECT && reply.body.reject.reregister);
+    wire_msg_reset (&reply);
+    s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // current: accepted, no reply
+    s_send (agent, &msg);
+    s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // replayed seq
+    s_send (agent, &msg);
+    s_agent_msg (&msg, WIRE_HELLO, 9, 0);           // a late, older hello
+    strcpy (msg.body.hello.host_id, s_host_id);
+    strcpy (msg.body.hello.name, "hx");
+    msg.body.hello.capacity.cpus = 2;
+    msg.body.hello.capacity.memory_mib = 2048;
+    s_send (agent, &msg);
+    zclock_sleep (200);
+    CHECK (s_rejected (ctl) == 8);
+
+    //  A different host id may not take the name.
+    s_agent_msg (&msg, WIRE_HELLO, 1, 0);
+    strcpy (msg.host_id, "44444444-4444-4444-4444-444444444444");
+    strcpy (msg.body.hello.host_id, msg.host_id);
+    strcpy (msg.body.hello.name, "hx");
+    msg.body.hello.capacity.cpus = 2;
+    msg.body.hello.capacity.memory_mib = 2048;
+    s_send (agent, &msg);
+    CHECK (s_recv (agent, &reply) == WIRE_REJECT && !reply.body.reject.reregister);
+    CHECK (strstr (reply.body.reject.reason, "already registered") != NULL);
+    wire_msg_reset (&reply);
+
+    //  State intact: one host, generation 1, up.
+    char *hosts = s_ctl (ctl, "host.list");
+    CHECK (hosts && strstr (hosts, "\"name\":\"hx\"") && strstr (hosts, "\"generation\":1")
+           && strstr (hosts, "\"state\":\"up\"") && !strstr (hosts, "44444444"));
+    free (hosts);
+
+    zsock_destroy (&agent);
+    zsock_destroy (&ctl);
+    kill (child, SIGTERM);
+    int status = 0;
+    waitpid (child, &status, 0);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf %s", dir);
+    CHECK (system (command) == 0);
+    return check_report ("scheduler", failures);
+}
