@@ -15,10 +15,10 @@ SANFLAGS ?=
 VERSION  := 0.1.0
 
 PKGS_COMMON    := libczmq libzmq libprotobuf-c inih
-PKGS_AGENT     := $(PKGS_COMMON) libvirt
+PKGS_AGENT     := $(PKGS_COMMON) libvirt libxml-2.0
 PKGS_SCHEDULER := $(PKGS_COMMON) sqlite3 jansson
 PKGS_CTL       := $(PKGS_COMMON) jansson
-PKGS_TEST      := $(PKGS_COMMON) sqlite3 jansson libvirt
+PKGS_TEST      := $(PKGS_COMMON) sqlite3 jansson libvirt libxml-2.0
 
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)

@@ -1,0 +1,73 @@
+/*  agent.h - the vmsched agent daemon: one zloop between the hypervisor and the scheduler.
+
+    Owns the hypervisor handle, the DEALER socket to the scheduler and the registration state.
+    It registers (HELLO until WELCOME), then sends a HEARTBEAT every heartbeat interval, a full
+    REPORT every report interval and after every (re)connection to the hypervisor, and an
+    EVENT as soon as libvirt reports a lifecycle change. It never changes a domain: stopping or
+    restarting the agent leaves every VM running as it was.
+*/
+#ifndef VMSCHED_AGENT_H
+#define VMSCHED_AGENT_H
+
+#include "config.h"
+#include "hv.h"
+
+#include <stdint.h>
+
+typedef struct {
+    char name [WIRE_NAME_SIZE];         // host name in the cluster (default: hostname)
+    char scheduler [256];               // scheduler's agent endpoint
+    char libvirt_uri [WIRE_TEXT_SIZE];  // hypervisor connection
+    char state_dir [1024];              // keeps the host id across restarts
+    uint64_t heartbeat_ms;              // heartbeat interval until the scheduler sets one
+    uint64_t report_ms;                 // full report interval
+    uint64_t hello_retry_ms;            // HELLO retry interval while unanswered
+    char log_level [16];                // error, warn, info, debug
+    uint64_t cpus;                      // [capacity] override: CPUs (0 = hypervisor's)
+    uint64_t memory_mib;                // [capacity] override: memory (0 = hypervisor's)
+} agent_config_t;
+
+//  Counters for tests and logs.
+typedef struct {
+    uint64_t sent;                      // messages handed to the socket
+    uint64_t dropped;                   // messages the socket refused (not connected, full)
+    uint64_t received;                  // valid messages from the scheduler
+    uint64_t malformed;                 // undecodable or unexpected messages
+    uint64_t rejects;                   // REJECTs received
+    uint64_t registrations;             // WELCOMEs accepted
+    uint64_t events;                    // EVENTs sent
+    uint64_t reports;                   // REPORTs sent
+    uint64_t hv_connects;               // successful hypervisor connections
+} agent_stats_t;
+
+typedef struct agent agent_t;
+
+//  The config file's keys ([agent] and [capacity]), terminated by CONFIG_END.
+extern const config_key_t agent_config_keys [];
+
+//  Defaults for every key (name = this machine's host name).
+void agent_config_defaults (agent_config_t *config);
+
+//  Check values that the table cannot (log level, endpoint form). 0, or -1 with reason.
+int agent_config_check (const agent_config_t *config, char *err, size_t err_size);
+
+//  Create the agent: load or create the host id in state_dir, read the boot id, connect the
+//  socket (connecting the hypervisor happens in the loop, with retries). Takes ownership of
+//  *hv_p (also on failure). NULL with a reason in err.
+agent_t *agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size);
+
+//  Run until SIGINT/SIGTERM. Returns 0.
+int agent_run (agent_t *self);
+
+//  Run the loop for about ms milliseconds, then return (tests).
+void agent_run_for (agent_t *self, int ms);
+
+//  Registration state and counters (tests, logs).
+const char *agent_host_id (const agent_t *self);
+uint64_t agent_generation (const agent_t *self);      // 0 while not registered
+const agent_stats_t *agent_stats (const agent_t *self);
+
+//  Stop and free; never touches domains. NULL-safe; sets *self_p = NULL.
+void agent_destroy (agent_t **self_p);
+
+#endif

@@ -1,0 +1,39 @@
+/*  hv_fake.h - an in-memory hypervisor for unit tests and the simulator.
+
+    hv_fake_new returns an ordinary hv_t (the agent cannot tell it from libvirt) plus a
+    control handle, owned by that hv_t, through which a test changes the fake world: domains
+    appear, change state and vanish (each change posts the lifecycle event libvirt would),
+    the connection breaks and becomes reachable again.
+*/
+#ifndef VMSCHED_HV_FAKE_H
+#define VMSCHED_HV_FAKE_H
+
+#include "hv.h"
+
+typedef struct hv_fake_t hv_fake_t;
+
+//  A fake hypervisor offering capacity; *control receives the borrowed control handle.
+hv_t *hv_fake_new (const wire_capacity_t *capacity, hv_fake_t **control);
+
+//  Define a domain (persistent) in state (running or shutoff) and post DEFINED, plus
+//  STARTED when running. Returns 0, or -1 when the name or uuid is taken or the fake is full.
+int hv_fake_define (hv_fake_t *self, const char *uuid, const char *name, domain_state_t state,
+                    uint32_t vcpus, uint64_t memory_kib);
+
+//  Change a domain's state and post the matching event (STARTED, STOPPED, SUSPENDED, ...).
+//  A transient domain that stops disappears, as in libvirt. Returns -1 for an unknown uuid.
+int hv_fake_set_state (hv_fake_t *self, const char *uuid, domain_state_t state);
+
+//  Make a domain transient (persistent = false), as `virsh create` would have.
+int hv_fake_make_transient (hv_fake_t *self, const char *uuid);
+
+//  Remove a domain and post UNDEFINED. Returns -1 for an unknown uuid.
+int hv_fake_undefine (hv_fake_t *self, const char *uuid);
+
+//  Break the connection (posts a disconnect note; connects fail until reachable again).
+void hv_fake_set_reachable (hv_fake_t *self, bool reachable);
+
+//  Number of successful connects so far (tests check reconnects).
+int hv_fake_connects (const hv_fake_t *self);
+
+#endif

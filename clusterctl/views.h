@@ -1,0 +1,20 @@
+/*  views.h - clusterctl's human-readable renderings of the scheduler's JSON documents.
+
+    One function per document kind (docs/clusterctl-json.md); each prints to out and never
+    fails: missing fields show as "-", so a newer scheduler with more fields still renders.
+*/
+#ifndef VMSCHED_VIEWS_H
+#define VMSCHED_VIEWS_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+typedef void (view_fn) (FILE *out, const json_t *document);
+
+view_fn view_status;        // status
+view_fn view_host_list;     // host list
+view_fn view_host_show;     // host show NAME
+view_fn view_vm_list;       // vm list
+view_fn view_vm_show;       // vm show NAME
+
+#endif
