@@ -61,6 +61,10 @@ cluster_agent_conf h1 "test://$CLUSTER_DIR/h1.xml"
 cluster_agent_conf h2 "test://$CLUSTER_DIR/h2.xml"
 CLUSTER_REPORT_MS=60000 cluster_agent_conf h3 "test+unix:///default" 4 8192
 
+# libvirtd frees the shared test:///default hypervisor when its last connection closes; a
+# standing virsh connection keeps it alive while h3's agent restarts, as a real host would.
+cluster_spawn holder "$CLUSTER_DIR/holder.log" nsenter -t "$(lab_host_pid 1)" -m -- \
+    virsh -c test+unix:///default event --loop --all > /dev/null
 cluster_start_scheduler
 cluster_start_agent h1
 cluster_start_agent h2
@@ -162,10 +166,14 @@ cluster_wait 5 seen_running
 cluster_kill agent-h3 TERM
 check agent-restart-keeps-vms "sneaky must still run after the agent stopped" \
     bash -c "nsenter -t $(lab_host_pid 1) -m -- virsh -q -c test+unix:///default domstate sneaky | grep -q running"
+gen3=$(field h3 .generation)
 cluster_spawn agent-h3 "$CLUSTER_DIR/h3/agent.log" \
     nsenter -t "$(lab_host_pid 1)" -m -- "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h3/agent.conf" > /dev/null
-h3_up() { [ "$(field h3 .state)" = up ] && [ "$(vm_state sneaky)" = running ]; }
-check agent-restart-resync "h3 back up with sneaky running" cluster_wait 10 h3_up
+h3_up() { [ "$(field h3 .state)" = up ] && [ "$(field h3 .generation)" = $((gen3 + 1)) ]; }
+cluster_wait 10 h3_up
+sleep 0.5   # the full report follows the WELCOME at once; give it time to land
+check agent-restart-resync "h3 back up (generation $((gen3 + 1))) with sneaky running per its new report" \
+    bash -c "[ '$(field h3 .generation)/$(vm_state sneaky)' = '$((gen3 + 1))/running' ]"
 
 # ---------------------------------------------------------------------------------------
 # A SIGKILLed scheduler recovers its state from SQLite

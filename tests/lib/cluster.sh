@@ -5,9 +5,12 @@
 #
 # Needs: VMSCHED_BIN (directory with vmsched-scheduler, vmsched-agent, clusterctl) and
 # CLUSTER_DIR (a directory owned by the caller). Ports: CLUSTER_PORT (default 7100) for agents,
-# +1 for clusterctl, on 127.0.0.1 only.
+# +1 for clusterctl, on CLUSTER_ADDR (default 127.0.0.1; the lab uses its ctl namespace's
+# address and sets CLUSTER_EXEC to the command prefix that enters that namespace).
 
 CLUSTER_PORT=${CLUSTER_PORT:-7100}
+CLUSTER_ADDR=${CLUSTER_ADDR:-127.0.0.1}
+CLUSTER_EXEC=${CLUSTER_EXEC:-}
 
 # cluster_uuid_of NAME - a stable uuid derived from a name (test-driver domains keep it).
 cluster_uuid_of() {
@@ -44,8 +47,8 @@ cluster_node_xml() {
 cluster_scheduler_conf() {
     cat > "$CLUSTER_DIR/scheduler.conf" <<CONF
 [scheduler]
-agent_endpoint = tcp://127.0.0.1:$CLUSTER_PORT
-ctl_endpoint = tcp://127.0.0.1:$((CLUSTER_PORT + 1))
+agent_endpoint = tcp://$CLUSTER_ADDR:$CLUSTER_PORT
+ctl_endpoint = tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))
 database = $CLUSTER_DIR/vmsched.db
 heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-200}
 suspect_after_ms = ${CLUSTER_SUSPECT_MS:-1000}
@@ -60,7 +63,7 @@ cluster_agent_conf() {
     cat > "$CLUSTER_DIR/$name/agent.conf" <<CONF
 [agent]
 name = $name
-scheduler = tcp://127.0.0.1:$CLUSTER_PORT
+scheduler = tcp://$CLUSTER_ADDR:$CLUSTER_PORT
 libvirt_uri = $uri
 state_dir = $CLUSTER_DIR/$name/state
 heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-200}
@@ -78,6 +81,7 @@ cluster_spawn() {
     shift 2
     setsid "$@" >>"$log" 2>&1 < /dev/null &
     local pid=$!
+    disown "$pid"
     echo "$label $pid" >> "$CLUSTER_DIR/pids"
     echo "$pid"
 }
@@ -89,7 +93,7 @@ cluster_pid() {
 
 # cluster_start_scheduler - starts the scheduler; log in $CLUSTER_DIR/scheduler.log.
 cluster_start_scheduler() {
-    cluster_spawn scheduler "$CLUSTER_DIR/scheduler.log" \
+    cluster_spawn scheduler "$CLUSTER_DIR/scheduler.log" $CLUSTER_EXEC \
         "$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/scheduler.conf" > /dev/null
 }
 
@@ -115,7 +119,7 @@ cluster_kill() {
 
 # ctl ARGS... - clusterctl against this cluster.
 ctl() {
-    "$VMSCHED_BIN/clusterctl" -s "tcp://127.0.0.1:$((CLUSTER_PORT + 1))" "$@"
+    $CLUSTER_EXEC "$VMSCHED_BIN/clusterctl" -s "tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))" "$@"
 }
 
 # cluster_wait SECONDS CMD... - polls CMD every 50 ms until it succeeds; 1 on timeout.
