@@ -39,7 +39,7 @@ struct agent {
     uint64_t leader_epoch;      // scheduler epoch from WELCOME
     uint64_t hello_seq;         // seq of the last HELLO sent, 0 = none outstanding
     wire_capacity_t capacity;   // as announced in HELLO
-    bool have_capacity;         // capacity read since the last hypervisor connect
+    bool have_capacity;         // capacity read at least once (kept while libvirt is away)
     int64_t heartbeat_ms;       // current heartbeat interval
     int64_t connect_backoff;    // next hypervisor reconnect delay
     int64_t next_connect;       // boot ms: try the hypervisor again
@@ -47,6 +47,7 @@ struct agent {
     int64_t next_heartbeat;     // boot ms: send HEARTBEAT (while registered)
     int64_t next_report;        // boot ms: send REPORT (while registered and connected)
     agent_stats_t stats;        // counters
+    bool failed;                // the loop ended on an error (exit status 1)
 };
 
 const config_key_t agent_config_keys [] = {
@@ -104,7 +105,7 @@ agent_config_check (const agent_config_t *config, char *err, size_t err_size)
     }
     if (strncmp (config->scheduler, "tcp://", 6) && strncmp (config->scheduler, "ipc://", 6)
     &&  strncmp (config->scheduler, "inproc://", 9)) {
-        snprintf (err, err_size, "invalid scheduler endpoint '%s': expected tcp://HOST:PORT",
+        snprintf (err, err_size, "invalid scheduler endpoint '%s': expected tcp://HOST:PORT or ipc://PATH",
                   config->scheduler);
         return -1;
     }
@@ -345,11 +346,13 @@ s_on_notes (zloop_t *loop, zmq_pollitem_t *item, void *arg)
             break;
         if (rc < 0) {
             log_error ("hypervisor notification pipe broken; stopping");
+            self->failed = true;
             return -1;
         }
         if (note.kind == HV_NOTE_DISCONNECTED) {
             self->next_connect = now + self->connect_backoff;
-            s_send_heartbeat (self, now);   // tell the scheduler at once
+            if (self->generation)
+                s_send_heartbeat (self, now);   // tell the scheduler at once
         }
         else
         if (self->generation && hv_connected (self->hv))
@@ -541,7 +544,7 @@ agent_run (agent_t *self)
 {
     zloop_start (self->loop);
     log_info ("agent stopping; domains are left as they are");
-    return 0;
+    return self->failed? 1: 0;
 }
 
 void

@@ -56,7 +56,7 @@ int agent_config_check (const agent_config_t *config, char *err, size_t err_size
 //  *hv_p (also on failure). NULL with a reason in err.
 agent_t *agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size);
 
-//  Run until SIGINT/SIGTERM. Returns 0.
+//  Run until SIGINT/SIGTERM (returns 0) or a fatal error (returns 1, logged).
 int agent_run (agent_t *self);
 
 //  Run the loop for about ms milliseconds, then return (tests).

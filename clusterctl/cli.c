@@ -165,9 +165,12 @@ s_unknown_verb (FILE *err, int argc, char **argv)
             used += (size_t) snprintf (known + used, sizeof known - used, "%s%s",
                                        used? ", ": "", pieces [1]);
     }
-    if (known [0])
+    if (known [0] && argc > 1)
         fprintf (err, "clusterctl: unknown verb '%s %s'; '%s' takes: %s\n", argv [0],
-                 argc > 1? argv [1]: "", argv [0], known);
+                 argv [1], argv [0], known);
+    else
+    if (known [0])
+        fprintf (err, "clusterctl: '%s' needs a verb: %s\n", argv [0], known);
     else
         fprintf (err, "clusterctl: unknown verb '%s' (see clusterctl --help)\n", argv [0]);
 }

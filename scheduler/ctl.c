@@ -61,8 +61,11 @@ s_host_json (const ctl_context_t *context, host_t *host, bool detailed)
     model_host_usage (context->model, host, &vms, &running, &vcpus, &memory_mib);
     json_t *last_seen = host->live.heard
                       ? json_integer (context->now - host->live.last_heard): json_null ();
+    //  What a down host said last about libvirt is not a fact any more.
+    json_t *connected = record->state == HOST_STATE_DOWN
+                      ? json_null (): json_boolean (host->live.hypervisor_connected);
     json_t *object = json_pack (
-        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:b, s:o}",
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:o, s:o}",
         "name", record->name, "id", record->id, "state", host_state_name (record->state),
         "generation", (json_int_t) record->generation,
         "cpus", (json_int_t) record->capacity.cpus,
@@ -70,7 +73,7 @@ s_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "vm_count", (json_int_t) vms, "vms_running", (json_int_t) running,
         "vcpus_used", (json_int_t) vcpus, "memory_used_mib", (json_int_t) memory_mib,
         "cpu_model", record->capacity.cpu_model, "nested", record->capacity.nested,
-        "hypervisor_connected", host->live.hypervisor_connected, "last_seen_ms", last_seen);
+        "hypervisor_connected", connected, "last_seen_ms", last_seen);
     if (!detailed)
         return object;
 
@@ -167,6 +170,8 @@ s_host_show (const ctl_context_t *context, char **args, json_t **result, char *e
              size_t err_size)
 {
     host_t *host = model_host_by_name (context->model, args [0]);
+    if (!host)
+        host = model_host_by_id (context->model, args [0]);
     if (!host) {
         snprintf (err, err_size, "no host named '%s' (see 'clusterctl host list')", args [0]);
         return 1;

@@ -41,7 +41,7 @@ main (int argc, char **argv)
     };
     const char *config_path = NULL;
     int option;
-    while ((option = getopt_long (argc, argv, "c:h", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
             case 'c': config_path = optarg; break;
             case 'h': s_usage (stdout); return 0;

@@ -147,11 +147,11 @@ cluster_stop() {
     [ -f "$CLUSTER_DIR/pids" ] || return 0
     local label pid
     tac "$CLUSTER_DIR/pids" | while read -r label pid; do
-        kill -TERM "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null || true     # already gone is fine (also under set -e)
     done
     sleep 0.2
     tac "$CLUSTER_DIR/pids" | while read -r label pid; do
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
     rm -f "$CLUSTER_DIR/pids"
 }
