@@ -9,6 +9,8 @@
 */
 #include "agent.h"
 #include "clock.h"
+#include "commands.h"
+#include "executor.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -28,6 +30,8 @@
 struct agent {
     agent_config_t config;      // as loaded
     hv_t *hv;                   // hypervisor (owned)
+    executor_t *executor;       // command workers (owned)
+    commands_t *commands;       // command fencing, queue, progress (owned)
     zsock_t *dealer;            // to the scheduler
     zloop_t *loop;              // the one loop
     zmq_pollitem_t notes_item;  // the hypervisor's notification pipe in the loop
@@ -63,6 +67,8 @@ const config_key_t agent_config_keys [] = {
                 "full domain report interval in milliseconds"),
     CONFIG_NUM ("agent", "hello_retry_ms", agent_config_t, hello_retry_ms, 50, 60000,
                 "HELLO retry interval in milliseconds while the scheduler does not answer"),
+    CONFIG_NUM ("agent", "workers", agent_config_t, workers, 1, 64,
+                "commands (start, stop, migrate) run at the same time"),
     CONFIG_STR ("agent", "log_level", agent_config_t, log_level, "error, warn, info or debug"),
     CONFIG_NUM ("capacity", "cpus", agent_config_t, cpus, 0, 1000000,
                 "CPUs offered to VMs (0 = what the hypervisor reports)"),
@@ -81,6 +87,7 @@ agent_config_defaults (agent_config_t *config)
         .heartbeat_ms = 500,
         .report_ms = 5000,
         .hello_retry_ms = 1000,
+        .workers = 4,
         .log_level = "info",
     };
     if (gethostname (config->name, sizeof config->name) || !config->name [0])
@@ -376,6 +383,7 @@ s_on_welcome (agent_t *self, const wire_msg_t *msg, int64_t now)
     self->hello_seq = 0;
     self->generation = welcome->generation;
     self->leader_epoch = welcome->leader_epoch;
+    commands_note_epoch (self->commands, welcome->leader_epoch);
     if (welcome->heartbeat_ms >= 10)
         self->heartbeat_ms = welcome->heartbeat_ms;
     self->stats.registrations++;
@@ -441,6 +449,9 @@ s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
     else
     if (msg.kind == WIRE_REJECT)
         s_on_reject (self, &msg, now);
+    else
+    if (msg.kind == WIRE_COMMAND)
+        commands_receive (self->commands, &msg.body.command, self->generation, now);
     else {
         self->stats.malformed++;
         log_warn ("refused a %s message from the scheduler", wire_kind_name (msg.kind));
@@ -458,6 +469,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     (void) loop, (void) timer_id;
     agent_t *self = arg;
     int64_t now = clock_boottime_ms ();
+    commands_tick (self->commands, now);
     if (!hv_connected (self->hv) && now >= self->next_connect)
         s_try_connect (self, now);
     if (!self->generation) {
@@ -470,6 +482,29 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (hv_connected (self->hv) && now >= self->next_report)
         s_send_report (self, now);
     return 0;
+}
+
+//  A worker finished a command.
+static int
+s_on_worker (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    for (int i = 0; i < executor_size (self->executor); i++)
+        if (executor_socket (self->executor, i) == sock)
+            commands_finished (self->commands, i, clock_boottime_ms ());
+    return 0;
+}
+
+//  Sends a command result to the scheduler (commands_emit_fn).
+static void
+s_emit_result (void *arg, const wire_command_result_t *result)
+{
+    agent_t *self = arg;
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_COMMAND_RESULT);
+    msg.body.result = *result;
+    s_send (self, &msg);
 }
 
 static int
@@ -524,6 +559,14 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
         agent_destroy (&self);
         return NULL;
     }
+    self->executor = executor_new (self->hv, (int) config->workers);
+    self->commands = self->executor
+                   ? commands_new (self->executor, self->hv, s_emit_result, self): NULL;
+    if (!self->commands) {
+        snprintf (err, err_size, "cannot start %d command workers", (int) config->workers);
+        agent_destroy (&self);
+        return NULL;
+    }
     self->loop = zloop_new ();
     self->notes_item = (zmq_pollitem_t) { NULL, hv_notify_fd (self->hv), ZMQ_POLLIN, 0 };
     if (!self->loop
@@ -534,6 +577,12 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
         agent_destroy (&self);
         return NULL;
     }
+    for (int i = 0; i < executor_size (self->executor); i++)
+        if (zloop_reader (self->loop, executor_socket (self->executor, i), s_on_worker, self)) {
+            snprintf (err, err_size, "cannot set up the event loop");
+            agent_destroy (&self);
+            return NULL;
+        }
     log_info ("agent '%s' (host id %s) for '%s', scheduler %s", config->name, self->host_id,
               config->libvirt_uri, config->scheduler);
     return self;
@@ -579,6 +628,8 @@ agent_destroy (agent_t **self_p)
     if (!self)
         return;
     zloop_destroy (&self->loop);
+    commands_destroy (&self->commands);
+    executor_destroy (&self->executor);     // waits for running commands
     zsock_destroy (&self->dealer);
     hv_destroy (&self->hv);
     free (self);

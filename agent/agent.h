@@ -22,6 +22,7 @@ typedef struct {
     uint64_t heartbeat_ms;              // heartbeat interval until the scheduler sets one
     uint64_t report_ms;                 // full report interval
     uint64_t hello_retry_ms;            // HELLO retry interval while unanswered
+    uint64_t workers;                   // commands run at the same time
     char log_level [16];                // error, warn, info, debug
     uint64_t cpus;                      // [capacity] override: CPUs (0 = hypervisor's)
     uint64_t memory_mib;                // [capacity] override: memory (0 = hypervisor's)

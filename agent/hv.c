@@ -121,6 +121,72 @@ hv_lookup (hv_t *self, const char *uuid, wire_domain_t *out, char *err, size_t e
     return self->ops->lookup (self->impl, uuid, out, err, err_size);
 }
 
+//  Common guard of the domain operations: fault injection, then connection.
+static bool
+s_ready (hv_t *self, const char *what, char *err, size_t err_size)
+{
+    if (s_injected (self, what, err, err_size))
+        return false;
+    if (!self->connected) {
+        snprintf (err, err_size, "not connected to the hypervisor");
+        return false;
+    }
+    return true;
+}
+
+int
+hv_start (hv_t *self, const char *uuid, const char *name, const char *xml, char *err,
+          size_t err_size)
+{
+    if (!s_ready (self, "start", err, err_size))
+        return -1;
+    return self->ops->start (self->impl, uuid, name, xml, err, err_size);
+}
+
+int
+hv_stop (hv_t *self, const char *uuid, uint32_t graceful_ms, char *err, size_t err_size)
+{
+    if (!s_ready (self, "stop", err, err_size))
+        return -1;
+    return self->ops->stop (self->impl, uuid, graceful_ms, err, err_size);
+}
+
+int
+hv_migrate (hv_t *self, const char *uuid, const char *target_uri, char *err, size_t err_size)
+{
+    if (!s_ready (self, "migrate", err, err_size))
+        return -1;
+    return self->ops->migrate (self->impl, uuid, target_uri, err, err_size);
+}
+
+int
+hv_abort_job (hv_t *self, const char *uuid, char *err, size_t err_size)
+{
+    if (!self->connected) {
+        snprintf (err, err_size, "not connected to the hypervisor");
+        return -1;
+    }
+    return self->ops->abort_job (self->impl, uuid, err, err_size);
+}
+
+int
+hv_progress (hv_t *self, const char *uuid, hv_progress_t *out, char *err, size_t err_size)
+{
+    memset (out, 0, sizeof *out);
+    if (!self->connected) {
+        snprintf (err, err_size, "not connected to the hypervisor");
+        return -1;
+    }
+    return self->ops->progress (self->impl, uuid, out, err, err_size);
+}
+
+hv_t *
+hv_share (hv_t *self)
+{
+    void *impl = self->ops->share (self->impl);
+    return impl? hv_new (self->ops, impl): NULL;
+}
+
 int
 hv_notify_fd (const hv_t *self)
 {

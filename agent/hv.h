@@ -35,6 +35,14 @@ typedef struct {
 
 typedef struct hv_t hv_t;
 
+//  Progress of a domain's running job (a migration).
+typedef struct {
+    uint64_t data_total;            // bytes in all (grows while memory is dirtied)
+    uint64_t data_processed;        // bytes transferred
+    uint64_t data_remaining;        // bytes still to go
+    uint64_t elapsed_ms;            // since the job started
+} hv_progress_t;
+
 //  What an implementation provides. Every function returns 0 on success or -1 with a
 //  one-line reason in err (err_size bytes); none may block for long on a healthy hypervisor.
 typedef struct {
@@ -51,6 +59,24 @@ typedef struct {
     int (*lookup) (void *impl, const char *uuid, wire_domain_t *out, char *err, size_t err_size);
     //  Readable end of the notification pipe (valid from creation to destruction).
     int (*notify_fd) (void *impl);
+    //  Start a transient domain from xml (uuid and name as in the XML). 1 started,
+    //  0 already running (nothing done), -1 error.
+    int (*start) (void *impl, const char *uuid, const char *name, const char *xml,
+                  char *err, size_t err_size);
+    //  Stop a domain: ACPI shutdown, destroy after graceful_ms (0: destroy at once).
+    //  1 stopped, 0 was not running, -1 error.
+    int (*stop) (void *impl, const char *uuid, uint32_t graceful_ms, char *err, size_t err_size);
+    //  Live-migrate peer to peer to target_uri; blocks until done. 0 or -1.
+    int (*migrate) (void *impl, const char *uuid, const char *target_uri, char *err,
+                    size_t err_size);
+    //  Abort the domain's running job. 0 (aborted or no job) or -1.
+    int (*abort_job) (void *impl, const char *uuid, char *err, size_t err_size);
+    //  Progress of the domain's running job: 1 (job running, *out filled), 0 none, -1 error.
+    int (*progress) (void *impl, const char *uuid, hv_progress_t *out, char *err,
+                     size_t err_size);
+    //  A new implementation instance on the same hypervisor with its own connection and no
+    //  event registration, for a worker thread (long commands). NULL on failure.
+    void *(*share) (void *impl);
     //  Free everything; disconnects first.
     void (*destroy) (void *impl);
 } hv_ops_t;
@@ -72,6 +98,17 @@ int  hv_capacity (hv_t *self, wire_capacity_t *out, char *err, size_t err_size);
 int  hv_list (hv_t *self, wire_domain_t **domains, uint32_t *count, char *err, size_t err_size);
 int  hv_lookup (hv_t *self, const char *uuid, wire_domain_t *out, char *err, size_t err_size);
 int  hv_notify_fd (const hv_t *self);
+int  hv_start (hv_t *self, const char *uuid, const char *name, const char *xml, char *err,
+               size_t err_size);
+int  hv_stop (hv_t *self, const char *uuid, uint32_t graceful_ms, char *err, size_t err_size);
+int  hv_migrate (hv_t *self, const char *uuid, const char *target_uri, char *err,
+                 size_t err_size);
+int  hv_abort_job (hv_t *self, const char *uuid, char *err, size_t err_size);
+int  hv_progress (hv_t *self, const char *uuid, hv_progress_t *out, char *err, size_t err_size);
+
+//  A second handle on the same hypervisor for another thread (see hv_ops_t.share); it is
+//  not connected yet. NULL on failure. Each handle is used by one thread only.
+hv_t *hv_share (hv_t *self);
 
 //  Read one pending note. Returns 1 (note read), 0 (none pending), -1 (pipe broken).
 //  A HV_NOTE_DISCONNECTED note also marks the hv disconnected.
@@ -81,7 +118,7 @@ int hv_read_note (hv_t *self, hv_note_t *note);
 const char *hv_name (const hv_t *self);
 
 //  Fault injection for tests: make the Nth call from now (1 = the next) of connect,
-//  capacity, list or lookup fail with "injected failure". 0 disables.
+//  capacity, list, lookup, start, stop or migrate fail with "injected failure". 0 disables.
 void hv_fail_at (hv_t *self, int nth_call);
 
 //  Write one note to a notification pipe (for implementations; async-signal and thread safe).

@@ -34,6 +34,9 @@ int hv_fake_undefine (hv_fake_t *self, const char *uuid);
 void hv_fake_set_reachable (hv_fake_t *self, bool reachable);
 
 //  Number of successful connects so far (tests check reconnects).
-int hv_fake_connects (const hv_fake_t *self);
+int hv_fake_connects (hv_fake_t *self);
+
+//  How migrations behave from now on: they take duration_ms and fail when fail is set.
+void hv_fake_set_migration (hv_fake_t *self, uint32_t duration_ms, bool fail);
 
 #endif

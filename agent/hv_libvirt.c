@@ -1,14 +1,18 @@
 /*  hv_libvirt.c - the hypervisor interface on libvirt (the only file including libvirt.h).
 
-    Owns one libvirt connection, the thread that runs libvirt's default event loop, and the
-    notification pipe. The event thread does nothing but dispatch: the lifecycle callback
+    Owns one libvirt connection and the notification pipe; the thread that runs libvirt's
+    default event loop is shared by all instances (see below). The event thread does nothing but dispatch: the lifecycle callback
     copies (event, uuid, name) into a note and the close callback posts a disconnect note;
     the agent thread reads the domain's state itself. Capacity comes from virNodeGetInfo and
     the capabilities XML (read with libxml2 XPath); usage from the bulk stats API when the
     driver has it (the test driver has not: those fields are then simply absent).
 
-    libvirt's event implementation is process-wide: it is registered once (pthread_once) and
-    only one hv_libvirt may run its loop at a time. This file never changes a domain.
+    libvirt's event implementation is process-wide, so its loop thread is too: registered
+    once (pthread_once), started by the first instance that connects and stopped by the last
+    one destroyed (a reference count under a mutex: the one piece of process-wide state,
+    forced by libvirt's API). The main instance registers for lifecycle events and connection
+    loss; shared instances (hv_share, for worker threads) have their own connection and no
+    callbacks. Domains change only through the start/stop/migrate/abort operations.
 */
 #include "hv.h"
 #include "log.h"
@@ -33,17 +37,24 @@
 
 typedef struct {
     char *uri;                  // libvirt connection URI
+    bool events;                // register lifecycle and close callbacks (main instance)
     virConnectPtr conn;         // NULL when not connected
     int lifecycle_id;           // event callback id, -1 when none
     int pipe_read;              // notification pipe, read end (agent thread, non-blocking)
     int pipe_write;             // notification pipe, write end (event thread)
-    pthread_t loop_thread;      // runs virEventRunDefaultImpl
-    bool loop_started;          // loop_thread exists
-    atomic_bool loop_quit;      // asks loop_thread to end
+    bool holds_loop;            // this instance counts in s_loop.users
 } libvirt_hv_t;
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static int s_once_rc;           // result of the one-time libvirt set-up (written once)
+
+//  The process-wide event loop thread, shared by every instance.
+static struct {
+    pthread_mutex_t lock;       // guards the fields below
+    int users;                  // instances holding the loop
+    pthread_t thread;           // runs virEventRunDefaultImpl while users > 0
+    atomic_bool quit;           // asks the thread to end
+} s_loop = { PTHREAD_MUTEX_INITIALIZER, 0, 0, false };
 
 //  libvirt prints every error to stderr by default; we report errors ourselves, once.
 static void
@@ -75,8 +86,8 @@ s_error (char *err, size_t err_size, const char *what)
 static void *
 s_event_loop (void *arg)
 {
-    libvirt_hv_t *self = arg;
-    while (!atomic_load (&self->loop_quit))
+    (void) arg;
+    while (!atomic_load (&s_loop.quit))
         if (virEventRunDefaultImpl () < 0) {
             log_error ("libvirt event loop failed: %s", virGetLastErrorMessage ());
             break;
@@ -84,12 +95,50 @@ s_event_loop (void *arg)
     return NULL;
 }
 
-//  One-shot timer that only makes virEventRunDefaultImpl return (to see loop_quit).
+//  One-shot timer that only makes virEventRunDefaultImpl return (to see the quit flag).
 static void
 s_wake (int timer, void *opaque)
 {
     (void) opaque;
     virEventRemoveTimeout (timer);
+}
+
+//  Counts self as a user of the event loop, starting its thread for the first one.
+static int
+s_loop_hold (libvirt_hv_t *self)
+{
+    if (self->holds_loop)
+        return 0;
+    pthread_mutex_lock (&s_loop.lock);
+    int rc = 0;
+    if (s_loop.users == 0) {
+        atomic_store (&s_loop.quit, false);
+        rc = pthread_create (&s_loop.thread, NULL, s_event_loop, NULL)? -1: 0;
+    }
+    if (rc == 0) {
+        s_loop.users++;
+        self->holds_loop = true;
+    }
+    pthread_mutex_unlock (&s_loop.lock);
+    return rc;
+}
+
+//  Drops self's use of the event loop; the last user stops and joins its thread.
+static void
+s_loop_release (libvirt_hv_t *self)
+{
+    if (!self->holds_loop)
+        return;
+    self->holds_loop = false;
+    pthread_mutex_lock (&s_loop.lock);
+    if (--s_loop.users == 0) {
+        atomic_store (&s_loop.quit, true);
+        if (virEventAddTimeout (0, s_wake, NULL, NULL) < 0)
+            log_warn ("cannot wake the libvirt event thread; it ends with the process");
+        else
+            pthread_join (s_loop.thread, NULL);
+    }
+    pthread_mutex_unlock (&s_loop.lock);
 }
 
 static int
@@ -133,7 +182,8 @@ s_disconnect (void *impl)
     if (self->lifecycle_id >= 0)
         virConnectDomainEventDeregisterAny (self->conn, self->lifecycle_id);
     self->lifecycle_id = -1;
-    virConnectUnregisterCloseCallback (self->conn, s_on_close);
+    if (self->events)
+        virConnectUnregisterCloseCallback (self->conn, s_on_close);
     virConnectClose (self->conn);
     self->conn = NULL;
 }
@@ -146,12 +196,9 @@ s_connect (void *impl, char *err, size_t err_size)
         snprintf (err, err_size, "cannot initialise libvirt's event loop");
         return -1;
     }
-    if (!self->loop_started) {
-        if (pthread_create (&self->loop_thread, NULL, s_event_loop, self)) {
-            snprintf (err, err_size, "cannot start the libvirt event thread");
-            return -1;
-        }
-        self->loop_started = true;
+    if (s_loop_hold (self)) {
+        snprintf (err, err_size, "cannot start the libvirt event thread");
+        return -1;
     }
     self->conn = virConnectOpen (self->uri);
     if (!self->conn) {
@@ -163,6 +210,8 @@ s_connect (void *impl, char *err, size_t err_size)
     //  Only remote drivers support keepalive; local ones answer -1 or 1, both harmless.
     virConnectSetKeepAlive (self->conn, S_KEEPALIVE_INTERVAL_S, S_KEEPALIVE_COUNT);
     virResetLastError ();
+    if (!self->events)
+        return 0;
     self->lifecycle_id = virConnectDomainEventRegisterAny (
         self->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
         VIR_DOMAIN_EVENT_CALLBACK (s_on_lifecycle), self, NULL);
@@ -431,6 +480,135 @@ s_lookup (void *impl, const char *uuid, wire_domain_t *out, char *err, size_t er
 }
 
 //  --------------------------------------------------------------------------
+//  Domain operations
+
+//  The domain with uuid, or NULL: *gone says whether it simply does not exist.
+static virDomainPtr
+s_domain (libvirt_hv_t *self, const char *uuid, bool *gone, char *err, size_t err_size)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString (self->conn, uuid);
+    *gone = !dom && virGetLastErrorCode () == VIR_ERR_NO_DOMAIN;
+    if (!dom && !*gone) {
+        char what [128];
+        snprintf (what, sizeof what, "cannot look up domain %s", uuid);
+        s_error (err, err_size, what);
+    }
+    return dom;
+}
+
+static int
+s_start (void *impl, const char *uuid, const char *name, const char *xml, char *err,
+         size_t err_size)
+{
+    libvirt_hv_t *self = impl;
+    bool gone;
+    virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
+    if (!dom && !gone)
+        return -1;
+    if (dom) {
+        bool active = virDomainIsActive (dom) == 1;
+        virDomainFree (dom);
+        if (active)
+            return 0;
+    }
+    dom = virDomainCreateXML (self->conn, xml, 0);
+    if (!dom) {
+        char what [WIRE_NAME_SIZE + 64];
+        snprintf (what, sizeof what, "cannot start domain '%s'", name);
+        s_error (err, err_size, what);
+        return -1;
+    }
+    virDomainFree (dom);
+    return 1;
+}
+
+static int
+s_stop (void *impl, const char *uuid, uint32_t graceful_ms, char *err, size_t err_size)
+{
+    libvirt_hv_t *self = impl;
+    bool gone;
+    virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
+    if (!dom)
+        return gone? 0: -1;
+    int rc = virDomainIsActive (dom) == 1? 1: 0;
+    if (rc && graceful_ms && virDomainShutdown (dom) == 0)
+        for (uint32_t waited = 0; waited < graceful_ms && virDomainIsActive (dom) == 1;
+             waited += 100)
+            usleep (100 * 1000);
+    if (rc && virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0
+    &&  virGetLastErrorCode () != VIR_ERR_NO_DOMAIN && virDomainIsActive (dom) == 1) {
+        s_error (err, err_size, "cannot stop the domain");
+        rc = -1;
+    }
+    virDomainFree (dom);
+    return rc;
+}
+
+static int
+s_migrate (void *impl, const char *uuid, const char *target_uri, char *err, size_t err_size)
+{
+    libvirt_hv_t *self = impl;
+    bool gone;
+    virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
+    if (!dom) {
+        if (gone)
+            snprintf (err, err_size, "the domain does not exist on this host");
+        return -1;
+    }
+    //  Peer to peer: this host's libvirtd drives the migration; transient stays transient.
+    int rc = virDomainMigrateToURI3 (dom, target_uri, NULL, 0,
+                                     VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER);
+    if (rc < 0) {
+        char what [WIRE_TEXT_SIZE + 32];
+        snprintf (what, sizeof what, "migration to '%s' failed", target_uri);
+        s_error (err, err_size, what);
+    }
+    virDomainFree (dom);
+    return rc < 0? -1: 0;
+}
+
+static int
+s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
+{
+    libvirt_hv_t *self = impl;
+    bool gone;
+    virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
+    if (!dom)
+        return gone? 0: -1;
+    int rc = virDomainAbortJob (dom);
+    if (rc < 0 && virGetLastErrorCode () != VIR_ERR_OPERATION_INVALID)
+        s_error (err, err_size, "cannot abort the domain's job");
+    else
+        rc = 0;                     // no job running is fine
+    virDomainFree (dom);
+    return rc;
+}
+
+static int
+s_progress (void *impl, const char *uuid, hv_progress_t *out, char *err, size_t err_size)
+{
+    libvirt_hv_t *self = impl;
+    bool gone;
+    virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
+    if (!dom)
+        return gone? 0: -1;
+    virDomainJobInfo info;
+    int rc = virDomainGetJobInfo (dom, &info);
+    if (rc < 0)
+        s_error (err, err_size, "cannot read the domain's job");
+    else
+    if (info.type == VIR_DOMAIN_JOB_NONE)
+        rc = 0;
+    else {
+        *out = (hv_progress_t) { info.dataTotal, info.dataProcessed, info.dataRemaining,
+                                 info.timeElapsed };
+        rc = 1;
+    }
+    virDomainFree (dom);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
 //  Life cycle
 
 static int
@@ -444,27 +622,16 @@ s_destroy (void *impl)
 {
     libvirt_hv_t *self = impl;
     s_disconnect (self);
-    if (self->loop_started) {
-        atomic_store (&self->loop_quit, true);
-        if (virEventAddTimeout (0, s_wake, NULL, NULL) < 0)
-            log_warn ("cannot wake the libvirt event thread; it ends with the process");
-        else
-            pthread_join (self->loop_thread, NULL);
-    }
+    s_loop_release (self);
     close (self->pipe_read);
     close (self->pipe_write);
     free (self->uri);
     free (self);
 }
 
-static const hv_ops_t s_libvirt_ops = {
-    .name = "libvirt", .connect = s_connect, .disconnect = s_disconnect,
-    .capacity = s_capacity, .list = s_list, .lookup = s_lookup,
-    .notify_fd = s_notify_fd, .destroy = s_destroy,
-};
-
-hv_t *
-hv_libvirt_new (const char *uri)
+//  A new, unconnected instance (events: the main one, with callbacks).
+static libvirt_hv_t *
+s_new (const char *uri, bool events)
 {
     pthread_once (&s_once, s_process_init);
     libvirt_hv_t *self = calloc (1, sizeof *self);
@@ -482,10 +649,31 @@ hv_libvirt_new (const char *uri)
     self->pipe_read = fds [0];
     self->pipe_write = fds [1];
     self->lifecycle_id = -1;
+    self->events = events;
     self->uri = strdup (uri);
     if (!self->uri) {
         s_destroy (self);
         return NULL;
     }
-    return hv_new (&s_libvirt_ops, self);
+    return self;
+}
+
+static void *
+s_share (void *impl)
+{
+    return s_new (((libvirt_hv_t *) impl)->uri, false);
+}
+
+static const hv_ops_t s_libvirt_ops = {
+    .name = "libvirt", .connect = s_connect, .disconnect = s_disconnect,
+    .capacity = s_capacity, .list = s_list, .lookup = s_lookup,
+    .notify_fd = s_notify_fd, .start = s_start, .stop = s_stop, .migrate = s_migrate,
+    .abort_job = s_abort_job, .progress = s_progress, .share = s_share, .destroy = s_destroy,
+};
+
+hv_t *
+hv_libvirt_new (const char *uri)
+{
+    libvirt_hv_t *self = s_new (uri, true);
+    return self? hv_new (&s_libvirt_ops, self): NULL;
 }

@@ -20,7 +20,13 @@
 
 static const char *s_kind_names [] = {
     "none", "hello", "welcome", "heartbeat", "report", "event", "reject",
-    "ctl-request", "ctl-reply"
+    "ctl-request", "ctl-reply", "command", "command-result"
+};
+static const char *s_action_names [COMMAND_ACTION_COUNT] = {
+    "none", "start", "stop", "migrate", "abort"
+};
+static const char *s_status_names [RESULT_STATUS_COUNT] = {
+    "none", "accepted", "progress", "done", "failed", "stale"
 };
 static const char *s_state_names [DOMAIN_STATE_COUNT] = {
     "unknown", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"
@@ -33,7 +39,19 @@ static const char *s_event_names [EVENT_KIND_COUNT] = {
 const char *
 wire_kind_name (wire_kind_t kind)
 {
-    return (unsigned) kind <= WIRE_CTL_REPLY? s_kind_names [kind]: "invalid";
+    return (unsigned) kind <= WIRE_COMMAND_RESULT? s_kind_names [kind]: "invalid";
+}
+
+const char *
+command_action_name (command_action_t action)
+{
+    return (unsigned) action < COMMAND_ACTION_COUNT? s_action_names [action]: "invalid";
+}
+
+const char *
+command_status_name (command_status_t status)
+{
+    return (unsigned) status < RESULT_STATUS_COUNT? s_status_names [status]: "invalid";
 }
 
 const char *
@@ -73,6 +91,9 @@ wire_msg_reset (wire_msg_t *msg)
     else
     if (msg->kind == WIRE_CTL_REPLY)
         free (msg->body.reply.json);
+    else
+    if (msg->kind == WIRE_COMMAND)
+        free (msg->body.command.domain_xml);
     memset (msg, 0, sizeof *msg);
 }
 
@@ -260,6 +281,63 @@ s_take_domain (s_check_t *check, const Vmsched__Domain *in, wire_domain_t *out)
 }
 
 static int
+s_take_command (s_check_t *check, const Vmsched__Command *in, wire_command_t *out)
+{
+    if (!in->has_id || in->id == 0)
+        return s_fail (check, "field 'command.id' is missing");
+    if ((unsigned) in->action >= COMMAND_ACTION_COUNT || in->action == 0)
+        return s_fail (check, "field 'command.action' has unknown value %d", (int) in->action);
+    out->id = in->id;
+    out->leader_epoch = in->leader_epoch;
+    out->host_generation = in->host_generation;
+    out->vm_generation = in->vm_generation;
+    out->action = (command_action_t) in->action;
+    out->timeout_ms = in->timeout_ms;
+    out->graceful_ms = in->graceful_ms;
+    if (s_copy_uuid (check, "command.vm_uuid", in->vm_uuid, out->vm_uuid, true)
+    ||  s_copy_text (check, "command.vm_name", in->vm_name, out->vm_name, sizeof out->vm_name,
+                     true)
+    ||  s_copy_text (check, "command.target_uri", in->target_uri, out->target_uri,
+                     sizeof out->target_uri, out->action == COMMAND_MIGRATE)
+    ||  s_copy_text (check, "command.target_host", in->target_host, out->target_host,
+                     sizeof out->target_host, false))
+        return -1;
+    if (out->action == COMMAND_START) {
+        if (!in->domain_xml || !*in->domain_xml)
+            return s_fail (check, "field 'command.domain_xml' is missing");
+        if (strlen (in->domain_xml) > WIRE_MAX_ARG)
+            return s_fail (check, "field 'command.domain_xml' is too long");
+        out->domain_xml = strdup (in->domain_xml);
+        if (!out->domain_xml)
+            return s_fail (check, "out of memory");
+    }
+    return 0;
+}
+
+static int
+s_take_result (s_check_t *check, const Vmsched__CommandResult *in, wire_command_result_t *out)
+{
+    if (!in->has_id || in->id == 0)
+        return s_fail (check, "field 'command_result.id' is missing");
+    if ((unsigned) in->status >= RESULT_STATUS_COUNT || in->status == 0)
+        return s_fail (check, "field 'command_result.status' has unknown value %d",
+                       (int) in->status);
+    out->id = in->id;
+    out->vm_generation = in->vm_generation;
+    out->status = (command_status_t) in->status;
+    out->data_total = in->data_total;
+    out->data_processed = in->data_processed;
+    out->data_remaining = in->data_remaining;
+    out->elapsed_ms = in->elapsed_ms;
+    //  Long libvirt error texts are cut, never refused: the status matters more.
+    snprintf (out->message, sizeof out->message, "%s", in->message? in->message: "");
+    for (char *c = out->message; *c; c++)
+        if (iscntrl ((unsigned char) *c))
+            *c = ' ';
+    return s_copy_uuid (check, "command_result.vm_uuid", in->vm_uuid, out->vm_uuid, true);
+}
+
+static int
 s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
 {
     switch (in->body_case) {
@@ -351,6 +429,12 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
             }
             return 0;
         }
+        case VMSCHED__ENVELOPE__BODY_COMMAND:
+            out->kind = WIRE_COMMAND;
+            return s_take_command (check, in->command, &out->body.command);
+        case VMSCHED__ENVELOPE__BODY_COMMAND_RESULT:
+            out->kind = WIRE_COMMAND_RESULT;
+            return s_take_result (check, in->command_result, &out->body.result);
         default:
             return s_fail (check, "envelope has no known body (case %d)", (int) in->body_case);
     }
@@ -408,6 +492,8 @@ typedef struct {
     Vmsched__Reject reject;
     Vmsched__CtlRequest request;
     Vmsched__CtlReply reply;
+    Vmsched__Command command;
+    Vmsched__CommandResult result;
 } s_out_t;
 
 static void
@@ -542,6 +628,48 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             env->body_case = VMSCHED__ENVELOPE__BODY_CTL_REPLY;
             env->ctl_reply = &out->reply;
             return 0;
+        case WIRE_COMMAND: {
+            const wire_command_t *c = &msg->body.command;
+            Vmsched__Command *o = &out->command;
+            vmsched__command__init (o);
+            o->has_id = o->has_leader_epoch = o->has_host_generation = true;
+            o->has_vm_generation = o->has_action = o->has_timeout_ms = o->has_graceful_ms = true;
+            o->id = c->id;
+            o->leader_epoch = c->leader_epoch;
+            o->host_generation = c->host_generation;
+            o->vm_generation = c->vm_generation;
+            o->vm_uuid = (char *) c->vm_uuid;
+            o->vm_name = (char *) c->vm_name;
+            o->action = (Vmsched__CommandAction) c->action;
+            o->domain_xml = c->domain_xml;
+            o->target_uri = (char *) c->target_uri;
+            o->target_host = (char *) c->target_host;
+            o->timeout_ms = c->timeout_ms;
+            o->graceful_ms = c->graceful_ms;
+            env->body_case = VMSCHED__ENVELOPE__BODY_COMMAND;
+            env->command = o;
+            return 0;
+        }
+        case WIRE_COMMAND_RESULT: {
+            const wire_command_result_t *r = &msg->body.result;
+            Vmsched__CommandResult *o = &out->result;
+            vmsched__command_result__init (o);
+            o->has_id = o->has_vm_generation = o->has_status = true;
+            o->has_data_total = o->has_data_processed = o->has_data_remaining = true;
+            o->has_elapsed_ms = true;
+            o->id = r->id;
+            o->vm_uuid = (char *) r->vm_uuid;
+            o->vm_generation = r->vm_generation;
+            o->status = (Vmsched__CommandStatus) r->status;
+            o->message = (char *) r->message;
+            o->data_total = r->data_total;
+            o->data_processed = r->data_processed;
+            o->data_remaining = r->data_remaining;
+            o->elapsed_ms = r->elapsed_ms;
+            env->body_case = VMSCHED__ENVELOPE__BODY_COMMAND_RESULT;
+            env->command_result = o;
+            return 0;
+        }
         case WIRE_NONE:
             break;
     }

@@ -34,8 +34,20 @@ typedef enum {
     WIRE_EVENT,         // agent -> scheduler
     WIRE_REJECT,        // scheduler -> agent
     WIRE_CTL_REQUEST,   // clusterctl -> scheduler
-    WIRE_CTL_REPLY      // scheduler -> clusterctl
+    WIRE_CTL_REPLY,     // scheduler -> clusterctl
+    WIRE_COMMAND,       // scheduler -> agent
+    WIRE_COMMAND_RESULT // agent -> scheduler
 } wire_kind_t;
+
+typedef enum {
+    COMMAND_NONE = 0, COMMAND_START, COMMAND_STOP, COMMAND_MIGRATE, COMMAND_ABORT,
+    COMMAND_ACTION_COUNT
+} command_action_t;
+
+typedef enum {
+    RESULT_NONE = 0, RESULT_ACCEPTED, RESULT_PROGRESS, RESULT_DONE, RESULT_FAILED, RESULT_STALE,
+    RESULT_STATUS_COUNT
+} command_status_t;
 
 typedef enum {
     DOMAIN_UNKNOWN = 0, DOMAIN_RUNNING, DOMAIN_BLOCKED, DOMAIN_PAUSED, DOMAIN_SHUTDOWN,
@@ -125,6 +137,33 @@ typedef struct {
 } wire_ctl_reply_t;
 
 typedef struct {
+    uint64_t id;                        // operation id
+    uint64_t leader_epoch;              // sender's epoch
+    uint64_t host_generation;           // registration the command is meant for
+    uint64_t vm_generation;             // VM's desired-state generation
+    char vm_uuid [WIRE_ID_SIZE];        // which VM
+    char vm_name [WIRE_NAME_SIZE];      // its name (logs)
+    command_action_t action;            // what to do
+    char *domain_xml;                   // owned: START's domain definition, else NULL
+    char target_uri [WIRE_TEXT_SIZE];   // MIGRATE: libvirt URI of the target
+    char target_host [WIRE_NAME_SIZE];  // MIGRATE: target host name
+    uint32_t timeout_ms;                // MIGRATE: abort after this long
+    uint32_t graceful_ms;               // STOP: shutdown grace before destroy (0: destroy)
+} wire_command_t;
+
+typedef struct {
+    uint64_t id;                        // operation id
+    char vm_uuid [WIRE_ID_SIZE];        // which VM
+    uint64_t vm_generation;             // the command's VM generation
+    command_status_t status;            // what became of it
+    char message [WIRE_TEXT_SIZE * 2];  // why / what
+    uint64_t data_total;                // PROGRESS: migration bytes in all
+    uint64_t data_processed;            // PROGRESS: bytes transferred
+    uint64_t data_remaining;            // PROGRESS: bytes still to go
+    uint32_t elapsed_ms;                // since the agent accepted the command
+} wire_command_result_t;
+
+typedef struct {
     wire_kind_t kind;                   // which body is valid
     uint32_t version;                   // sender's protocol version
     uint64_t seq;                       // sender's sequence number
@@ -139,13 +178,16 @@ typedef struct {
         wire_reject_t reject;
         wire_ctl_request_t request;
         wire_ctl_reply_t reply;
+        wire_command_t command;
+        wire_command_result_t result;
     } body;
 } wire_msg_t;
 
 //  Zero a message for kind (version set to WIRE_PROTOCOL_VERSION).
 void wire_msg_init (wire_msg_t *msg, wire_kind_t kind);
 
-//  Free what a message owns (report domains, request args, reply json) and zero it.
+//  Free what a message owns (report domains, request args, reply json, command xml) and
+//  zero it.
 void wire_msg_reset (wire_msg_t *msg);
 
 //  Encode msg; on success *data is a malloc'd buffer the caller frees. Returns 0 or -1
@@ -161,6 +203,8 @@ int wire_decode (const uint8_t *data, size_t size, wire_msg_t *msg, char *err, s
 const char *wire_kind_name (wire_kind_t kind);
 const char *domain_state_name (domain_state_t state);
 const char *event_kind_name (event_kind_t kind);
+const char *command_action_name (command_action_t action);     // "start", "migrate", ...
+const char *command_status_name (command_status_t status);     // "done", "failed", ...
 
 //  Ctl request helpers: append a copy of arg (returns -1 when full or too long).
 int wire_request_add_arg (wire_ctl_request_t *request, const char *arg);
