@@ -16,7 +16,7 @@ VERSION  := 0.1.0
 
 PKGS_COMMON    := libczmq libzmq libprotobuf-c inih
 PKGS_AGENT     := $(PKGS_COMMON) libvirt libxml-2.0
-PKGS_SCHEDULER := $(PKGS_COMMON) sqlite3 jansson
+PKGS_SCHEDULER := $(PKGS_COMMON) sqlite3 jansson libxml-2.0
 PKGS_CTL       := $(PKGS_COMMON) jansson
 PKGS_TEST      := $(PKGS_COMMON) sqlite3 jansson libvirt libxml-2.0
 

@@ -61,6 +61,8 @@ const config_key_t agent_config_keys [] = {
     CONFIG_STR ("agent", "libvirt_uri", agent_config_t, libvirt_uri, "libvirt connection URI"),
     CONFIG_STR ("agent", "state_dir", agent_config_t, state_dir,
                 "directory keeping the host identity across restarts"),
+    CONFIG_STR ("agent", "migration_uri", agent_config_t, migration_uri,
+                "libvirt URI other hosts live-migrate to (default qemu+tls://NAME/system)"),
     CONFIG_NUM ("agent", "heartbeat_ms", agent_config_t, heartbeat_ms, 50, 60000,
                 "heartbeat interval in milliseconds until the scheduler sets one"),
     CONFIG_NUM ("agent", "report_ms", agent_config_t, report_ms, 100, 3600000,
@@ -147,8 +149,8 @@ s_load_host_id (const char *state_dir, char *host_id, char *err, size_t err_size
 {
     char path [1100], tmp [1110];
     snprintf (path, sizeof path, "%s/host-id", state_dir);
-    if (s_read_line (path, host_id, WIRE_ID_SIZE) == 0) {
-        if (strlen (host_id) == 36 && strspn (host_id, "0123456789abcdefABCDEF-") == 36)
+    if (access (path, F_OK) == 0) {
+        if (s_read_line (path, host_id, WIRE_ID_SIZE) == 0 && wire_uuid_valid (host_id))
             return 0;
         snprintf (err, err_size, "'%s' does not hold a host id (a uuid); remove it to get a "
                   "new identity (the scheduler will then see a new host)", path);
@@ -222,6 +224,12 @@ s_send_hello (agent_t *self, int64_t now)
     snprintf (hello->hypervisor_uri, sizeof hello->hypervisor_uri, "%s",
               self->config.libvirt_uri);
     snprintf (hello->agent_version, sizeof hello->agent_version, "%s", VMSCHED_VERSION);
+    if (self->config.migration_uri [0])
+        snprintf (hello->migration_uri, sizeof hello->migration_uri, "%s",
+                  self->config.migration_uri);
+    else
+        snprintf (hello->migration_uri, sizeof hello->migration_uri, "qemu+tls://%s/system",
+                  self->config.name);
     hello->capacity = self->capacity;
     s_send (self, &msg);
     self->hello_seq = msg.seq;

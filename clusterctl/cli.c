@@ -267,8 +267,12 @@ cli_main (int argc, char **argv, FILE *out, FILE *err)
             case 'h': help = true; break;
             case 'V': fprintf (out, "clusterctl %s\n", VMSCHED_VERSION); return CLI_OK;
             default:
-                fprintf (err, "clusterctl: unknown option or missing value: '%s' (see "
-                         "clusterctl --help)\n", argv [optind - 1]);
+                if (optopt)
+                    fprintf (err, "clusterctl: unknown option or missing value: '-%c' (see "
+                             "clusterctl --help)\n", optopt);
+                else
+                    fprintf (err, "clusterctl: unknown option or missing value: '%s' (see "
+                             "clusterctl --help)\n", argv [optind - 1]);
                 return CLI_USAGE;
         }
     }

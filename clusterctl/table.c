@@ -56,6 +56,16 @@ table_format (const json_t *value, table_format_t format, char *buf, size_t size
         snprintf (buf, size, "?");
 }
 
+//  Columns on a terminal: UTF-8 characters, not bytes (continuation bytes do not count).
+static size_t
+s_width (const char *text)
+{
+    size_t width = 0;
+    for (; *text; text++)
+        width += ((unsigned char) *text & 0xC0) != 0x80;
+    return width;
+}
+
 void
 table_print (FILE *out, const table_column_t *columns, size_t count, const json_t *rows)
 {
@@ -77,7 +87,7 @@ table_print (FILE *out, const table_column_t *columns, size_t count, const json_
                           cells [(r + 1) * count + c], S_CELL_SIZE);
     }
     for (size_t i = 0; i < (row_count + 1) * count; i++) {
-        size_t length = strlen (cells [i]);
+        size_t length = s_width (cells [i]);
         if (length > width [i % count])
             width [i % count] = length;
     }
@@ -87,7 +97,7 @@ table_print (FILE *out, const table_column_t *columns, size_t count, const json_
             if (c + 1 == count)
                 fprintf (out, "%s\n", cell);        // no trailing blanks
             else
-                fprintf (out, "%-*s  ", (int) width [c], cell);
+                fprintf (out, "%s%*s", cell, (int) (width [c] - s_width (cell) + 2), "");
         }
     }
     if (row_count == 0)

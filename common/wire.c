@@ -97,6 +97,19 @@ wire_msg_reset (wire_msg_t *msg)
     memset (msg, 0, sizeof *msg);
 }
 
+bool
+wire_uuid_valid (const char *text)
+{
+    if (strlen (text) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash? text [i] != '-': !isxdigit ((unsigned char) text [i]))
+            return false;
+    }
+    return true;
+}
+
 int
 wire_request_add_arg (wire_ctl_request_t *request, const char *arg)
 {
@@ -162,13 +175,8 @@ s_copy_uuid (s_check_t *check, const char *field, const char *value, char *dest,
         dest [0] = 0;
         return 0;
     }
-    if (strlen (value) != 36)
+    if (!wire_uuid_valid (value))
         return s_fail (check, "field '%s' is not a uuid", field);
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash? value [i] != '-': !isxdigit ((unsigned char) value [i]))
-            return s_fail (check, "field '%s' is not a uuid", field);
-    }
     memcpy (dest, value, 37);
     return 0;
 }
@@ -352,6 +360,8 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
                              h->hypervisor_uri, sizeof h->hypervisor_uri, false)
             ||  s_copy_text (check, "hello.agent_version", hello->agent_version,
                              h->agent_version, sizeof h->agent_version, false)
+            ||  s_copy_text (check, "hello.migration_uri", hello->migration_uri,
+                             h->migration_uri, sizeof h->migration_uri, false)
             ||  s_take_capacity (check, hello->capacity, &h->capacity))
                 return -1;
             if (strcmp (h->host_id, out->host_id) != 0)
@@ -532,6 +542,7 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             out->hello.boot_id = (char *) h->boot_id;
             out->hello.hypervisor_uri = (char *) h->hypervisor_uri;
             out->hello.agent_version = (char *) h->agent_version;
+            out->hello.migration_uri = (char *) h->migration_uri;
             out->capacity.has_cpus = out->capacity.has_memory_mib = true;
             out->capacity.cpus = h->capacity.cpus;
             out->capacity.memory_mib = h->capacity.memory_mib;

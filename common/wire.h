@@ -99,6 +99,7 @@ typedef struct {
     char hypervisor_uri [WIRE_TEXT_SIZE];   // libvirt URI the agent uses
     char agent_version [WIRE_NAME_SIZE];    // vmsched version of the agent
     wire_capacity_t capacity;           // what the host offers
+    char migration_uri [WIRE_TEXT_SIZE];    // libvirt URI peers live-migrate to
 } wire_hello_t;
 
 typedef struct {
@@ -205,6 +206,9 @@ const char *domain_state_name (domain_state_t state);
 const char *event_kind_name (event_kind_t kind);
 const char *command_action_name (command_action_t action);     // "start", "migrate", ...
 const char *command_status_name (command_status_t status);     // "done", "failed", ...
+
+//  True when text is a canonical uuid (36 characters, dashes at 8, 13, 18, 23, hex digits).
+bool wire_uuid_valid (const char *text);
 
 //  Ctl request helpers: append a copy of arg (returns -1 when full or too long).
 int wire_request_add_arg (wire_ctl_request_t *request, const char *arg);

@@ -35,6 +35,7 @@ mutations_push (mutations_t *list, const mutation_t *mutation)
         if (!items) {
             log_error ("cannot record a %s mutation: out of memory",
                        mutation_kind_name (mutation->kind));
+            free (mutation->blob);          // ownership passed to us either way
             return -1;
         }
         list->items = items;
@@ -47,12 +48,15 @@ mutations_push (mutations_t *list, const mutation_t *mutation)
 void
 mutations_clear (mutations_t *list)
 {
+    for (size_t i = 0; i < list->count; i++)
+        free (list->items [i].blob);
     list->count = 0;
 }
 
 void
 mutations_free (mutations_t *list)
 {
+    mutations_clear (list);
     free (list->items);
     memset (list, 0, sizeof *list);
 }
@@ -346,6 +350,7 @@ model_host_register (model_t *self, const wire_hello_t *hello, int64_t now, int6
     snprintf (record->agent_version, sizeof record->agent_version, "%s",
               hello->agent_version);
     record->capacity = hello->capacity;
+    snprintf (record->migration_uri, sizeof record->migration_uri, "%s", hello->migration_uri);
     record->generation++;
     record->registered_at = wall;
     host->live.heard = true;

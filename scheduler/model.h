@@ -71,7 +71,8 @@ typedef struct {
     uint64_t vcpus_used, memory_used_mib;                   // running VMs on up hosts
 } model_totals_t;
 
-//  Append a copy of mutation to list. 0, or -1 when out of memory.
+//  Append a copy of mutation to list; the list takes ownership of mutation->blob (also on
+//  failure). 0, or -1 when out of memory.
 int mutations_push (mutations_t *list, const mutation_t *mutation);
 
 //  Forget all entries (keeps the allocation).

@@ -16,11 +16,39 @@ const char *
 mutation_kind_name (mutation_kind_t kind)
 {
     switch (kind) {
-        case MUTATION_EPOCH:      return "epoch";
-        case MUTATION_HOST_PUT:   return "host-put";
-        case MUTATION_HOST_STATE: return "host-state";
-        case MUTATION_VM_PUT:     return "vm-put";
-        case MUTATION_VM_DELETE:  return "vm-delete";
+        case MUTATION_EPOCH:       return "epoch";
+        case MUTATION_HOST_PUT:    return "host-put";
+        case MUTATION_HOST_STATE:  return "host-state";
+        case MUTATION_VM_PUT:      return "vm-put";
+        case MUTATION_VM_DELETE:   return "vm-delete";
+        case MUTATION_SPEC_PUT:    return "spec-put";
+        case MUTATION_SPEC_DELETE: return "spec-delete";
+        case MUTATION_RULE_PUT:    return "rule-put";
+        case MUTATION_RULE_DELETE: return "rule-delete";
+        case MUTATION_OP_PUT:      return "op-put";
+        case MUTATION_DECISION:    return "decision";
+    }
+    return "invalid";
+}
+
+const char *
+vm_want_name (vm_want_t want)
+{
+    switch (want) {
+        case VM_WANT_STOPPED: return "stopped";
+        case VM_WANT_RUNNING: return "running";
+        case VM_WANT_DELETED: return "deleted";
+    }
+    return "invalid";
+}
+
+const char *
+rule_kind_name (rule_kind_t kind)
+{
+    switch (kind) {
+        case RULE_AFFINITY:      return "affinity";
+        case RULE_ANTI_AFFINITY: return "anti-affinity";
+        case RULE_VM_HOST:       return "vm-host";
     }
     return "invalid";
 }

@@ -4,6 +4,8 @@
     change and hands it to store_apply, the only writer of the database; the same records are
     what a later replicated log (DESIGN.md §9) will carry between scheduler replicas. Records
     are plain values: fixed-size strings, no pointers, so a mutation can be copied and queued.
+    The one exception is a mutation's `blob`: variable-size text (a domain's XML, a decision's
+    verdicts as JSON) owned by the mutation and freed by whoever drops it (mutations_clear).
 */
 #ifndef VMSCHED_RECORDS_H
 #define VMSCHED_RECORDS_H
@@ -30,6 +32,8 @@ typedef struct {
     wire_capacity_t capacity;               // what the host offers
     int64_t registered_at;                  // wall ms of the last registration
     int64_t state_since;                    // wall ms of the last state change
+    bool maintenance;                       // operator asked to empty it; not schedulable
+    char migration_uri [WIRE_TEXT_SIZE];    // where peers live-migrate to (from HELLO)
 } host_record_t;
 
 typedef struct {
@@ -43,12 +47,83 @@ typedef struct {
     int64_t updated_at;                     // wall ms of the last change
 } vm_record_t;
 
+//  What the operator wants of a cluster-managed VM.
+typedef enum {
+    VM_WANT_STOPPED = 1,        // defined in the cluster, not running
+    VM_WANT_RUNNING,            // keep it running somewhere (autostart)
+    VM_WANT_DELETED             // stop it, then forget it
+} vm_want_t;
+
+//  A cluster-managed VM: the definition and policy the operator gave (`vm create`). The
+//  domain XML is kept beside it (specs.xml), not in the record.
+typedef struct {
+    char uuid [WIRE_ID_SIZE];               // assigned at creation, written into the XML
+    char name [WIRE_NAME_SIZE];             // unique in the cluster
+    vm_want_t want;                         // desired state
+    bool ha;                                // restart elsewhere when its host dies (HA issue)
+    int32_t priority;                       // start order: higher first
+    uint32_t vcpus;                         // from the XML
+    uint64_t memory_mib;                    // from the XML
+    uint32_t cpu_reserve;                   // CPUs guaranteed (never overcommitted)
+    uint64_t mem_reserve_mib;               // memory guaranteed
+    bool needs_nested;                      // runs a hypervisor: needs vmx/svm + nested
+    bool migratable;                        // may be live-migrated
+    uint64_t generation;                    // bumped by every change of want or placement
+    char reason [WIRE_TEXT_SIZE * 2];       // why it runs where it runs, or why it does not
+    int64_t created_at;                     // wall ms
+    int64_t updated_at;                     // wall ms of the last change
+} spec_record_t;
+
+typedef enum {
+    RULE_AFFINITY = 1,          // the VMs run on one host
+    RULE_ANTI_AFFINITY,         // no two of the VMs share a host
+    RULE_VM_HOST                // the VMs run on (positive) / away from (!positive) the hosts
+} rule_kind_t;
+
+#define RULE_MAX_MEMBERS 16
+
+//  A placement rule (`rule add`). Members are names; a member that does not exist yet
+//  simply does not constrain anything until it does.
+typedef struct {
+    char name [WIRE_NAME_SIZE];             // unique
+    rule_kind_t kind;                       // what it says
+    bool hard;                              // must / must-not (filter) or should (penalty)
+    bool positive;                          // VM_HOST: must/should (true), must-not/should-not
+    uint32_t weight;                        // soft rules: penalty when violated
+    uint32_t vm_count;                      // used entries of vms
+    char vms [RULE_MAX_MEMBERS][WIRE_NAME_SIZE];    // VM names
+    uint32_t host_count;                    // used entries of hosts (VM_HOST)
+    char hosts [RULE_MAX_MEMBERS][WIRE_NAME_SIZE];  // host names
+    int64_t created_at;                     // wall ms
+} rule_record_t;
+
+//  One command the scheduler issued and what became of it.
+typedef struct {
+    uint64_t id;                            // command id sent to the agent
+    char vm_uuid [WIRE_ID_SIZE];            // which VM
+    char vm_name [WIRE_NAME_SIZE];          // its name
+    command_action_t action;                // start, stop, migrate
+    char host_id [WIRE_ID_SIZE];            // host it was sent to (migration source)
+    char target_host_id [WIRE_ID_SIZE];     // migration target
+    char state [16];                        // "running", "done", "failed", "abandoned"
+    char message [WIRE_TEXT_SIZE * 2];      // outcome
+    int64_t started_at;                     // wall ms
+    int64_t finished_at;                    // wall ms, 0 while running
+} op_record_t;
+
 typedef enum {
     MUTATION_EPOCH = 1,         // a scheduler started leading with a new epoch
     MUTATION_HOST_PUT,          // insert or replace a host record
     MUTATION_HOST_STATE,        // a host's liveness state changed
     MUTATION_VM_PUT,            // insert or replace a VM record
-    MUTATION_VM_DELETE          // a VM is gone from the cluster
+    MUTATION_VM_DELETE,         // a VM is gone from the cluster
+    MUTATION_SPEC_PUT,          // insert or replace a managed VM (blob: its XML, or NULL to
+                                // keep the stored XML)
+    MUTATION_SPEC_DELETE,       // a managed VM was deleted
+    MUTATION_RULE_PUT,          // insert a rule
+    MUTATION_RULE_DELETE,       // delete a rule
+    MUTATION_OP_PUT,            // insert or update an operation
+    MUTATION_DECISION           // a placement decision with its verdicts (blob: JSON)
 } mutation_kind_t;
 
 typedef struct {
@@ -72,7 +147,18 @@ typedef struct {
             char uuid [WIRE_ID_SIZE];       // which VM
             char reason [WIRE_TEXT_SIZE];   // why it is gone
         } vm_delete;                        // MUTATION_VM_DELETE
+        spec_record_t spec;                 // MUTATION_SPEC_PUT
+        char spec_uuid [WIRE_ID_SIZE];      // MUTATION_SPEC_DELETE
+        rule_record_t rule;                 // MUTATION_RULE_PUT
+        char rule_name [WIRE_NAME_SIZE];    // MUTATION_RULE_DELETE
+        op_record_t op;                     // MUTATION_OP_PUT
+        struct {
+            char vm_uuid [WIRE_ID_SIZE];    // which VM
+            char host [WIRE_NAME_SIZE];     // chosen host name, "" when none fits
+            char summary [WIRE_TEXT_SIZE * 2];  // the decision in one line
+        } decision;                         // MUTATION_DECISION
     } u;
+    char *blob;                             // owned variable-size text (see above) or NULL
 } mutation_t;
 
 //  "up", "suspect", "down".
@@ -80,5 +166,11 @@ const char *host_state_name (host_state_t state);
 
 //  "epoch", "host-put", ... for logs.
 const char *mutation_kind_name (mutation_kind_t kind);
+
+//  "stopped", "running", "deleted".
+const char *vm_want_name (vm_want_t want);
+
+//  "affinity", "anti-affinity", "vm-host".
+const char *rule_kind_name (rule_kind_t kind);
 
 #endif

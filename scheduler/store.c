@@ -61,6 +61,54 @@ static const char *s_migrations [] = {
     "  to_state TEXT NOT NULL,"
     "  detail TEXT NOT NULL);"
     "CREATE INDEX transitions_by_entity ON transitions (entity_id, id);",
+
+    //  2: cluster-managed VMs, rules, operations, placement decisions; host maintenance.
+    "ALTER TABLE hosts ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE hosts ADD COLUMN migration_uri TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE specs ("
+    "  uuid TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  xml TEXT,"
+    "  want INTEGER NOT NULL CHECK (want BETWEEN 1 AND 3),"
+    "  ha INTEGER NOT NULL,"
+    "  priority INTEGER NOT NULL,"
+    "  vcpus INTEGER NOT NULL,"
+    "  memory_mib INTEGER NOT NULL,"
+    "  cpu_reserve INTEGER NOT NULL,"
+    "  mem_reserve_mib INTEGER NOT NULL,"
+    "  needs_nested INTEGER NOT NULL,"
+    "  migratable INTEGER NOT NULL,"
+    "  generation INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE rules ("
+    "  name TEXT PRIMARY KEY,"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),"
+    "  hard INTEGER NOT NULL,"
+    "  positive INTEGER NOT NULL,"
+    "  weight INTEGER NOT NULL,"
+    "  vms TEXT NOT NULL,"                  // JSON array of VM names
+    "  hosts TEXT NOT NULL,"                // JSON array of host names
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE operations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  vm_uuid TEXT NOT NULL,"
+    "  vm_name TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  host_id TEXT NOT NULL,"
+    "  target_host_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL);"
+    "CREATE INDEX operations_by_vm ON operations (vm_uuid, id);"
+    "CREATE TABLE decisions ("
+    "  vm_uuid TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  summary TEXT NOT NULL,"
+    "  verdicts TEXT NOT NULL);",           // JSON array of {host, fits, score, reason}
 };
 #define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
 
@@ -70,6 +118,10 @@ typedef enum {
     S_HOST_PUT, S_HOST_STATE, S_HOST_LOAD,
     S_VM_PUT, S_VM_DELETE, S_VM_LOAD,
     S_TRANSITION_ADD, S_TRANSITIONS_OF, S_TRANSITIONS_ALL,
+    S_SPEC_PUT, S_SPEC_DELETE, S_SPEC_LOAD,
+    S_RULE_PUT, S_RULE_DELETE, S_RULE_LOAD,
+    S_OP_PUT, S_OP_MAX, S_OPS_OF, S_OPS_ABANDON,
+    S_DECISION_PUT, S_DECISION_DELETE, S_DECISION_GET,
     S_STATEMENT_COUNT
 } s_statement_t;
 
@@ -84,16 +136,18 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
     //  never silently delete the first.
     [S_HOST_PUT]  = "INSERT INTO hosts (id, name, boot_id, hypervisor_uri,"
                     " agent_version, state, generation, cpus, memory_mib, cpu_model, cpu_flags,"
-                    " nested, numa, registered_at, state_since)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    " nested, numa, registered_at, state_since, maintenance, migration_uri)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                    " ?16, ?17)"
                     " ON CONFLICT (id) DO UPDATE SET name = ?2, boot_id = ?3,"
                     " hypervisor_uri = ?4, agent_version = ?5, state = ?6, generation = ?7,"
                     " cpus = ?8, memory_mib = ?9, cpu_model = ?10, cpu_flags = ?11, nested = ?12,"
-                    " numa = ?13, registered_at = ?14, state_since = ?15",
+                    " numa = ?13, registered_at = ?14, state_since = ?15, maintenance = ?16,"
+                    " migration_uri = ?17",
     [S_HOST_STATE] = "UPDATE hosts SET state = ?2, state_since = ?3 WHERE id = ?1",
     [S_HOST_LOAD] = "SELECT id, name, boot_id, hypervisor_uri, agent_version, state, generation,"
                     " cpus, memory_mib, cpu_model, cpu_flags, nested, numa, registered_at,"
-                    " state_since FROM hosts ORDER BY name",
+                    " state_since, maintenance, migration_uri FROM hosts ORDER BY name",
     [S_VM_PUT]    = "INSERT OR REPLACE INTO vms (uuid, name, host_id, state, vcpus, memory_kib,"
                     " persistent, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_VM_DELETE] = "DELETE FROM vms WHERE uuid = ?1",
@@ -107,6 +161,38 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
     [S_TRANSITIONS_ALL] = "SELECT * FROM (SELECT id, at, entity, entity_id, from_state,"
                           " to_state, detail FROM transitions ORDER BY id DESC LIMIT ?2)"
                           " ORDER BY id",
+    //  A NULL xml keeps the stored one (policy changes do not resend the definition).
+    [S_SPEC_PUT] = "INSERT INTO specs (uuid, name, xml, want, ha, priority, vcpus, memory_mib,"
+                   " cpu_reserve, mem_reserve_mib, needs_nested, migratable, generation, reason,"
+                   " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                   " ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (uuid) DO UPDATE SET name = ?2,"
+                   " xml = coalesce (?3, xml), want = ?4, ha = ?5, priority = ?6, vcpus = ?7,"
+                   " memory_mib = ?8, cpu_reserve = ?9, mem_reserve_mib = ?10,"
+                   " needs_nested = ?11, migratable = ?12, generation = ?13, reason = ?14,"
+                   " created_at = ?15, updated_at = ?16",
+    [S_SPEC_DELETE] = "DELETE FROM specs WHERE uuid = ?1",
+    [S_SPEC_LOAD] = "SELECT uuid, name, xml, want, ha, priority, vcpus, memory_mib, cpu_reserve,"
+                    " mem_reserve_mib, needs_nested, migratable, generation, reason, created_at,"
+                    " updated_at FROM specs ORDER BY name",
+    [S_RULE_PUT] = "INSERT INTO rules (name, kind, hard, positive, weight, vms, hosts,"
+                   " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_RULE_DELETE] = "DELETE FROM rules WHERE name = ?1",
+    [S_RULE_LOAD] = "SELECT name, kind, hard, positive, weight, vms, hosts, created_at"
+                    " FROM rules ORDER BY name",
+    [S_OP_PUT] = "INSERT OR REPLACE INTO operations (id, vm_uuid, vm_name, action, host_id,"
+                 " target_host_id, state, message, started_at, finished_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_OP_MAX] = "SELECT coalesce (max (id), 0) FROM operations",
+    [S_OPS_OF] = "SELECT * FROM (SELECT id, vm_uuid, vm_name, action, host_id, target_host_id,"
+                 " state, message, started_at, finished_at FROM operations WHERE vm_uuid = ?1"
+                 " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [S_OPS_ABANDON] = "UPDATE operations SET state = 'abandoned', finished_at = ?1,"
+                      " message = 'the scheduler restarted while it ran; the desired state"
+                      " is reconciled again' WHERE state = 'running'",
+    [S_DECISION_PUT] = "INSERT OR REPLACE INTO decisions (vm_uuid, at, host, summary, verdicts)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_DECISION_DELETE] = "DELETE FROM decisions WHERE vm_uuid = ?1",
+    [S_DECISION_GET] = "SELECT at, host, summary, verdicts FROM decisions WHERE vm_uuid = ?1",
 };
 
 struct store {
@@ -399,6 +485,8 @@ s_host_put (store_t *self, const host_record_t *host)
     s_bind_text (statement, 13, numa);
     sqlite3_bind_int64 (statement, 14, host->registered_at);
     sqlite3_bind_int64 (statement, 15, host->state_since);
+    sqlite3_bind_int (statement, 16, host->maintenance);
+    s_bind_text (statement, 17, host->migration_uri);
     int rc = s_run (self, statement, "store a host");
     free (numa);
     return rc;
@@ -464,6 +552,130 @@ s_vm_delete (store_t *self, const mutation_t *mutation)
 }
 
 static int
+s_spec_put (store_t *self, const mutation_t *mutation)
+{
+    const spec_record_t *spec = &mutation->u.spec;
+    sqlite3_stmt *statement = s_statement (self, S_SPEC_PUT);
+    s_bind_text (statement, 1, spec->uuid);
+    s_bind_text (statement, 2, spec->name);
+    if (mutation->blob)
+        s_bind_text (statement, 3, mutation->blob);
+    else
+        sqlite3_bind_null (statement, 3);
+    sqlite3_bind_int (statement, 4, spec->want);
+    sqlite3_bind_int (statement, 5, spec->ha);
+    sqlite3_bind_int (statement, 6, spec->priority);
+    sqlite3_bind_int64 (statement, 7, spec->vcpus);
+    sqlite3_bind_int64 (statement, 8, (sqlite3_int64) spec->memory_mib);
+    sqlite3_bind_int64 (statement, 9, spec->cpu_reserve);
+    sqlite3_bind_int64 (statement, 10, (sqlite3_int64) spec->mem_reserve_mib);
+    sqlite3_bind_int (statement, 11, spec->needs_nested);
+    sqlite3_bind_int (statement, 12, spec->migratable);
+    sqlite3_bind_int64 (statement, 13, (sqlite3_int64) spec->generation);
+    s_bind_text (statement, 14, spec->reason);
+    sqlite3_bind_int64 (statement, 15, spec->created_at);
+    sqlite3_bind_int64 (statement, 16, spec->updated_at);
+    return s_run (self, statement, "store a managed vm");
+}
+
+static int
+s_spec_delete (store_t *self, const mutation_t *mutation)
+{
+    sqlite3_stmt *statement = s_statement (self, S_SPEC_DELETE);
+    s_bind_text (statement, 1, mutation->u.spec_uuid);
+    if (s_run (self, statement, "delete a managed vm"))
+        return -1;
+    statement = s_statement (self, S_DECISION_DELETE);
+    s_bind_text (statement, 1, mutation->u.spec_uuid);
+    if (s_run (self, statement, "delete a decision"))
+        return -1;
+    return s_add_transition (self, mutation->at, "vm", mutation->u.spec_uuid, "",
+                             "deleted", "deleted by the operator");
+}
+
+//  A JSON array of count names (caller frees), NULL when out of memory.
+static char *
+s_names_encode (const char names [][WIRE_NAME_SIZE], uint32_t count)
+{
+    json_t *array = json_array ();
+    for (uint32_t i = 0; i < count; i++)
+        json_array_append_new (array, json_string (names [i]));
+    char *text = json_dumps (array, JSON_COMPACT);
+    json_decref (array);
+    return text;
+}
+
+//  Reads a JSON array of names back into names (at most RULE_MAX_MEMBERS); returns count.
+static uint32_t
+s_names_decode (const char *text, char names [][WIRE_NAME_SIZE])
+{
+    json_t *array = json_loads (text? text: "[]", 0, NULL);
+    uint32_t count = 0;
+    size_t index;
+    json_t *name;
+    json_array_foreach (array, index, name)
+        if (count < RULE_MAX_MEMBERS && json_is_string (name))
+            snprintf (names [count++], WIRE_NAME_SIZE, "%s", json_string_value (name));
+    json_decref (array);
+    return count;
+}
+
+static int
+s_rule_put (store_t *self, const rule_record_t *rule)
+{
+    char *vms = s_names_encode (rule->vms, rule->vm_count);
+    char *hosts = s_names_encode (rule->hosts, rule->host_count);
+    int rc = -1;
+    if (!vms || !hosts)
+        log_error ("database '%s': cannot store rule '%s': out of memory", self->path,
+                   rule->name);
+    else {
+        sqlite3_stmt *statement = s_statement (self, S_RULE_PUT);
+        s_bind_text (statement, 1, rule->name);
+        sqlite3_bind_int (statement, 2, rule->kind);
+        sqlite3_bind_int (statement, 3, rule->hard);
+        sqlite3_bind_int (statement, 4, rule->positive);
+        sqlite3_bind_int64 (statement, 5, rule->weight);
+        s_bind_text (statement, 6, vms);
+        s_bind_text (statement, 7, hosts);
+        sqlite3_bind_int64 (statement, 8, rule->created_at);
+        rc = s_run (self, statement, "store a rule");
+    }
+    free (vms);
+    free (hosts);
+    return rc;
+}
+
+static int
+s_op_put (store_t *self, const op_record_t *op)
+{
+    sqlite3_stmt *statement = s_statement (self, S_OP_PUT);
+    sqlite3_bind_int64 (statement, 1, (sqlite3_int64) op->id);
+    s_bind_text (statement, 2, op->vm_uuid);
+    s_bind_text (statement, 3, op->vm_name);
+    s_bind_text (statement, 4, command_action_name (op->action));
+    s_bind_text (statement, 5, op->host_id);
+    s_bind_text (statement, 6, op->target_host_id);
+    s_bind_text (statement, 7, op->state);
+    s_bind_text (statement, 8, op->message);
+    sqlite3_bind_int64 (statement, 9, op->started_at);
+    sqlite3_bind_int64 (statement, 10, op->finished_at);
+    return s_run (self, statement, "store an operation");
+}
+
+static int
+s_decision_put (store_t *self, const mutation_t *mutation)
+{
+    sqlite3_stmt *statement = s_statement (self, S_DECISION_PUT);
+    s_bind_text (statement, 1, mutation->u.decision.vm_uuid);
+    sqlite3_bind_int64 (statement, 2, mutation->at);
+    s_bind_text (statement, 3, mutation->u.decision.host);
+    s_bind_text (statement, 4, mutation->u.decision.summary);
+    s_bind_text (statement, 5, mutation->blob? mutation->blob: "[]");
+    return s_run (self, statement, "store a decision");
+}
+
+static int
 s_write (store_t *self, const mutation_t *mutation)
 {
     switch (mutation->kind) {
@@ -480,6 +692,21 @@ s_write (store_t *self, const mutation_t *mutation)
             return s_vm_put (self, mutation);
         case MUTATION_VM_DELETE:
             return s_vm_delete (self, mutation);
+        case MUTATION_SPEC_PUT:
+            return s_spec_put (self, mutation);
+        case MUTATION_SPEC_DELETE:
+            return s_spec_delete (self, mutation);
+        case MUTATION_RULE_PUT:
+            return s_rule_put (self, &mutation->u.rule);
+        case MUTATION_RULE_DELETE: {
+            sqlite3_stmt *statement = s_statement (self, S_RULE_DELETE);
+            s_bind_text (statement, 1, mutation->u.rule_name);
+            return s_run (self, statement, "delete a rule");
+        }
+        case MUTATION_OP_PUT:
+            return s_op_put (self, &mutation->u.op);
+        case MUTATION_DECISION:
+            return s_decision_put (self, mutation);
     }
     log_error ("database '%s': unknown mutation kind %d", self->path, (int) mutation->kind);
     return -1;
@@ -554,6 +781,9 @@ typedef struct {
     store_host_fn *host_fn;             // for host rows
     store_vm_fn *vm_fn;                 // for vm rows
     store_transition_fn *transition_fn; // for transition rows
+    store_spec_fn *spec_fn;             // for spec rows
+    store_rule_fn *rule_fn;             // for rule rows
+    store_op_fn *op_fn;                 // for operation rows
     void *arg;                          // the caller's argument
 } s_reader_t;
 
@@ -591,6 +821,8 @@ s_host_row (sqlite3_stmt *statement, const s_reader_t *reader)
     s_numa_decode (host.name, numa? (const char *) numa: "[]", &host.capacity);
     host.registered_at = sqlite3_column_int64 (statement, 13);
     host.state_since = sqlite3_column_int64 (statement, 14);
+    host.maintenance = sqlite3_column_int (statement, 15) != 0;
+    s_column_text (statement, 16, host.migration_uri, sizeof host.migration_uri);
     reader->host_fn (reader->arg, &host);
 }
 
@@ -651,4 +883,131 @@ store_load_transitions (store_t *self, const char *entity_id, int limit,
     sqlite3_bind_int (statement, 2, limit);
     s_reader_t reader = { .transition_fn = fn, .arg = arg };
     return s_each_row (self, statement, "load history", s_transition_row, &reader);
+}
+
+static void
+s_spec_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    spec_record_t spec;
+    memset (&spec, 0, sizeof spec);
+    s_column_text (statement, 0, spec.uuid, sizeof spec.uuid);
+    s_column_text (statement, 1, spec.name, sizeof spec.name);
+    const unsigned char *xml = sqlite3_column_text (statement, 2);
+    spec.want = (vm_want_t) sqlite3_column_int (statement, 3);
+    spec.ha = sqlite3_column_int (statement, 4) != 0;
+    spec.priority = sqlite3_column_int (statement, 5);
+    spec.vcpus = (uint32_t) sqlite3_column_int64 (statement, 6);
+    spec.memory_mib = (uint64_t) sqlite3_column_int64 (statement, 7);
+    spec.cpu_reserve = (uint32_t) sqlite3_column_int64 (statement, 8);
+    spec.mem_reserve_mib = (uint64_t) sqlite3_column_int64 (statement, 9);
+    spec.needs_nested = sqlite3_column_int (statement, 10) != 0;
+    spec.migratable = sqlite3_column_int (statement, 11) != 0;
+    spec.generation = (uint64_t) sqlite3_column_int64 (statement, 12);
+    s_column_text (statement, 13, spec.reason, sizeof spec.reason);
+    spec.created_at = sqlite3_column_int64 (statement, 14);
+    spec.updated_at = sqlite3_column_int64 (statement, 15);
+    reader->spec_fn (reader->arg, &spec, xml? (const char *) xml: "");
+}
+
+static void
+s_rule_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    rule_record_t rule;
+    memset (&rule, 0, sizeof rule);
+    s_column_text (statement, 0, rule.name, sizeof rule.name);
+    rule.kind = (rule_kind_t) sqlite3_column_int (statement, 1);
+    rule.hard = sqlite3_column_int (statement, 2) != 0;
+    rule.positive = sqlite3_column_int (statement, 3) != 0;
+    rule.weight = (uint32_t) sqlite3_column_int64 (statement, 4);
+    rule.vm_count = s_names_decode ((const char *) sqlite3_column_text (statement, 5), rule.vms);
+    rule.host_count = s_names_decode ((const char *) sqlite3_column_text (statement, 6),
+                                      rule.hosts);
+    rule.created_at = sqlite3_column_int64 (statement, 7);
+    reader->rule_fn (reader->arg, &rule);
+}
+
+static void
+s_op_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    op_record_t op;
+    memset (&op, 0, sizeof op);
+    op.id = (uint64_t) sqlite3_column_int64 (statement, 0);
+    s_column_text (statement, 1, op.vm_uuid, sizeof op.vm_uuid);
+    s_column_text (statement, 2, op.vm_name, sizeof op.vm_name);
+    const unsigned char *action = sqlite3_column_text (statement, 3);
+    for (int a = 0; a < COMMAND_ACTION_COUNT && action; a++)
+        if (strcmp ((const char *) action, command_action_name ((command_action_t) a)) == 0)
+            op.action = (command_action_t) a;
+    s_column_text (statement, 4, op.host_id, sizeof op.host_id);
+    s_column_text (statement, 5, op.target_host_id, sizeof op.target_host_id);
+    s_column_text (statement, 6, op.state, sizeof op.state);
+    s_column_text (statement, 7, op.message, sizeof op.message);
+    op.started_at = sqlite3_column_int64 (statement, 8);
+    op.finished_at = sqlite3_column_int64 (statement, 9);
+    reader->op_fn (reader->arg, &op);
+}
+
+int
+store_load_specs (store_t *self, store_spec_fn *fn, void *arg)
+{
+    s_reader_t reader = { .spec_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_SPEC_LOAD), "load managed vms", s_spec_row,
+                       &reader);
+}
+
+int
+store_load_rules (store_t *self, store_rule_fn *fn, void *arg)
+{
+    s_reader_t reader = { .rule_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_RULE_LOAD), "load rules", s_rule_row,
+                       &reader);
+}
+
+int
+store_load_ops (store_t *self, const char *vm_uuid, int limit, store_op_fn *fn, void *arg)
+{
+    sqlite3_stmt *statement = s_statement (self, S_OPS_OF);
+    s_bind_text (statement, 1, vm_uuid);
+    sqlite3_bind_int (statement, 2, limit);
+    s_reader_t reader = { .op_fn = fn, .arg = arg };
+    return s_each_row (self, statement, "load operations", s_op_row, &reader);
+}
+
+uint64_t
+store_max_op_id (store_t *self)
+{
+    sqlite3_stmt *statement = s_statement (self, S_OP_MAX);
+    uint64_t id = 0;
+    if (sqlite3_step (statement) == SQLITE_ROW)
+        id = (uint64_t) sqlite3_column_int64 (statement, 0);
+    sqlite3_reset (statement);
+    return id;
+}
+
+int
+store_abandon_ops (store_t *self, int64_t wall)
+{
+    sqlite3_stmt *statement = s_statement (self, S_OPS_ABANDON);
+    sqlite3_bind_int64 (statement, 1, wall);
+    return s_run (self, statement, "close operations of the previous run");
+}
+
+int
+store_load_decision (store_t *self, const char *vm_uuid, store_decision_t *out)
+{
+    memset (out, 0, sizeof *out);
+    sqlite3_stmt *statement = s_statement (self, S_DECISION_GET);
+    s_bind_text (statement, 1, vm_uuid);
+    int rc = sqlite3_step (statement);
+    if (rc == SQLITE_ROW) {
+        out->at = sqlite3_column_int64 (statement, 0);
+        s_column_text (statement, 1, out->host, sizeof out->host);
+        s_column_text (statement, 2, out->summary, sizeof out->summary);
+        const unsigned char *verdicts = sqlite3_column_text (statement, 3);
+        out->verdicts = strdup (verdicts? (const char *) verdicts: "[]");
+        sqlite3_reset (statement);
+        return out->verdicts? 1: -1;
+    }
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE? 0: s_fail (self, "load a decision");
 }

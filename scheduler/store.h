@@ -29,7 +29,18 @@ typedef struct {
     char detail [WIRE_TEXT_SIZE];       // reason or "host-a -> host-b"
 } transition_t;
 
+//  The stored placement decision of one VM (`vm why`).
+typedef struct {
+    int64_t at;                         // wall ms
+    char host [WIRE_NAME_SIZE];         // chosen host, "" when none fit
+    char summary [WIRE_TEXT_SIZE * 2];  // the decision in one line
+    char *verdicts;                     // owned JSON array of {host, fits, score, reason}
+} store_decision_t;
+
 typedef void (store_host_fn) (void *arg, const host_record_t *host);
+typedef void (store_spec_fn) (void *arg, const spec_record_t *spec, const char *xml);
+typedef void (store_rule_fn) (void *arg, const rule_record_t *rule);
+typedef void (store_op_fn) (void *arg, const op_record_t *op);
 typedef void (store_vm_fn) (void *arg, const vm_record_t *vm);
 typedef void (store_transition_fn) (void *arg, const transition_t *transition);
 
@@ -62,6 +73,23 @@ int store_load_vms (store_t *self, store_vm_fn *fn, void *arg);
 //  first. 0 or -1.
 int store_load_transitions (store_t *self, const char *entity_id, int limit,
                             store_transition_fn *fn, void *arg);
+
+//  Call fn for every managed VM (with its XML) / every rule, in name order. 0 or -1.
+int store_load_specs (store_t *self, store_spec_fn *fn, void *arg);
+int store_load_rules (store_t *self, store_rule_fn *fn, void *arg);
+
+//  Call fn for the newest `limit` operations of one VM, oldest first. 0 or -1.
+int store_load_ops (store_t *self, const char *vm_uuid, int limit, store_op_fn *fn, void *arg);
+
+//  The highest operation id ever used (0 for none): command ids continue after it.
+uint64_t store_max_op_id (store_t *self);
+
+//  At start-up: operations still "running" belonged to the previous scheduler process;
+//  mark them abandoned (outside any batch). 0 or -1.
+int store_abandon_ops (store_t *self, int64_t wall);
+
+//  The VM's stored decision: 1 (out filled; caller frees out->verdicts), 0 none, -1 error.
+int store_load_decision (store_t *self, const char *vm_uuid, store_decision_t *out);
 
 //  Fault injection for tests: the nth store_apply or store_commit from now on fails
 //  (1 = the next one); 0 disables.
