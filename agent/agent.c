@@ -460,6 +460,12 @@ s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
     else
     if (msg.kind == WIRE_COMMAND)
         commands_receive (self->commands, &msg.body.command, self->generation, now);
+    else
+    if (msg.kind == WIRE_REPORT_REQUEST) {
+        log_debug ("report requested: %s", msg.body.reject.reason);
+        if (self->generation && hv_connected (self->hv))
+            s_send_report (self, now);
+    }
     else {
         self->stats.malformed++;
         log_warn ("refused a %s message from the scheduler", wire_kind_name (msg.kind));

@@ -1,25 +1,27 @@
-/*  cli.c - clusterctl: command line, verb table, request, rendering (see cli.h).
+/*  cli.c - clusterctl: command line, settings, dispatch (see cli.h).
 
     Owns nothing beyond one run. Settings come from built-in defaults, then the config file
-    ([clusterctl] in /etc/vmsched/clusterctl.conf or -c FILE), then the command line. Every
-    verb is one row of s_verbs: its words, the scheduler request it sends, its arguments, its
-    help and its table view. With -o json the scheduler's document is printed as is (indented),
-    which is the stable interface for scripts (docs/clusterctl-json.md).
+    ([clusterctl] in /etc/vmsched/clusterctl.conf or -c FILE), then the command line. Global
+    options may come before or after the verb; the verb's own flags (verbs.c) after it; "--"
+    ends options (for names starting with '-'). With -o json the scheduler's document is
+    printed as is (indented), the stable interface for scripts (docs/clusterctl-json.md).
 */
 #include "cli.h"
 #include "config.h"
-#include "rpc.h"
-#include "views.h"
+#include "verbs.h"
 
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define S_DEFAULT_CONFIG "/etc/vmsched/clusterctl.conf"
 #define S_MAX_WORDS      3
+#define S_MAX_ARGS       64
+#define S_DEFAULT_WAIT_S 120
 
 typedef struct {
     char server [256];          // scheduler's ctl endpoint
@@ -36,47 +38,22 @@ static const config_key_t s_config_keys [] = {
     CONFIG_END
 };
 
+//  Everything the command line said, before settings are resolved.
 typedef struct {
-    const char *words;          // what the operator types: "host show"
-    const char *request;        // request verb sent to the scheduler: "host.show"
-    uint32_t min_args;          // fewest arguments after the words
-    uint32_t max_args;          // most arguments after the words
-    const char *args;           // argument synopsis: "NAME"
-    const char *summary;        // one line for --help
-    const char *help;           // paragraph for `clusterctl help VERB`
-    view_fn *view;              // table rendering of the answer
-} s_verb_t;
-
-static const s_verb_t s_verbs [] = {
-    { "status", "status", 0, 0, "",
-      "scheduler and cluster summary",
-      "Shows the scheduler (version, leader epoch, uptime, endpoints), host counts by state,\n"
-      "VM counts and the capacity of the hosts that are up.",
-      view_status },
-    { "host list", "host.list", 0, 0, "",
-      "hosts with state, generation, capacity and usage",
-      "Lists every host the scheduler knows: state (up, suspect, down), registration\n"
-      "generation, CPUs and memory offered, VMs placed and running, vCPUs and memory used by\n"
-      "running VMs, whether the agent is connected to libvirt, time since last heard.",
-      view_host_list },
-    { "host show", "host.show", 1, 1, "NAME",
-      "one host in detail, with its domains and state history",
-      "Shows one host: identity, boot id, hypervisor, capacity (CPU model and flags, nested\n"
-      "virtualization, NUMA cells), usage, its domains and its newest 20 state transitions.",
-      view_host_show },
-    { "vm list", "vm.list", 0, 0, "",
-      "VMs with host, state and size",
-      "Lists every VM (libvirt domain) the agents report: host, state, vCPUs, memory, CPU\n"
-      "time and uuid.",
-      view_vm_list },
-    { "vm show", "vm.show", 1, 1, "NAME",
-      "one VM in detail, with its history",
-      "Shows one VM by name or uuid: placement, state, size, usage (CPU time, vCPU delay,\n"
-      "RSS where the hypervisor reports them) and its newest 20 recorded changes.",
-      view_vm_show },
-};
-
-#define S_VERB_COUNT (sizeof s_verbs / sizeof s_verbs [0])
+    const char *config_path;    // -c
+    const char *server;         // -s
+    const char *output;         // -o
+    const char *timeout;        // -t
+    bool help;                  // -h, --help, help VERB
+    int positional_count;       // verb arguments
+    const char *positional [S_MAX_ARGS];   // borrowed from argv
+    int extra_count;            // key=value arguments from flags (owned strings)
+    char *extra [S_MAX_ARGS];   // "key=value"
+    char *file_content;         // FLAG_FILE content (owned), NULL when none
+    bool no_wait;               // --no-wait
+    bool abort;                 // --abort
+    int wait_s;                 // --wait
+} s_line_t;
 
 //  --------------------------------------------------------------------------
 //  Help
@@ -92,13 +69,14 @@ s_usage (FILE *out)
         "  -c, --config FILE      settings (default " S_DEFAULT_CONFIG " if present)\n"
         "  -s, --server ENDPOINT  scheduler's clusterctl endpoint (default tcp://127.0.0.1:7101)\n"
         "  -o, --output FORMAT    table (default) or json (stable, see clusterctl(1))\n"
-        "  -t, --timeout MS       wait this long for an answer (default 5000)\n"
+        "  -t, --timeout MS       wait this long for each answer (default 5000)\n"
         "\n"
         "Verbs:\n");
-    for (size_t i = 0; i < S_VERB_COUNT; i++) {
+    for (size_t i = 0; i < verb_count; i++) {
         char synopsis [64];
-        snprintf (synopsis, sizeof synopsis, "%s %s", s_verbs [i].words, s_verbs [i].args);
-        fprintf (out, "  %-22s %s\n", synopsis, s_verbs [i].summary);
+        snprintf (synopsis, sizeof synopsis, "%s %s", verb_table [i].words,
+                  verb_table [i].synopsis);
+        fprintf (out, "  %-30s %s\n", synopsis, verb_table [i].summary);
     }
     fprintf (out,
         "\n"
@@ -107,10 +85,19 @@ s_usage (FILE *out)
 }
 
 static void
-s_verb_help (FILE *out, const s_verb_t *verb)
+s_verb_help (FILE *out, const verb_t *verb)
 {
     fprintf (out, "usage: clusterctl [OPTIONS] %s%s%s\n\n%s\n", verb->words,
-             verb->args [0]? " ": "", verb->args, verb->help);
+             verb->synopsis [0]? " ": "", verb->synopsis, verb->help);
+    if (verb->flags [0].name)
+        fprintf (out, "\nOptions:\n");
+    for (int i = 0; verb->flags [i].name; i++) {
+        bool value = verb->flags [i].kind == FLAG_VALUE || verb->flags [i].kind == FLAG_FILE
+                  || strcmp (verb->flags [i].key, "wait") == 0;
+        char flag [48];
+        snprintf (flag, sizeof flag, "%s%s", verb->flags [i].name, value? " VALUE": "");
+        fprintf (out, "  %-28s %s\n", flag, verb->flags [i].help);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -131,21 +118,21 @@ s_split (const char *words, char pieces [S_MAX_WORDS][32])
 }
 
 //  The verb whose words start args (longest match); *used receives how many args they took.
-static const s_verb_t *
+static const verb_t *
 s_find_verb (int argc, char **argv, int *used)
 {
-    const s_verb_t *best = NULL;
+    const verb_t *best = NULL;
     *used = 0;
-    for (size_t i = 0; i < S_VERB_COUNT; i++) {
+    for (size_t i = 0; i < verb_count; i++) {
         char pieces [S_MAX_WORDS][32];
-        int count = s_split (s_verbs [i].words, pieces);
+        int count = s_split (verb_table [i].words, pieces);
         if (count > argc || count <= *used)
             continue;
         bool match = true;
         for (int w = 0; w < count && match; w++)
             match = strcmp (argv [w], pieces [w]) == 0;
         if (match) {
-            best = &s_verbs [i];
+            best = &verb_table [i];
             *used = count;
         }
     }
@@ -158,10 +145,11 @@ s_unknown_verb (FILE *err, int argc, char **argv)
 {
     char known [512] = "";
     size_t used = 0;
-    for (size_t i = 0; i < S_VERB_COUNT; i++) {
+    for (size_t i = 0; i < verb_count; i++) {
         char pieces [S_MAX_WORDS][32];
-        int count = s_split (s_verbs [i].words, pieces);
-        if (count > 1 && strcmp (pieces [0], argv [0]) == 0 && used < sizeof known)
+        int count = s_split (verb_table [i].words, pieces);
+        if (count > 1 && strcmp (pieces [0], argv [0]) == 0 && used < sizeof known
+        &&  !strstr (known, pieces [1]))
             used += (size_t) snprintf (known + used, sizeof known - used, "%s%s",
                                        used? ", ": "", pieces [1]);
     }
@@ -176,70 +164,280 @@ s_unknown_verb (FILE *err, int argc, char **argv)
 }
 
 //  --------------------------------------------------------------------------
+//  Arguments after the verb
+
+//  Reads a whole file (for --xml). NULL with a message on err.
+static char *
+s_read_file (const char *path, FILE *err)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        fprintf (err, "clusterctl: cannot read '%s': %m\n", path);
+        return NULL;
+    }
+    char *content = malloc (WIRE_MAX_ARG + 2);
+    size_t size = content? fread (content, 1, WIRE_MAX_ARG + 1, file): 0;
+    bool failed = ferror (file);
+    fclose (file);
+    if (!content || failed || size > WIRE_MAX_ARG) {
+        fprintf (err, "clusterctl: cannot read '%s': %s\n", path,
+                 size > WIRE_MAX_ARG? "larger than 1 MiB": "read error");
+        free (content);
+        return NULL;
+    }
+    content [size] = 0;
+    return content;
+}
+
+//  Takes the value of an option written "--name=value" or "--name value".
+static const char *
+s_value (int argc, char **argv, int *i, const char *inline_value, FILE *err)
+{
+    if (inline_value)
+        return inline_value;
+    if (*i + 1 >= argc) {
+        fprintf (err, "clusterctl: option '%s' needs a value (see clusterctl help)\n", argv [*i]);
+        return NULL;
+    }
+    return argv [++*i];
+}
+
+//  One verb flag; 0 or CLI_USAGE.
+static int
+s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char *inline_value,
+             s_line_t *line, FILE *err)
+{
+    const char *value = NULL;
+    if (flag->kind == FLAG_VALUE || flag->kind == FLAG_FILE
+    ||  (flag->kind == FLAG_LOCAL && strcmp (flag->key, "wait") == 0)) {
+        if (!(value = s_value (argc, argv, i, inline_value, err)))
+            return CLI_USAGE;
+    }
+    else
+    if (inline_value) {
+        fprintf (err, "clusterctl: option '%s' takes no value\n", flag->name);
+        return CLI_USAGE;
+    }
+    if (line->extra_count == S_MAX_ARGS)
+        return CLI_USAGE;
+    switch (flag->kind) {
+        case FLAG_VALUE:
+            line->extra [line->extra_count] = malloc (strlen (flag->key) + strlen (value) + 2);
+            if (line->extra [line->extra_count])
+                sprintf (line->extra [line->extra_count++], "%s=%s", flag->key, value);
+            return 0;
+        case FLAG_SET:
+        case FLAG_CLEAR:
+            line->extra [line->extra_count] = malloc (strlen (flag->key) + 3);
+            if (line->extra [line->extra_count])
+                sprintf (line->extra [line->extra_count++], "%s=%d", flag->key,
+                         flag->kind == FLAG_SET);
+            return 0;
+        case FLAG_FILE:
+            free (line->file_content);
+            line->file_content = s_read_file (value, err);
+            return line->file_content? 0: CLI_FAILED;
+        case FLAG_LOCAL:
+            if (strcmp (flag->key, "wait") == 0) {
+                char *end;
+                long seconds = strtol (value, &end, 10);
+                if (*end || seconds < 1 || seconds > 86400) {
+                    fprintf (err, "clusterctl: --wait needs seconds (1..86400), not '%s'\n", value);
+                    return CLI_USAGE;
+                }
+                line->wait_s = (int) seconds;
+            }
+            line->no_wait |= strcmp (flag->key, "no-wait") == 0;
+            line->abort |= strcmp (flag->key, "abort") == 0;
+            return 0;
+    }
+    return CLI_USAGE;
+}
+
+//  Reads the arguments after the verb's words: positionals, global options, verb flags.
+static int
+s_verb_args (const verb_t *verb, int argc, char **argv, s_line_t *line, FILE *err)
+{
+    bool options = true;
+    for (int i = 0; i < argc; i++) {
+        char *arg = argv [i];
+        if (!options || arg [0] != '-' || arg [1] == 0) {
+            if (line->positional_count == S_MAX_ARGS)
+                return CLI_USAGE;
+            line->positional [line->positional_count++] = arg;
+            continue;
+        }
+        if (strcmp (arg, "--") == 0) {
+            options = false;
+            continue;
+        }
+        char name [64];
+        const char *equals = strchr (arg, '=');
+        snprintf (name, sizeof name, "%.*s", equals? (int) (equals - arg): (int) strlen (arg), arg);
+        const char *inline_value = equals? equals + 1: NULL;
+        const char **global = strcmp (name, "-o") == 0 || strcmp (name, "--output") == 0
+                            ? &line->output
+                            : strcmp (name, "-s") == 0 || strcmp (name, "--server") == 0
+                            ? &line->server
+                            : strcmp (name, "-t") == 0 || strcmp (name, "--timeout") == 0
+                            ? &line->timeout: NULL;
+        if (global) {
+            if (!(*global = s_value (argc, argv, &i, inline_value, err)))
+                return CLI_USAGE;
+            continue;
+        }
+        if (strcmp (name, "-h") == 0 || strcmp (name, "--help") == 0) {
+            line->help = true;
+            continue;
+        }
+        const verb_flag_t *flag = NULL;
+        for (int f = 0; verb->flags [f].name && !flag; f++)
+            if (strcmp (verb->flags [f].name, name) == 0)
+                flag = &verb->flags [f];
+        if (!flag) {
+            fprintf (err, "clusterctl: unknown option '%s' for '%s' (see clusterctl help %s)\n",
+                     name, verb->words, verb->words);
+            return CLI_USAGE;
+        }
+        int rc = s_verb_flag (flag, argc, argv, &i, inline_value, line, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+//  The request's arguments from the command line (pointers into line and into joined,
+//  which the caller frees). Returns the count, or -1 after a usage message.
+static int
+s_request_args (const verb_t *verb, const s_line_t *line, const char **args, char **joined,
+                FILE *err)
+{
+    int count = line->positional_count;
+    bool rest = verb->rest_key != NULL;
+    if (count < verb->min_args || (!rest && count > verb->max_args)) {
+        fprintf (err, "clusterctl: usage: clusterctl %s%s%s\n", verb->words,
+                 verb->synopsis [0]? " ": "", verb->synopsis);
+        return -1;
+    }
+    int used = 0;
+    *joined = NULL;
+    for (int i = 0; i < count && (!rest || i < verb->rest_from); i++) {
+        const char *key = i < 3? verb->pos_keys [i]: NULL;
+        if (key) {
+            char *pair = malloc (strlen (key) + strlen (line->positional [i]) + 2);
+            if (!pair)
+                return -1;
+            sprintf (pair, "%s=%s", key, line->positional [i]);
+            args [used++] = pair;               // freed by the caller with the extras
+        }
+        else
+            args [used++] = line->positional [i];
+        if (i == 0 && line->file_content)
+            args [used++] = line->file_content;
+    }
+    if (rest && count > verb->rest_from) {
+        size_t size = strlen (verb->rest_key) + 2;
+        for (int i = verb->rest_from; i < count; i++)
+            size += strlen (line->positional [i]) + 1;
+        if (!(*joined = malloc (size)))
+            return -1;
+        size_t length = (size_t) sprintf (*joined, "%s=", verb->rest_key);
+        for (int i = verb->rest_from; i < count; i++)
+            length += (size_t) sprintf (*joined + length, "%s%s", i > verb->rest_from? ",": "",
+                                        line->positional [i]);
+        args [used++] = *joined;
+    }
+    for (int i = 0; i < line->extra_count; i++)
+        args [used++] = line->extra [i];
+    return used;
+}
+
+//  --------------------------------------------------------------------------
 //  Running one verb
 
 static int
-s_print_reply (const s_settings_t *settings, const s_verb_t *verb, const wire_ctl_reply_t *reply,
-               FILE *out, FILE *err)
-{
-    if (reply->status != 0) {
-        fprintf (err, "clusterctl: %s\n", reply->error [0]? reply->error: "request failed");
-        return reply->status == CLI_USAGE? CLI_USAGE: CLI_FAILED;
-    }
-    json_error_t error;
-    json_t *document = reply->json? json_loads (reply->json, 0, &error): NULL;
-    if (!document) {
-        fprintf (err, "clusterctl: the scheduler's answer is not valid JSON: %s\n",
-                 reply->json? error.text: "empty answer");
-        return CLI_FAILED;
-    }
-    if (strcmp (settings->output, "json") == 0) {
-        json_dumpf (document, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-        fputc ('\n', out);
-    }
-    else
-        verb->view (out, document);
-    json_decref (document);
-    return CLI_OK;
-}
-
-static int
-s_run_verb (const s_settings_t *settings, const s_verb_t *verb, int argc, char **argv,
+s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *line,
             FILE *out, FILE *err)
 {
-    if ((uint32_t) argc < verb->min_args || (uint32_t) argc > verb->max_args) {
-        fprintf (err, "clusterctl: usage: clusterctl %s%s%s\n", verb->words,
-                 verb->args [0]? " ": "", verb->args);
+    if (strcmp (verb->words, "vm create") == 0 && !line->file_content) {
+        fprintf (err, "clusterctl: vm create needs --xml FILE (the libvirt domain XML)\n");
         return CLI_USAGE;
     }
-    wire_msg_t request;
-    wire_msg_init (&request, WIRE_CTL_REQUEST);
-    snprintf (request.body.request.verb, sizeof request.body.request.verb, "%s", verb->request);
-    for (int i = 0; i < argc; i++)
-        if (wire_request_add_arg (&request.body.request, argv [i])) {
-            fprintf (err, "clusterctl: argument %d is too long\n", i + 1);
-            wire_msg_reset (&request);
-            return CLI_USAGE;
+    const char *args [S_MAX_ARGS * 2 + 4];
+    char *joined = NULL;
+    int count = s_request_args (verb, line, args, &joined, err);
+    if (count < 0)
+        return CLI_USAGE;
+    verb_session_t session = { settings->server, (int) settings->timeout_ms,
+                               strcmp (settings->output, "json") == 0,
+                               line->wait_s? line->wait_s: S_DEFAULT_WAIT_S, out, err };
+    const char *request = line->abort? "vm.abort": verb->request;
+    json_t *answer = NULL;
+    int rc = verb_call (&session, request, args, line->abort? 1: count, &answer);
+    for (int i = 0; i < count; i++)                 // free what s_request_args allocated
+        if (args [i] != joined && args [i] != line->file_content) {
+            bool borrowed = false;
+            for (int p = 0; p < line->positional_count; p++)
+                borrowed |= args [i] == line->positional [p];
+            for (int e = 0; e < line->extra_count; e++)
+                borrowed |= args [i] == line->extra [e];
+            if (!borrowed)
+                free ((char *) args [i]);
         }
-    wire_msg_t reply;
-    char reason [1024];
-    int rc = rpc_call (settings->server, (int) settings->timeout_ms, &request.body.request,
-                       &reply, reason, sizeof reason);
-    wire_msg_reset (&request);
-    if (rc) {
-        fprintf (err, "clusterctl: %s\n", reason);
-        return CLI_FAILED;
+    free (joined);
+    if (rc)
+        return rc;
+    bool follow = verb->wait && !line->no_wait && !line->abort;
+    if (!follow || !session.json) {
+        if (session.json) {
+            json_dumpf (answer, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+            fputc ('\n', out);
+        }
+        else
+            verb->view (out, answer);
     }
-    rc = s_print_reply (settings, verb, &reply.body.reply, out, err);
-    wire_msg_reset (&reply);
+    if (follow) {
+        fflush (out);
+        rc = verb->wait (&session, verb, line->positional [verb->min_args == 2? 1: 0], answer);
+    }
+    json_decref (answer);
     return rc;
 }
 
 //  --------------------------------------------------------------------------
 //  Command line
 
-int
-cli_main (int argc, char **argv, FILE *out, FILE *err)
+//  The settings: defaults, then the config file, then the command line. 0 or CLI_USAGE.
+static int
+s_settings (const s_line_t *line, s_settings_t *settings, FILE *err)
+{
+    *settings = (s_settings_t) { "tcp://127.0.0.1:7101", 5000, "table" };
+    char reason [1024];
+    if ((line->config_path || access (S_DEFAULT_CONFIG, F_OK) == 0)
+    &&  config_load (line->config_path? line->config_path: S_DEFAULT_CONFIG, s_config_keys,
+                     settings, reason, sizeof reason)) {
+        fprintf (err, "clusterctl: %s\n", reason);
+        return CLI_USAGE;
+    }
+    if ((line->server && config_set (s_config_keys, settings, "clusterctl", "server",
+                                     line->server, reason, sizeof reason))
+    ||  (line->output && config_set (s_config_keys, settings, "clusterctl", "output",
+                                     line->output, reason, sizeof reason))
+    ||  (line->timeout && config_set (s_config_keys, settings, "clusterctl", "timeout_ms",
+                                      line->timeout, reason, sizeof reason))) {
+        fprintf (err, "clusterctl: %s\n", reason);
+        return CLI_USAGE;
+    }
+    if (strcmp (settings->output, "table") && strcmp (settings->output, "json")) {
+        fprintf (err, "clusterctl: unknown output format '%s': use table or json\n",
+                 settings->output);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static int
+s_main (int argc, char **argv, s_line_t *line, FILE *out, FILE *err)
 {
     static const struct option options [] = {
         { "config", required_argument, NULL, 'c' },
@@ -250,21 +448,17 @@ cli_main (int argc, char **argv, FILE *out, FILE *err)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
-    //  Options are read first and applied after the config file, so they win over it.
-    const char *config_path = NULL, *server = NULL, *output = NULL, *timeout = NULL;
     optind = 0;                             // reset getopt: tests call us repeatedly
     opterr = 0;
-    bool help = false;
     int option;
-    //  Options may come anywhere ("clusterctl vm list -o json"); "--" ends them, for names
-    //  that start with '-'. --help after a verb means that verb's help.
-    while ((option = getopt_long (argc, argv, "c:s:o:t:hV", options, NULL)) != -1) {
+    //  Options before the verb; the verb's arguments are read by s_verb_args.
+    while ((option = getopt_long (argc, argv, "+c:s:o:t:hV", options, NULL)) != -1) {
         switch (option) {
-            case 'c': config_path = optarg; break;
-            case 's': server = optarg; break;
-            case 'o': output = optarg; break;
-            case 't': timeout = optarg; break;
-            case 'h': help = true; break;
+            case 'c': line->config_path = optarg; break;
+            case 's': line->server = optarg; break;
+            case 'o': line->output = optarg; break;
+            case 't': line->timeout = optarg; break;
+            case 'h': line->help = true; break;
             case 'V': fprintf (out, "clusterctl %s\n", VMSCHED_VERSION); return CLI_OK;
             default:
                 if (optopt)
@@ -276,48 +470,44 @@ cli_main (int argc, char **argv, FILE *out, FILE *err)
                 return CLI_USAGE;
         }
     }
-    s_settings_t settings = { "tcp://127.0.0.1:7101", 5000, "table" };
-    char reason [1024];
-    if ((config_path || access (S_DEFAULT_CONFIG, F_OK) == 0)
-    &&  config_load (config_path? config_path: S_DEFAULT_CONFIG, s_config_keys, &settings,
-                     reason, sizeof reason)) {
-        fprintf (err, "clusterctl: %s\n", reason);
-        return CLI_USAGE;
-    }
-    if ((server && config_set (s_config_keys, &settings, "clusterctl", "server", server,
-                               reason, sizeof reason))
-    ||  (output && config_set (s_config_keys, &settings, "clusterctl", "output", output,
-                               reason, sizeof reason))
-    ||  (timeout && config_set (s_config_keys, &settings, "clusterctl", "timeout_ms", timeout,
-                                reason, sizeof reason))) {
-        fprintf (err, "clusterctl: %s\n", reason);
-        return CLI_USAGE;
-    }
-    if (strcmp (settings.output, "table") && strcmp (settings.output, "json")) {
-        fprintf (err, "clusterctl: unknown output format '%s': use table or json\n",
-                 settings.output);
-        return CLI_USAGE;
-    }
     int rest = argc - optind;
     char **words = argv + optind;
     if (rest > 0 && strcmp (words [0], "help") == 0) {
-        help = true;
+        line->help = true;
         rest--;
         words++;
     }
     if (rest == 0) {
-        s_usage (help? out: err);
-        return help? CLI_OK: CLI_USAGE;
+        s_usage (line->help? out: err);
+        return line->help? CLI_OK: CLI_USAGE;
     }
     int used;
-    const s_verb_t *verb = s_find_verb (rest, words, &used);
+    const verb_t *verb = s_find_verb (rest, words, &used);
     if (!verb) {
         s_unknown_verb (err, rest, words);
         return CLI_USAGE;
     }
-    if (help) {
+    int rc = s_verb_args (verb, rest - used, words + used, line, err);
+    if (rc)
+        return rc;
+    if (line->help) {
         s_verb_help (out, verb);
         return CLI_OK;
     }
-    return s_run_verb (&settings, verb, rest - used, words + used, out, err);
+    s_settings_t settings;
+    if ((rc = s_settings (line, &settings, err)))
+        return rc;
+    return s_run_verb (&settings, verb, line, out, err);
+}
+
+int
+cli_main (int argc, char **argv, FILE *out, FILE *err)
+{
+    s_line_t line;
+    memset (&line, 0, sizeof line);
+    int rc = s_main (argc, argv, &line, out, err);
+    for (int i = 0; i < line.extra_count; i++)
+        free (line.extra [i]);
+    free (line.file_content);
+    return rc;
 }

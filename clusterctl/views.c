@@ -21,6 +21,22 @@ s_section (FILE *out, const char *title, const table_column_t *columns, size_t c
     table_print (out, columns, count, rows);
 }
 
+//  The operation in flight of a VM, one line (nothing when there is none).
+static void
+s_operation (FILE *out, const json_t *op)
+{
+    if (!json_is_object (op))
+        return;
+    const char *target = json_string_value (json_object_get (op, "target"));
+    fprintf (out, "operation:      %s (command %" JSON_INTEGER_FORMAT ") on host '%s'%s%s%s, "
+             "%s, %.0f%% done\n", json_string_value (json_object_get (op, "action")),
+             json_integer_value (json_object_get (op, "id")),
+             json_string_value (json_object_get (op, "host")), target? " to host '": "",
+             target? target: "", target? "'": "",
+             json_is_true (json_object_get (op, "accepted"))? "accepted": "sent",
+             json_number_value (json_object_get (op, "percent")));
+}
+
 void
 view_status (FILE *out, const json_t *document)
 {
@@ -59,7 +75,8 @@ view_host_list (FILE *out, const json_t *document)
         { "GEN", "generation", TABLE_TEXT }, { "CPUS", "cpus", TABLE_TEXT },
         { "MEMORY", "memory_mib", TABLE_MIB }, { "VMS", "vm_count", TABLE_TEXT },
         { "RUNNING", "vms_running", TABLE_TEXT }, { "VCPUS USED", "vcpus_used", TABLE_TEXT },
-        { "MEM USED", "memory_used_mib", TABLE_MIB }, { "LIBVIRT", "hypervisor_connected", TABLE_YESNO },
+        { "MEM USED", "memory_used_mib", TABLE_MIB }, { "MAINT", "maintenance", TABLE_YESNO },
+        { "LIBVIRT", "hypervisor_connected", TABLE_YESNO },
         { "LAST SEEN", "last_seen_ms", TABLE_AGE_MS },
     };
     table_print (out, columns, S_COUNT (columns), json_object_get (document, "hosts"));
@@ -100,9 +117,9 @@ view_vm_list (FILE *out, const json_t *document)
 {
     static const table_column_t columns [] = {
         { "NAME", "name", TABLE_TEXT }, { "HOST", "host", TABLE_TEXT },
-        { "STATE", "state", TABLE_TEXT }, { "VCPUS", "vcpus", TABLE_TEXT },
-        { "MEMORY", "memory_mib", TABLE_MIB }, { "CPU TIME", "cpu_time_s", TABLE_SECONDS },
-        { "UUID", "uuid", TABLE_TEXT },
+        { "STATE", "state", TABLE_TEXT }, { "WANT", "want", TABLE_TEXT },
+        { "VCPUS", "vcpus", TABLE_TEXT }, { "MEMORY", "memory_mib", TABLE_MIB },
+        { "CPU TIME", "cpu_time_s", TABLE_SECONDS }, { "UUID", "uuid", TABLE_TEXT },
     };
     table_print (out, columns, S_COUNT (columns), json_object_get (document, "vms"));
 }
@@ -117,8 +134,124 @@ view_vm_show (FILE *out, const json_t *document)
         { "vcpus:", "vcpus", TABLE_TEXT }, { "memory:", "memory_mib", TABLE_MIB },
         { "cpu time:", "cpu_time_s", TABLE_SECONDS }, { "vcpu delay ms:", "vcpu_delay_ms", TABLE_TEXT },
         { "rss:", "rss_mib", TABLE_MIB }, { "updated:", "updated_at", TABLE_TEXT },
+        { "managed:", "managed", TABLE_YESNO }, { "want:", "want", TABLE_TEXT },
+        { "reason:", "reason", TABLE_TEXT }, { "priority:", "priority", TABLE_TEXT },
+        { "ha:", "ha", TABLE_YESNO }, { "cpu reserve:", "cpu_reserve", TABLE_TEXT },
+        { "memory reserve:", "mem_reserve_mib", TABLE_MIB },
+        { "nested:", "needs_nested", TABLE_YESNO }, { "migratable:", "migratable", TABLE_YESNO },
+        { "generation:", "generation", TABLE_TEXT },
+    };
+    static const table_column_t operations [] = {
+        { "ID", "id", TABLE_TEXT }, { "ACTION", "action", TABLE_TEXT },
+        { "STATE", "state", TABLE_TEXT }, { "STARTED", "started_at", TABLE_TEXT },
+        { "MESSAGE", "message", TABLE_TEXT },
     };
     table_print_fields (out, fields, S_COUNT (fields), document);
+    s_operation (out, json_object_get (document, "operation"));
+    if (json_object_get (document, "operations"))
+        s_section (out, "Operations (newest 10)", operations, S_COUNT (operations),
+                   json_object_get (document, "operations"));
     s_section (out, "History (newest 20)", s_history_columns, S_COUNT (s_history_columns),
                json_object_get (document, "history"));
+}
+
+void
+view_vm_brief (FILE *out, const json_t *document)
+{
+    static const table_column_t fields [] = {
+        { "name:", "name", TABLE_TEXT }, { "uuid:", "uuid", TABLE_TEXT },
+        { "state:", "state", TABLE_TEXT }, { "host:", "host", TABLE_TEXT },
+        { "want:", "want", TABLE_TEXT }, { "reason:", "reason", TABLE_TEXT },
+    };
+    table_print_fields (out, fields, S_COUNT (fields), document);
+    s_operation (out, json_object_get (document, "operation"));
+}
+
+void
+view_vm_why (FILE *out, const json_t *document)
+{
+    static const table_column_t verdicts [] = {
+        { "HOST", "host", TABLE_TEXT }, { "FITS", "fits", TABLE_YESNO },
+        { "SCORE", "score", TABLE_TEXT }, { "REASON", "reason", TABLE_TEXT },
+    };
+    const json_t *stored = json_object_get (document, "decision");
+    const json_t *now = json_object_get (document, "now");
+    fprintf (out, "vm '%s' (%s, wants %s): %s\n", json_string_value (json_object_get (document, "name")),
+             json_string_value (json_object_get (document, "state")),
+             json_string_value (json_object_get (document, "want")),
+             json_string_value (json_object_get (document, "reason")));
+    if (json_is_object (stored)) {
+        fprintf (out, "\nLast decision (%s): %s\n",
+                 json_string_value (json_object_get (stored, "at")),
+                 json_string_value (json_object_get (stored, "summary")));
+        table_print (out, verdicts, S_COUNT (verdicts), json_object_get (stored, "verdicts"));
+    }
+    if (json_is_object (now)) {
+        fprintf (out, "\nIf placed now: %s\n", json_string_value (json_object_get (now, "summary")));
+        table_print (out, verdicts, S_COUNT (verdicts), json_object_get (now, "verdicts"));
+    }
+}
+
+static const table_column_t s_rule_columns [] = {
+    { "NAME", "name", TABLE_TEXT }, { "KIND", "kind", TABLE_TEXT },
+    { "HARD", "hard", TABLE_YESNO }, { "WEIGHT", "weight", TABLE_TEXT },
+    { "VMS", "vms_text", TABLE_TEXT }, { "HOSTS", "hosts_text", TABLE_TEXT },
+};
+
+//  A copy of rules with their name lists joined for the table (caller decrefs).
+static json_t *
+s_rules_for_table (const json_t *rules)
+{
+    json_t *copy = json_deep_copy (rules);
+    size_t index;
+    json_t *rule;
+    json_array_foreach (copy, index, rule) {
+        const char *lists [] = { "vms", "hosts" };
+        for (int l = 0; l < 2; l++) {
+            char text [2048] = "";
+            size_t used = 0, i;
+            json_t *name;
+            json_array_foreach (json_object_get (rule, lists [l]), i, name)
+                if (used < sizeof text)
+                    used += (size_t) snprintf (text + used, sizeof text - used, "%s%s",
+                                               used? ",": "", json_string_value (name));
+            json_object_set_new (rule, l? "hosts_text": "vms_text", json_string (text));
+        }
+    }
+    return copy;
+}
+
+void
+view_rule_list (FILE *out, const json_t *document)
+{
+    json_t *rows = s_rules_for_table (json_object_get (document, "rules"));
+    table_print (out, s_rule_columns, S_COUNT (s_rule_columns), rows);
+    json_decref (rows);
+}
+
+void
+view_rule (FILE *out, const json_t *document)
+{
+    json_t *one = json_array ();
+    json_array_append (one, (json_t *) document);
+    json_t *rows = s_rules_for_table (one);
+    table_print (out, s_rule_columns, S_COUNT (s_rule_columns), rows);
+    json_decref (rows);
+    json_decref (one);
+}
+
+void
+view_maintenance (FILE *out, const json_t *document)
+{
+    fprintf (out, "host '%s': maintenance %s, %" JSON_INTEGER_FORMAT " vms running on it\n",
+             json_string_value (json_object_get (document, "name")),
+             json_is_true (json_object_get (document, "maintenance"))? "on": "off",
+             json_integer_value (json_object_get (document, "vms_running")));
+}
+
+void
+view_done (FILE *out, const json_t *document)
+{
+    (void) document;
+    fprintf (out, "done\n");
 }

@@ -16,5 +16,11 @@ view_fn view_host_list;     // host list
 view_fn view_host_show;     // host show NAME
 view_fn view_vm_list;       // vm list
 view_fn view_vm_show;       // vm show NAME
+view_fn view_vm_brief;      // one VM after create / start / stop / delete / migrate
+view_fn view_vm_why;        // vm why NAME
+view_fn view_rule;          // rule add
+view_fn view_rule_list;     // rule list
+view_fn view_maintenance;   // host maintenance enter|exit
+view_fn view_done;          // answers with nothing to show but success
 
 #endif

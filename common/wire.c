@@ -20,7 +20,7 @@
 
 static const char *s_kind_names [] = {
     "none", "hello", "welcome", "heartbeat", "report", "event", "reject",
-    "ctl-request", "ctl-reply", "command", "command-result"
+    "ctl-request", "ctl-reply", "command", "command-result", "report-request"
 };
 static const char *s_action_names [COMMAND_ACTION_COUNT] = {
     "none", "start", "stop", "migrate", "abort"
@@ -39,7 +39,7 @@ static const char *s_event_names [EVENT_KIND_COUNT] = {
 const char *
 wire_kind_name (wire_kind_t kind)
 {
-    return (unsigned) kind <= WIRE_COMMAND_RESULT? s_kind_names [kind]: "invalid";
+    return (unsigned) kind <= WIRE_REPORT_REQUEST? s_kind_names [kind]: "invalid";
 }
 
 const char *
@@ -445,6 +445,10 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
         case VMSCHED__ENVELOPE__BODY_COMMAND_RESULT:
             out->kind = WIRE_COMMAND_RESULT;
             return s_take_result (check, in->command_result, &out->body.result);
+        case VMSCHED__ENVELOPE__BODY_REPORT_REQUEST:
+            out->kind = WIRE_REPORT_REQUEST;
+            return s_copy_text (check, "report_request.reason", in->report_request->reason,
+                                out->body.reject.reason, sizeof out->body.reject.reason, false);
         default:
             return s_fail (check, "envelope has no known body (case %d)", (int) in->body_case);
     }
@@ -504,6 +508,7 @@ typedef struct {
     Vmsched__CtlReply reply;
     Vmsched__Command command;
     Vmsched__CommandResult result;
+    Vmsched__ReportRequest report_request;
 } s_out_t;
 
 static void
@@ -681,6 +686,12 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             env->command_result = o;
             return 0;
         }
+        case WIRE_REPORT_REQUEST:
+            vmsched__report_request__init (&out->report_request);
+            out->report_request.reason = (char *) msg->body.reject.reason;
+            env->body_case = VMSCHED__ENVELOPE__BODY_REPORT_REQUEST;
+            env->report_request = &out->report_request;
+            return 0;
         case WIRE_NONE:
             break;
     }

@@ -36,7 +36,8 @@ typedef enum {
     WIRE_CTL_REQUEST,   // clusterctl -> scheduler
     WIRE_CTL_REPLY,     // scheduler -> clusterctl
     WIRE_COMMAND,       // scheduler -> agent
-    WIRE_COMMAND_RESULT // agent -> scheduler
+    WIRE_COMMAND_RESULT,// agent -> scheduler
+    WIRE_REPORT_REQUEST // scheduler -> agent (body: reject.reason holds the reason)
 } wire_kind_t;
 
 typedef enum {

@@ -5,21 +5,19 @@
 */
 #include "ctl.h"
 #include "clock.h"
+#include "ctl_ops.h"
 
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef int (s_handler_fn) (const ctl_context_t *context, char **args, json_t **result,
-                            char *err, size_t err_size);
-
 typedef struct {
     const char *verb;           // request verb
     uint32_t min_args;          // fewest arguments accepted
     uint32_t max_args;          // most arguments accepted
     const char *usage;          // shown on bad usage
-    s_handler_fn *handler;      // builds the result; 0, or 1 refused with err
+    ctl_handler_fn *handler;    // builds the result; 0, or 1 refused / 2 usage with err
 } s_verb_t;
 
 //  --------------------------------------------------------------------------
@@ -74,9 +72,11 @@ s_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "vcpus_used", (json_int_t) vcpus, "memory_used_mib", (json_int_t) memory_mib,
         "cpu_model", record->capacity.cpu_model, "nested", record->capacity.nested,
         "hypervisor_connected", connected, "last_seen_ms", last_seen);
+    json_object_set_new (object, "maintenance", json_boolean (record->maintenance));
     if (!detailed)
         return object;
 
+    json_object_set_new (object, "migration_uri", json_string (record->migration_uri));
     json_t *numa = json_array ();
     for (uint32_t i = 0; i < record->capacity.numa_count; i++)
         json_array_append_new (numa, json_pack ("{s:I, s:I, s:I}",
@@ -100,38 +100,98 @@ s_host_json (const ctl_context_t *context, host_t *host, bool detailed)
     return object;
 }
 
+//  The operation in flight of a managed VM, or null.
 static json_t *
-s_vm_json (const ctl_context_t *context, const vm_t *vm, bool detailed)
+s_op_json (const ctl_context_t *context, const vm_op_t *op)
 {
-    const vm_record_t *record = &vm->record;
-    host_t *host = model_host_by_id (context->model, record->host_id);
-    const vm_usage_t *usage = &vm->usage;
-    json_t *object = json_pack ("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:b, s:o, s:o, s:o}",
-        "name", record->name, "uuid", record->uuid,
+    if (!op->record.id)
+        return json_null ();
+    host_t *host = model_host_by_id (context->model, op->record.host_id);
+    host_t *target = model_host_by_id (context->model, op->record.target_host_id);
+    double percent = op->data_total? 100.0 * (double) op->data_processed / op->data_total: 0;
+    return json_pack ("{s:I, s:s, s:o, s:o, s:b, s:I, s:I, s:I, s:f, s:I}",
+        "id", (json_int_t) op->record.id, "action", command_action_name (op->record.action),
         "host", host? json_string (host->record.name): json_null (),
-        "host_id", record->host_id, "state", domain_state_name (record->state),
-        "vcpus", (json_int_t) record->vcpus, "memory_mib", (json_int_t) (record->memory_kib / 1024),
-        "persistent", record->persistent,
+        "target", target? json_string (target->record.name): json_null (),
+        "accepted", op->accepted, "data_total", (json_int_t) op->data_total,
+        "data_processed", (json_int_t) op->data_processed,
+        "data_remaining", (json_int_t) op->data_remaining, "percent", percent,
+        "elapsed_ms", (json_int_t) op->elapsed_ms);
+}
+
+static void
+s_add_op_row (void *arg, const op_record_t *op)
+{
+    json_array_append_new ((json_t *) arg, json_pack ("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}",
+        "id", (json_int_t) op->id, "action", command_action_name (op->action),
+        "state", op->state, "message", op->message, "host_id", op->host_id,
+        "started_at", s_wall_json (op->started_at),
+        "finished_at", s_wall_json (op->finished_at)));
+}
+
+//  One VM: observed (vm, may be NULL), managed (spec, may be NULL), or both.
+static json_t *
+s_vm_json (const ctl_context_t *context, const vm_t *vm, const spec_t *spec, bool detailed)
+{
+    const vm_record_t *record = vm? &vm->record: NULL;
+    host_t *host = record? model_host_by_id (context->model, record->host_id): NULL;
+    const vm_usage_t *usage = vm? &vm->usage: &(vm_usage_t) { 0 };
+    const spec_record_t *managed = spec? &spec->record: NULL;
+    json_t *object = json_pack ("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:b, s:o, s:o, s:o}",
+        "name", managed? managed->name: record->name,
+        "uuid", managed? managed->uuid: record->uuid,
+        "host", host? json_string (host->record.name): json_null (),
+        "host_id", record? record->host_id: "",
+        "state", domain_state_name (record? record->state: DOMAIN_SHUTOFF),
+        "vcpus", (json_int_t) (managed? managed->vcpus: record->vcpus),
+        "memory_mib", (json_int_t) (managed? managed->memory_mib: record->memory_kib / 1024),
+        "persistent", record && record->persistent,
         "cpu_time_s", usage->has_cpu_time? json_real (usage->cpu_time_ns / 1e9): json_null (),
         "vcpu_delay_ms", usage->has_vcpu_delay? json_real (usage->vcpu_delay_ns / 1e6)
                                               : json_null (),
         "rss_mib", usage->has_rss? json_integer ((json_int_t) (usage->rss_kib / 1024))
                                  : json_null ());
-    if (detailed)
-        json_object_update_new (object, json_pack ("{s:o, s:o}",
-            "updated_at", s_wall_json (record->updated_at),
-            "history", s_history_json (context, record->uuid)));
+    json_object_update_new (object, json_pack ("{s:b, s:o, s:o, s:o}",
+        "managed", spec != NULL,
+        "want", managed? json_string (vm_want_name (managed->want)): json_null (),
+        "reason", managed? json_string (managed->reason): json_null (),
+        "operation", spec? s_op_json (context, &spec->op): json_null ()));
+    if (!detailed)
+        return object;
+    const char *uuid = managed? managed->uuid: record->uuid;
+    json_object_update_new (object, json_pack ("{s:o, s:o}",
+        "updated_at", s_wall_json (record? record->updated_at: managed->updated_at),
+        "history", s_history_json (context, uuid)));
+    if (managed) {
+        json_t *operations = json_array ();
+        store_load_ops (context->store, uuid, 10, s_add_op_row, operations);
+        json_object_update_new (object, json_pack (
+            "{s:b, s:i, s:I, s:I, s:b, s:b, s:I, s:o, s:o}",
+            "ha", managed->ha, "priority", (int) managed->priority,
+            "cpu_reserve", (json_int_t) managed->cpu_reserve,
+            "mem_reserve_mib", (json_int_t) managed->mem_reserve_mib,
+            "needs_nested", managed->needs_nested, "migratable", managed->migratable,
+            "generation", (json_int_t) managed->generation,
+            "created_at", s_wall_json (managed->created_at), "operations", operations));
+    }
     return object;
+}
+
+json_t *
+ctl_vm_json (const ctl_context_t *context, const spec_t *spec)
+{
+    return s_vm_json (context, model_vm_by_uuid (context->model, spec->record.uuid), spec,
+                      false);
 }
 
 //  --------------------------------------------------------------------------
 //  Verbs
 
 static int
-s_status (const ctl_context_t *context, char **args, json_t **result, char *err,
-          size_t err_size)
+s_status (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+          char *err, size_t err_size)
 {
-    (void) args, (void) err, (void) err_size;
+    (void) argc, (void) args, (void) err, (void) err_size;
     model_totals_t totals;
     model_totals (context->model, &totals);
     *result = json_pack (
@@ -153,10 +213,10 @@ s_status (const ctl_context_t *context, char **args, json_t **result, char *err,
 }
 
 static int
-s_host_list (const ctl_context_t *context, char **args, json_t **result, char *err,
-             size_t err_size)
+s_host_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+             char *err, size_t err_size)
 {
-    (void) args, (void) err, (void) err_size;
+    (void) argc, (void) args, (void) err, (void) err_size;
     json_t *hosts = json_array ();
     for (size_t i = 0; i < model_host_count (context->model); i++)
         json_array_append_new (hosts, s_host_json (context, model_host_at (context->model, i),
@@ -166,53 +226,95 @@ s_host_list (const ctl_context_t *context, char **args, json_t **result, char *e
 }
 
 static int
-s_host_show (const ctl_context_t *context, char **args, json_t **result, char *err,
-             size_t err_size)
+s_host_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+             char *err, size_t err_size)
 {
-    host_t *host = model_host_by_name (context->model, args [0]);
+    (void) argc;
+    host_t *host = ctl_find_host (context, args [0], err, err_size);
     if (!host)
-        host = model_host_by_id (context->model, args [0]);
-    if (!host) {
-        snprintf (err, err_size, "no host named '%s' (see 'clusterctl host list')", args [0]);
         return 1;
-    }
     *result = s_host_json (context, host, true);
     return 0;
 }
 
 static int
-s_vm_list (const ctl_context_t *context, char **args, json_t **result, char *err,
-           size_t err_size)
+s_vm_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+           char *err, size_t err_size)
 {
-    (void) args, (void) err, (void) err_size;
+    (void) argc, (void) args, (void) err, (void) err_size;
+    //  Both lists are in name order: merge them (a managed VM appears once, observed or not).
     json_t *vms = json_array ();
-    for (size_t i = 0; i < model_vm_count (context->model); i++)
-        json_array_append_new (vms, s_vm_json (context, model_vm_at (context->model, i), false));
+    size_t observed = 0, managed = 0;
+    size_t observed_count = model_vm_count (context->model);
+    size_t managed_count = managed_spec_count (context->managed);
+    while (observed < observed_count || managed < managed_count) {
+        vm_t *vm = model_vm_at (context->model, observed);
+        spec_t *spec = managed_spec_at (context->managed, managed);
+        if (vm && managed_spec_by_uuid (context->managed, vm->record.uuid)) {
+            observed++;                     // listed with its spec
+            continue;
+        }
+        if (vm && (!spec || strcmp (vm->record.name, spec->record.name) < 0)) {
+            json_array_append_new (vms, s_vm_json (context, vm, NULL, false));
+            observed++;
+        }
+        else {
+            json_array_append_new (vms, ctl_vm_json (context, spec));
+            managed++;
+        }
+    }
     *result = json_pack ("{s:o}", "vms", vms);
     return 0;
 }
 
 static int
-s_vm_show (const ctl_context_t *context, char **args, json_t **result, char *err,
-           size_t err_size)
+s_vm_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+           char *err, size_t err_size)
 {
-    vm_t *vm = model_vm_by_name (context->model, args [0]);
-    if (!vm)
+    (void) argc;
+    spec_t *spec = managed_spec_by_name (context->managed, args [0]);
+    if (!spec)
+        spec = managed_spec_by_uuid (context->managed, args [0]);
+    vm_t *vm = spec? model_vm_by_uuid (context->model, spec->record.uuid)
+                   : model_vm_by_name (context->model, args [0]);
+    if (!vm && !spec)
         vm = model_vm_by_uuid (context->model, args [0]);
-    if (!vm) {
+    if (!vm && !spec) {
         snprintf (err, err_size, "no vm named '%s' (see 'clusterctl vm list')", args [0]);
         return 1;
     }
-    *result = s_vm_json (context, vm, true);
+    *result = s_vm_json (context, vm, spec, true);
     return 0;
 }
 
+host_t *
+ctl_find_host (const ctl_context_t *context, const char *name, char *err, size_t err_size)
+{
+    host_t *host = model_host_by_name (context->model, name);
+    if (!host)
+        host = model_host_by_id (context->model, name);
+    if (!host)
+        snprintf (err, err_size, "no host named '%s' (see 'clusterctl host list')", name);
+    return host;
+}
+
 static const s_verb_t s_verbs [] = {
-    { "status",    0, 0, "status",         s_status },
-    { "host.list", 0, 0, "host list",      s_host_list },
-    { "host.show", 1, 1, "host show NAME", s_host_show },
-    { "vm.list",   0, 0, "vm list",        s_vm_list },
-    { "vm.show",   1, 1, "vm show NAME",   s_vm_show },
+    { "status",           0, 0,  "status",                              s_status },
+    { "host.list",        0, 0,  "host list",                           s_host_list },
+    { "host.show",        1, 1,  "host show NAME",                      s_host_show },
+    { "host.maintenance", 2, 2,  "host maintenance enter|exit NAME",    ctl_host_maintenance },
+    { "vm.list",          0, 0,  "vm list",                             s_vm_list },
+    { "vm.show",          1, 1,  "vm show NAME",                        s_vm_show },
+    { "vm.create",        2, 12, "vm create NAME --xml FILE [OPTIONS]", ctl_vm_create },
+    { "vm.start",         1, 1,  "vm start NAME",                       ctl_vm_start },
+    { "vm.stop",          1, 1,  "vm stop NAME",                        ctl_vm_stop },
+    { "vm.delete",        1, 1,  "vm delete NAME",                      ctl_vm_delete },
+    { "vm.migrate",       1, 3,  "vm migrate NAME [HOST] [--timeout S]", ctl_vm_migrate },
+    { "vm.abort",         1, 1,  "vm migrate NAME --abort",             ctl_vm_abort },
+    { "vm.why",           1, 1,  "vm why NAME",                         ctl_vm_why },
+    { "rule.add",         3, 8,  "rule add NAME KIND ...",              ctl_rule_add },
+    { "rule.list",        0, 0,  "rule list",                           ctl_rule_list },
+    { "rule.delete",      1, 1,  "rule delete NAME",                    ctl_rule_delete },
 };
 
 void
@@ -236,8 +338,8 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         return;
     }
     json_t *result = NULL;
-    reply->status = verb->handler (context, request->args, &result, reply->error,
-                                   sizeof reply->error);
+    reply->status = verb->handler (context, request->arg_count, request->args, &result,
+                                   reply->error, sizeof reply->error);
     if (result) {
         reply->json = json_dumps (result, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref (result);

@@ -1,16 +1,21 @@
 /*  ctl.h - the scheduler's answers to clusterctl: one table of request verbs.
 
-    Each verb ("status", "host.list", "host.show", "vm.list", "vm.show") is a row with its
-    argument count and a handler that reads the model (and the store, for history) and builds
-    the reply's JSON document (docs/clusterctl-json.md). Handlers only read; a verb that
-    changes state will append mutations the same way the agent handlers do.
+    Each verb ("status", "host.list", "vm.create", "rule.add", ...) is a row with its
+    argument count and a handler that builds the reply's JSON document
+    (docs/clusterctl-json.md). Reading verbs look at the model, the desired state and the
+    store; changing verbs (ctl_ops.c) append mutations and commands the same way the agent
+    handlers do, and the scheduler commits them before the reply leaves.
 */
 #ifndef VMSCHED_CTL_H
 #define VMSCHED_CTL_H
 
+#include "managed.h"
 #include "model.h"
+#include "reconcile.h"
 #include "store.h"
 #include "wire.h"
+
+#include <jansson.h>
 
 //  What a handler may look at.
 typedef struct {
@@ -25,7 +30,18 @@ typedef struct {
     const char *ctl_endpoint;       // where clusterctl connects
     uint64_t received;              // agent messages accepted
     uint64_t rejected;              // agent messages refused (malformed or stale)
+    int64_t wall;                   // wall ms (records)
+    managed_t *managed;             // desired state (changing verbs modify it)
+    const reconcile_config_t *reconcile;    // placement policy and operation settings
+    outbox_t *outbox;               // commands to send after the commit
+    mutations_t *mutations;         // changes to commit before replying
 } ctl_context_t;
+
+//  A verb handler: args are the request's arguments (argc of them, within the verb's
+//  bounds). Builds *result and returns 0, or returns 1 (refused) or 2 (bad usage) with the
+//  reason in err.
+typedef int (ctl_handler_fn) (const ctl_context_t *context, uint32_t argc, char **args,
+                              json_t **result, char *err, size_t err_size);
 
 //  Answer one request: fills reply (status, error, json; the caller resets it).
 void ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,

@@ -507,6 +507,7 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
     host->live.hypervisor_connected = report->hypervisor_connected;
     if (!report->hypervisor_connected)
         return;     // an empty list then means "unknown", not "no domains"
+    host->live.reported = true;
     for (uint32_t i = 0; i < report->domain_count; i++)
         s_observe_domain (self, host, &report->domains [i], wall, out);
 
@@ -550,8 +551,8 @@ model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64
 //  --------------------------------------------------------------------------
 //  Totals
 
-static bool
-s_vm_active (const vm_t *vm)
+bool
+model_vm_active (const vm_t *vm)
 {
     domain_state_t state = vm->record.state;
     return state != DOMAIN_SHUTOFF && state != DOMAIN_CRASHED && state != DOMAIN_UNKNOWN;
@@ -568,7 +569,7 @@ model_host_usage (model_t *self, const host_t *host, size_t *vms, size_t *runnin
         if (strcmp (vm->record.host_id, host->record.id))
             continue;
         (*vms)++;
-        if (s_vm_active (vm)) {
+        if (model_vm_active (vm)) {
             (*running)++;
             *vcpus += vm->record.vcpus;
             *memory_mib += vm->record.memory_kib / 1024;
@@ -600,6 +601,6 @@ model_totals (model_t *self, model_totals_t *totals)
     }
     totals->vms = self->vm_count;
     for (size_t i = 0; i < self->vm_count; i++)
-        if (s_vm_active (self->vms [i]))
+        if (model_vm_active (self->vms [i]))
             totals->vms_running++;
 }

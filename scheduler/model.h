@@ -33,6 +33,8 @@ typedef struct {
     uint64_t session;           // agent process session of the last accepted message
     uint64_t last_seq;          // seq of the last accepted message of that session
     bool hypervisor_connected;  // the agent's last word on its libvirt connection
+    bool reported;              // a full report arrived since the scheduler started
+    int64_t report_requested;   // boot ms of the last report request sent to it
     uint64_t rejected;          // messages from this host refused since start
     transport_route_t route;    // ZeroMQ routing id of the agent's connection
 } host_live_t;
@@ -129,6 +131,9 @@ void model_apply_report (model_t *self, host_t *host, const wire_report_t *repor
 //  One lifecycle event of a domain on host.
 void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
                         int64_t wall, mutations_t *out);
+
+//  True when the VM's last observed state uses its host's resources (running, paused, ...).
+bool model_vm_active (const vm_t *vm);
 
 //  Cluster-wide totals.
 void model_totals (model_t *self, model_totals_t *totals);

@@ -8,7 +8,9 @@
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
+#include "managed.h"
 #include "model.h"
+#include "reconcile.h"
 #include "store.h"
 #include "transport.h"
 
@@ -17,6 +19,7 @@
 
 #define S_DRAIN_MAX     256     // messages handled per wake-up before committing
 #define S_TICK_MS       100     // liveness check interval
+#define S_REPORT_REQUEST_MS 1000    // ask a host that has not reported at most this often
 
 //  A reply waiting for the batch commit.
 typedef struct {
@@ -30,7 +33,10 @@ typedef struct {
 struct scheduler {
     scheduler_config_t config;  // as loaded
     store_t *store;             // database
-    model_t *model;             // cluster
+    model_t *model;             // cluster as observed
+    managed_t *managed;         // desired state: managed VMs, rules
+    reconcile_config_t reconcile;   // placement and operation settings
+    outbox_t outbox;            // commands decided, sent after the commit
     zsock_t *agents;            // ROUTER for agents
     zsock_t *ctl;               // ROUTER for clusterctl
     zloop_t *loop;              // the one loop
@@ -61,6 +67,20 @@ const config_key_t scheduler_config_keys [] = {
                 "silence in milliseconds after which a host is down"),
     CONFIG_STR ("scheduler", "log_level", scheduler_config_t, log_level,
                 "error, warn, info or debug"),
+    CONFIG_STR ("scheduler", "placement", scheduler_config_t, placement,
+                "spread (balance hosts) or pack (fill hosts)"),
+    CONFIG_NUM ("scheduler", "cpu_overcommit_pct", scheduler_config_t, cpu_overcommit_pct, 10,
+                10000, "vCPUs allowed per 100 host CPUs (400 = 4:1)"),
+    CONFIG_NUM ("scheduler", "mem_overcommit_pct", scheduler_config_t, mem_overcommit_pct, 10,
+                1000, "memory allowed per 100 MiB of host memory (100 = none)"),
+    CONFIG_NUM ("scheduler", "start_concurrency", scheduler_config_t, start_concurrency, 1, 64,
+                "vm starts in flight per host"),
+    CONFIG_NUM ("scheduler", "migrate_concurrency", scheduler_config_t, migrate_concurrency, 1,
+                16, "maintenance live migrations in flight per host"),
+    CONFIG_NUM ("scheduler", "migration_timeout_ms", scheduler_config_t, migration_timeout_ms,
+                1000, 86400000, "live migrations still running after this are aborted"),
+    CONFIG_NUM ("scheduler", "stop_graceful_ms", scheduler_config_t, stop_graceful_ms, 0,
+                3600000, "ACPI shutdown grace before a stop destroys the vm (0: at once)"),
     CONFIG_END
 };
 
@@ -75,6 +95,13 @@ scheduler_config_defaults (scheduler_config_t *config)
         .suspect_after_ms = 1500,
         .down_after_ms = 5000,
         .log_level = "info",
+        .placement = "spread",
+        .cpu_overcommit_pct = 400,
+        .mem_overcommit_pct = 100,
+        .start_concurrency = 2,
+        .migrate_concurrency = 2,
+        .migration_timeout_ms = 120000,
+        .stop_graceful_ms = 0,
     };
 }
 
@@ -85,6 +112,11 @@ scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_
     if (log_level_parse (config->log_level, &level)) {
         snprintf (err, err_size, "invalid log_level '%s': expected error, warn, info or debug",
                   config->log_level);
+        return -1;
+    }
+    if (strcmp (config->placement, "spread") && strcmp (config->placement, "pack")) {
+        snprintf (err, err_size, "invalid placement '%s': expected spread or pack",
+                  config->placement);
         return -1;
     }
     if (config->suspect_after_ms <= config->heartbeat_ms
@@ -127,10 +159,31 @@ s_queue (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
     self->pending [self->pending_count++] = (s_pending_t) { sock, stats, *route, data, size };
 }
 
+//  Queues the decided commands like replies (they leave only after the commit).
+static void
+s_flush_outbox (scheduler_t *self)
+{
+    for (size_t i = 0; i < self->outbox.count; i++) {
+        const outbound_t *item = &self->outbox.items [i];
+        host_t *host = model_host_by_id (self->model, item->host_id);
+        if (!host || !host->live.heard || host->live.route.size == 0) {
+            log_debug ("command %" PRIu64 " held back: host %s has not been heard since the "
+                       "scheduler started", item->command.id, item->host_id);
+            continue;                       // re-sent by the reconciler
+        }
+        wire_msg_t msg;
+        wire_msg_init (&msg, WIRE_COMMAND);
+        msg.body.command = item->command;   // domain_xml borrowed, not reset below
+        s_queue (self, self->agents, &self->agent_stats, &host->live.route, &msg);
+    }
+    outbox_clear (&self->outbox);
+}
+
 //  Persists the mutations of this wake-up, then sends (or, if that failed, drops) replies.
 static void
 s_commit_and_reply (scheduler_t *self)
 {
+    s_flush_outbox (self);
     bool durable = true;
     for (size_t i = 0; i < self->mutations.count; i++)
         if (store_apply (self->store, &self->mutations.items [i]))
@@ -257,7 +310,8 @@ s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wir
         s_on_hello (self, route, msg, now, wall);
         return;
     }
-    if (msg->kind != WIRE_HEARTBEAT && msg->kind != WIRE_REPORT && msg->kind != WIRE_EVENT) {
+    if (msg->kind != WIRE_HEARTBEAT && msg->kind != WIRE_REPORT && msg->kind != WIRE_EVENT
+    &&  msg->kind != WIRE_COMMAND_RESULT) {
         s_refuse (self, NULL, "a message of a kind agents do not send");
         return;
     }
@@ -265,13 +319,27 @@ s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wir
     if (!host)
         return;
     model_host_heard (self->model, host, now, wall, &self->mutations);
+    if (!host->live.reported && msg->kind == WIRE_HEARTBEAT
+    &&  now - host->live.report_requested >= S_REPORT_REQUEST_MS) {
+        //  What this process remembers of the host's domains is from before its start.
+        host->live.report_requested = now;
+        wire_msg_t request;
+        wire_msg_init (&request, WIRE_REPORT_REQUEST);
+        snprintf (request.body.reject.reason, sizeof request.body.reject.reason,
+                  "scheduler epoch %" PRIu64 " has no report of this host yet", self->epoch);
+        s_queue (self, self->agents, &self->agent_stats, route, &request);
+    }
     if (msg->kind == WIRE_HEARTBEAT)
         host->live.hypervisor_connected = msg->body.report.hypervisor_connected;
     else
     if (msg->kind == WIRE_REPORT)
         model_apply_report (self->model, host, &msg->body.report, wall, &self->mutations);
     else
+    if (msg->kind == WIRE_EVENT)
         model_apply_event (self->model, host, &msg->body.event, wall, &self->mutations);
+    else
+        reconcile_result (self->model, self->managed, &self->reconcile, host,
+                          &msg->body.result, now, wall, &self->mutations);
 }
 
 static int
@@ -314,6 +382,8 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
             .database = self->config.database, .agent_endpoint = self->config.agent_endpoint,
             .ctl_endpoint = self->config.ctl_endpoint, .received = self->agent_stats.received,
             .rejected = self->agent_stats.malformed + self->stale,
+            .wall = clock_wall_ms (), .managed = self->managed, .reconcile = &self->reconcile,
+            .outbox = &self->outbox, .mutations = &self->mutations,
         };
         ctl_handle (&context, &msg->body.request, &reply.body.reply);
     }
@@ -350,9 +420,11 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     scheduler_t *self = arg;
     model_timing_t timing = {
         (int64_t) self->config.suspect_after_ms, (int64_t) self->config.down_after_ms };
-    model_check_liveness (self->model, &timing, clock_boottime_ms (), clock_wall_ms (),
-                          &self->mutations);
-    if (self->mutations.count)
+    int64_t now = clock_boottime_ms (), wall = clock_wall_ms ();
+    model_check_liveness (self->model, &timing, now, wall, &self->mutations);
+    reconcile_step (self->model, self->managed, &self->reconcile, now, wall, &self->outbox,
+                    &self->mutations);
+    if (self->mutations.count || self->outbox.count)
         s_commit_and_reply (self);
     return 0;
 }
@@ -374,6 +446,22 @@ s_load_vm (void *arg, const vm_record_t *record)
     model_load_vm (self->model, record);
 }
 
+static void
+s_load_spec (void *arg, const spec_record_t *record, const char *xml)
+{
+    scheduler_t *self = arg;
+    if (!managed_add_spec (self->managed, record, xml))
+        log_error ("cannot load vm '%s' from the database", record->name);
+}
+
+static void
+s_load_rule (void *arg, const rule_record_t *record)
+{
+    scheduler_t *self = arg;
+    if (!managed_add_rule (self->managed, record))
+        log_error ("cannot load rule '%s' from the database", record->name);
+}
+
 scheduler_t *
 scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
 {
@@ -387,20 +475,34 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
     self->store = store_open (config->database, err, err_size);
     self->model = model_new ();
-    if (!self->store || !self->model) {
+    self->managed = managed_new ();
+    if (!self->store || !self->model || !self->managed) {
         if (self->store)
             snprintf (err, err_size, "out of memory");
         scheduler_destroy (&self);
         return NULL;
     }
     if (store_load_hosts (self->store, s_load_host, self)
-    ||  store_load_vms (self->store, s_load_vm, self)) {
+    ||  store_load_vms (self->store, s_load_vm, self)
+    ||  store_load_specs (self->store, s_load_spec, self)
+    ||  store_load_rules (self->store, s_load_rule, self)
+    ||  store_abandon_ops (self->store, clock_wall_ms ())) {
         snprintf (err, err_size, "cannot load the cluster from '%s' (see the log above)",
                   config->database);
         scheduler_destroy (&self);
         return NULL;
     }
     self->epoch = store_epoch (self->store) + 1;
+    managed_set_op_base (self->managed, store_max_op_id (self->store));
+    reconcile_config_defaults (&self->reconcile);
+    self->reconcile.epoch = self->epoch;
+    self->reconcile.policy.strategy = strcmp (config->placement, "pack")? PLACE_SPREAD: PLACE_PACK;
+    self->reconcile.policy.cpu_overcommit = (double) config->cpu_overcommit_pct / 100;
+    self->reconcile.policy.mem_overcommit = (double) config->mem_overcommit_pct / 100;
+    self->reconcile.start_concurrency = (uint32_t) config->start_concurrency;
+    self->reconcile.migrate_concurrency = (uint32_t) config->migrate_concurrency;
+    self->reconcile.migration_timeout_ms = (uint32_t) config->migration_timeout_ms;
+    self->reconcile.stop_graceful_ms = (uint32_t) config->stop_graceful_ms;
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = clock_wall_ms () };
     epoch.u.epoch = self->epoch;
     if (store_apply (self->store, &epoch) || store_commit (self->store)) {
@@ -420,10 +522,11 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     zloop_reader (self->loop, self->agents, s_on_agents, self);
     zloop_reader (self->loop, self->ctl, s_on_ctl, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
-    log_info ("scheduler epoch %" PRIu64 ": %zu hosts and %zu vms recovered from '%s'; "
-              "agents on %s, clusterctl on %s", self->epoch, model_host_count (self->model),
-              model_vm_count (self->model), config->database, config->agent_endpoint,
-              config->ctl_endpoint);
+    log_info ("scheduler epoch %" PRIu64 ": %zu hosts, %zu vms seen, %zu managed vms and %zu "
+              "rules recovered from '%s'; agents on %s, clusterctl on %s", self->epoch,
+              model_host_count (self->model), model_vm_count (self->model),
+              managed_spec_count (self->managed), managed_rule_count (self->managed),
+              config->database, config->agent_endpoint, config->ctl_endpoint);
     return self;
 }
 
@@ -445,6 +548,8 @@ scheduler_destroy (scheduler_t **self_p)
         free (self->pending [i].data);
     free (self->pending);
     mutations_free (&self->mutations);
+    outbox_free (&self->outbox);
+    managed_destroy (&self->managed);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->agents);
     zsock_destroy (&self->ctl);

@@ -20,6 +20,13 @@ typedef struct {
     uint64_t suspect_after_ms;  // silence that makes a host suspect
     uint64_t down_after_ms;     // silence that makes a host down
     char log_level [16];        // error, warn, info, debug
+    char placement [16];        // spread or pack
+    uint64_t cpu_overcommit_pct;    // vCPUs per 100 host CPUs allowed
+    uint64_t mem_overcommit_pct;    // memory per 100 MiB of host memory allowed
+    uint64_t start_concurrency;     // starts in flight per host
+    uint64_t migrate_concurrency;   // maintenance migrations in flight per host
+    uint64_t migration_timeout_ms;  // default live-migration timeout
+    uint64_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
 } scheduler_config_t;
 
 typedef struct scheduler scheduler_t;

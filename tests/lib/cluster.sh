@@ -56,9 +56,9 @@ down_after_ms = ${CLUSTER_DOWN_MS:-3000}
 CONF
 }
 
-# cluster_agent_conf NAME URI [CPUS MEM_MIB] - writes $CLUSTER_DIR/NAME/agent.conf.
+# cluster_agent_conf NAME URI [CPUS MEM_MIB [MIGRATION_URI]] - writes $CLUSTER_DIR/NAME/agent.conf.
 cluster_agent_conf() {
-    local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0}
+    local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0} migration=${5:-}
     mkdir -p "$CLUSTER_DIR/$name/state"
     cat > "$CLUSTER_DIR/$name/agent.conf" <<CONF
 [agent]
@@ -68,6 +68,7 @@ libvirt_uri = $uri
 state_dir = $CLUSTER_DIR/$name/state
 heartbeat_ms = ${CLUSTER_HEARTBEAT_MS:-200}
 report_ms = ${CLUSTER_REPORT_MS:-2000}
+${migration:+migration_uri = $migration}
 
 [capacity]
 cpus = $cpus

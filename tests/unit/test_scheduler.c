@@ -200,8 +200,10 @@ main (void)
     s_send (agent, &msg);
     CHECK (s_recv (agent, &reply) == WIRE_REJECT && reply.body.reject.reregister);
     wire_msg_reset (&reply);
-    s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // current: accepted, no reply
-    s_send (agent, &msg);
+    s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // current: accepted; no report yet,
+    s_send (agent, &msg);                           // so the scheduler asks for one
+    CHECK (s_recv (agent, &reply) == WIRE_REPORT_REQUEST);
+    wire_msg_reset (&reply);
     s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // replayed seq
     s_send (agent, &msg);
     s_agent_msg (&msg, WIRE_HELLO, 9, 0);           // a late, older hello

@@ -1,0 +1,394 @@
+/*  verbs.c - clusterctl's verb table and the follow-ups of verbs that take time.
+
+    Owns nothing between calls. Waiting is polling: one request every S_POLL_MS, each with
+    the usual timeout, until the operation ends, fails, or session->wait_s passes; progress is
+    printed when it changes (table output only).
+*/
+#include "verbs.h"
+#include "rpc.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_POLL_MS 200
+
+int
+verb_call (const verb_session_t *session, const char *request, const char *const *args,
+           int arg_count, json_t **answer)
+{
+    *answer = NULL;
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_CTL_REQUEST);
+    snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", request);
+    for (int i = 0; i < arg_count; i++)
+        if (wire_request_add_arg (&msg.body.request, args [i])) {
+            fprintf (session->err, "clusterctl: argument %d is too long (at most %d bytes)\n",
+                     i + 1, WIRE_MAX_ARG);
+            wire_msg_reset (&msg);
+            return 2;
+        }
+    wire_msg_t reply;
+    char reason [1024];
+    int rc = rpc_call (session->server, session->timeout_ms, &msg.body.request, &reply,
+                       reason, sizeof reason);
+    wire_msg_reset (&msg);
+    if (rc) {
+        fprintf (session->err, "clusterctl: %s\n", reason);
+        return 1;
+    }
+    const wire_ctl_reply_t *r = &reply.body.reply;
+    if (r->status != 0) {
+        fprintf (session->err, "clusterctl: %s\n", r->error [0]? r->error: "request failed");
+        rc = r->status == 2? 2: 1;
+    }
+    else {
+        json_error_t error;
+        *answer = r->json? json_loads (r->json, 0, &error): NULL;
+        if (!*answer) {
+            fprintf (session->err, "clusterctl: the scheduler's answer is not valid JSON: %s\n",
+                     r->json? error.text: "empty answer");
+            rc = 1;
+        }
+    }
+    wire_msg_reset (&reply);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Waiting
+
+static const char *
+s_string (const json_t *object, const char *key)
+{
+    const char *value = json_string_value (json_object_get (object, key));
+    return value? value: "";
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  What a poll decided.
+typedef enum { S_WAITING, S_DONE, S_FAILED } s_progress_t;
+
+//  Judges one `vm show` document against the first answer; prints progress into line.
+typedef s_progress_t (s_judge_fn) (const json_t *vm, const json_t *answer, char *line,
+                                   size_t size);
+
+//  Polls `vm show name` until judge says done or failed, or the wait ends.
+static int
+s_follow_vm (const verb_session_t *session, const char *name, const json_t *answer,
+             s_judge_fn *judge)
+{
+    int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
+    char last [1024] = "";
+    const char *args [] = { name };
+    while (true) {
+        json_t *vm;
+        int rc = verb_call (session, "vm.show", args, 1, &vm);
+        if (rc)
+            return rc;
+        char line [1024] = "";
+        s_progress_t progress = judge (vm, answer, line, sizeof line);
+        if (!session->json && line [0] && strcmp (line, last)) {
+            fprintf (session->out, "%s\n", line);
+            fflush (session->out);
+            snprintf (last, sizeof last, "%s", line);
+        }
+        if (progress != S_WAITING || s_now_ms () > deadline) {
+            if (session->json) {
+                json_dumpf (vm, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+                fputc ('\n', session->out);
+            }
+            if (progress == S_WAITING)
+                fprintf (session->err, "clusterctl: vm '%s' still not there after %d s: %s "
+                         "(it goes on; see 'clusterctl vm show %s')\n", name, session->wait_s,
+                         s_string (vm, "reason"), name);
+            json_decref (vm);
+            return progress == S_DONE? 0: 1;
+        }
+        json_decref (vm);
+        zclock_sleep (S_POLL_MS);
+    }
+}
+
+static s_progress_t
+s_judge_started (const json_t *vm, const json_t *answer, char *line, size_t size)
+{
+    (void) answer;
+    const char *reason = s_string (vm, "reason");
+    if (strcmp (s_string (vm, "state"), "running") == 0) {
+        snprintf (line, size, "vm '%s' is running on host '%s'", s_string (vm, "name"),
+                  s_string (vm, "host"));
+        return S_DONE;
+    }
+    snprintf (line, size, "vm '%s': %s", s_string (vm, "name"), reason);
+    bool stuck = strncmp (reason, "not started", 11) == 0 || strncmp (reason, "start on", 8) == 0;
+    return stuck? S_FAILED: S_WAITING;
+}
+
+static s_progress_t
+s_judge_stopped (const json_t *vm, const json_t *answer, char *line, size_t size)
+{
+    (void) answer;
+    bool off = strcmp (s_string (vm, "state"), "running")
+            && json_is_null (json_object_get (vm, "operation"));
+    snprintf (line, size, "vm '%s': %s", s_string (vm, "name"),
+              off? "stopped": s_string (vm, "reason"));
+    return off? S_DONE: S_WAITING;
+}
+
+//  Done when the operation has ended with the VM on the target (the answer to the request
+//  names source and target); failed when it ended anywhere else.
+static s_progress_t
+s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t size)
+{
+    const json_t *op = json_object_get (vm, "operation");
+    const char *reason = s_string (vm, "reason");
+    const char *target = s_string (json_object_get (answer, "operation"), "target");
+    if (json_is_object (op)) {
+        double percent = json_number_value (json_object_get (op, "percent"));
+        snprintf (line, size, "vm '%s': migrating from '%s' to '%s'%s: %.0f%% of %.0f MiB",
+                  s_string (vm, "name"), s_string (op, "host"), s_string (op, "target"),
+                  json_is_true (json_object_get (op, "accepted"))? "": " (waiting for the agent)",
+                  percent, json_number_value (json_object_get (op, "data_total")) / 1048576);
+        return S_WAITING;
+    }
+    bool arrived = strcmp (s_string (vm, "host"), target) == 0
+                && strcmp (s_string (vm, "state"), "running") == 0;
+    if (arrived)
+        snprintf (line, size, "vm '%s' migrated to host '%s'", s_string (vm, "name"), target);
+    else
+        snprintf (line, size, "vm '%s': %s", s_string (vm, "name"), reason);
+    return arrived? S_DONE: S_FAILED;
+}
+
+static int
+s_wait_start (const verb_session_t *session, const verb_t *verb, const char *name,
+              const json_t *answer)
+{
+    (void) verb;
+    return s_follow_vm (session, name, answer, s_judge_started);
+}
+
+static int
+s_wait_stop (const verb_session_t *session, const verb_t *verb, const char *name,
+             const json_t *answer)
+{
+    (void) verb;
+    return s_follow_vm (session, name, answer, s_judge_stopped);
+}
+
+static int
+s_wait_migrate (const verb_session_t *session, const verb_t *verb, const char *name,
+                const json_t *answer)
+{
+    (void) verb;
+    return s_follow_vm (session, name, answer, s_judge_migrated);
+}
+
+//  Follows a deletion until the VM is gone.
+static int
+s_wait_delete (const verb_session_t *session, const verb_t *verb, const char *name,
+               const json_t *answer)
+{
+    (void) verb, (void) answer;
+    int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
+    const char *args [] = { name };
+    while (s_now_ms () < deadline) {
+        json_t *list;
+        if (verb_call (session, "vm.list", NULL, 0, &list))
+            return 1;
+        bool present = false;
+        size_t index;
+        json_t *vm;
+        json_array_foreach (json_object_get (list, "vms"), index, vm)
+            present = present || strcmp (s_string (vm, "name"), name) == 0;
+        json_decref (list);
+        if (!present) {
+            if (!session->json)
+                fprintf (session->out, "vm '%s' deleted\n", name);
+            return 0;
+        }
+        zclock_sleep (S_POLL_MS);
+    }
+    (void) args;
+    fprintf (session->err, "clusterctl: vm '%s' not deleted after %d s (it goes on)\n", name,
+             session->wait_s);
+    return 1;
+}
+
+//  Follows a host's maintenance until no VM runs on it; fails when every remaining VM is
+//  blocked (it cannot be moved) for a while.
+static int
+s_wait_maintenance (const verb_session_t *session, const verb_t *verb, const char *name,
+                    const json_t *answer)
+{
+    (void) verb;
+    if (!json_is_true (json_object_get (answer, "maintenance")))
+        return 0;                           // maintenance ended: nothing to follow
+    int64_t started = s_now_ms ();
+    int64_t deadline = started + (int64_t) session->wait_s * 1000;
+    int64_t blocked_since = 0;
+    char last [4096] = "";
+    while (true) {
+        json_t *list;
+        if (verb_call (session, "vm.list", NULL, 0, &list))
+            return 1;
+        char report [4096] = "";
+        size_t used = 0, left = 0, blocked = 0, index;
+        json_t *vm;
+        json_array_foreach (json_object_get (list, "vms"), index, vm) {
+            if (strcmp (s_string (vm, "host"), name) || strcmp (s_string (vm, "state"), "running"))
+                continue;
+            left++;
+            const char *reason = s_string (vm, "reason");
+            blocked += strncmp (reason, "blocks maintenance", 18) == 0
+                    || !json_is_true (json_object_get (vm, "managed"));
+            if (used < sizeof report)
+                used += (size_t) snprintf (report + used, sizeof report - used, "\n  %s: %s",
+                                           s_string (vm, "name"),
+                                           json_is_true (json_object_get (vm, "managed"))
+                                           ? reason: "not managed by vmsched: cannot be moved");
+        }
+        json_decref (list);
+        if (!session->json && strcmp (report, last)) {
+            fprintf (session->out, "host '%s': %zu vm%s left after %.1f s%s\n", name, left,
+                     left == 1? "": "s", (double) (s_now_ms () - started) / 1000, report);
+            fflush (session->out);
+            snprintf (last, sizeof last, "%s", report);
+        }
+        if (left == 0) {
+            if (!session->json)
+                fprintf (session->out, "host '%s' is empty and in maintenance\n", name);
+            return 0;
+        }
+        blocked_since = blocked == left? (blocked_since? blocked_since: s_now_ms ()): 0;
+        if ((blocked_since && s_now_ms () - blocked_since > 5000) || s_now_ms () > deadline) {
+            fprintf (session->err, "clusterctl: host '%s' cannot be emptied: %zu vm%s left "
+                     "(see above); it stays in maintenance\n", name, left, left == 1? "": "s");
+            return 1;
+        }
+        zclock_sleep (S_POLL_MS);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The table
+
+#define S_WAIT_FLAGS \
+    { "--no-wait", "no-wait", FLAG_LOCAL, "return at once instead of following it" }, \
+    { "--wait", "wait", FLAG_LOCAL, "seconds to follow it (default 120)" }
+
+const verb_t verb_table [] = {
+    { "status", "status", 0, 0, { NULL }, NULL, 0, "",
+      "scheduler and cluster summary",
+      "Shows the scheduler (version, leader epoch, uptime, endpoints), host counts by state,\n"
+      "VM counts and the capacity of the hosts that are up.",
+      view_status, NULL, { { NULL } } },
+    { "host list", "host.list", 0, 0, { NULL }, NULL, 0, "",
+      "hosts with state, generation, capacity and usage",
+      "Lists every host the scheduler knows: state (up, suspect, down), registration\n"
+      "generation, maintenance, CPUs and memory offered, VMs placed and running, vCPUs and\n"
+      "memory used by running VMs, whether the agent is connected to libvirt, time since last\n"
+      "heard.",
+      view_host_list, NULL, { { NULL } } },
+    { "host show", "host.show", 1, 1, { NULL }, NULL, 0, "NAME",
+      "one host in detail, with its domains and state history",
+      "Shows one host (by name or host id): identity, boot id, hypervisor, capacity (CPU\n"
+      "model and flags, nested virtualization, NUMA cells), usage, its domains and its newest\n"
+      "20 state transitions.",
+      view_host_show, NULL, { { NULL } } },
+    { "host maintenance", "host.maintenance", 2, 2, { NULL }, NULL, 0, "enter|exit NAME",
+      "empty a host for maintenance (live migration), or make it schedulable again",
+      "enter: the host takes no new VMs and every managed VM on it is live-migrated away, a\n"
+      "few at a time, respecting rules and capacity; clusterctl follows it and reports done\n"
+      "only when the host is empty (exit 1 if some VM cannot be moved: it says which and why;\n"
+      "the host stays in maintenance). exit: the host is schedulable again.",
+      view_maintenance, s_wait_maintenance, { S_WAIT_FLAGS, { NULL } } },
+    { "vm list", "vm.list", 0, 0, { NULL }, NULL, 0, "",
+      "VMs with host, state, size and what vmsched wants of them",
+      "Lists every VM: the domains the agents report and the VMs vmsched manages (whether\n"
+      "running or not): host, state, vCPUs, memory, desired state and uuid.",
+      view_vm_list, NULL, { { NULL } } },
+    { "vm show", "vm.show", 1, 1, { NULL }, NULL, 0, "NAME",
+      "one VM in detail, with its history and operations",
+      "Shows one VM by name or uuid: placement, state, size, usage (CPU time, vCPU delay,\n"
+      "RSS where the hypervisor reports them), policy, the reason for where it is, the\n"
+      "operation in flight, its last operations and its newest 20 recorded changes.",
+      view_vm_show, NULL, { { NULL } } },
+    { "vm create", "vm.create", 1, 1, { NULL }, NULL, 0, "NAME --xml FILE [OPTIONS]",
+      "make a VM a cluster object (definition and policy stored by the scheduler)",
+      "Stores the libvirt domain XML of FILE (checked: well-formed, a <domain> with a type,\n"
+      "<memory> and <vcpu>; its <name>, if any, must be NAME) with the policy given by the\n"
+      "options. vmsched starts it as a transient domain on the host the placement engine\n"
+      "picks, so no host keeps a stale definition that could start a second copy.",
+      view_vm_brief, NULL, {
+        { "--xml", "xml", FLAG_FILE, "domain XML file (required)" },
+        { "--ha", "ha", FLAG_SET, "restart it elsewhere when its host fails (HA)" },
+        { "--priority", "priority", FLAG_VALUE, "start order, higher first (default 0)" },
+        { "--cpu-reserve", "cpu_reserve", FLAG_VALUE, "CPUs guaranteed (not overcommitted)" },
+        { "--mem-reserve", "mem_reserve_mib", FLAG_VALUE, "MiB of memory guaranteed" },
+        { "--nested", "nested", FLAG_SET, "needs nested virtualization (vmx/svm)" },
+        { "--no-migrate", "migratable", FLAG_CLEAR, "never live-migrate it" },
+        { "--start", "start", FLAG_SET, "start it at once" },
+        { NULL } } },
+    { "vm start", "vm.start", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+      "run a managed VM (placed by the engine) and keep it running",
+      "Sets the desired state to running: the scheduler places the VM and starts it, and\n"
+      "starts it again after the scheduler or its host comes back. clusterctl follows it\n"
+      "until it runs, or prints why it cannot (exit 1; the scheduler keeps trying).",
+      view_vm_brief, s_wait_start, { S_WAIT_FLAGS, { NULL } } },
+    { "vm stop", "vm.stop", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+      "stop a managed VM (and keep it stopped)",
+      "Sets the desired state to stopped; the VM's host stops it.",
+      view_vm_brief, s_wait_stop, { S_WAIT_FLAGS, { NULL } } },
+    { "vm delete", "vm.delete", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+      "stop a managed VM and forget it",
+      "Stops the VM if it runs, then removes its definition from the cluster.",
+      view_vm_brief, s_wait_delete, { S_WAIT_FLAGS, { NULL } } },
+    { "vm migrate", "vm.migrate", 1, 2, { NULL, "host" }, NULL, 0,
+      "NAME [HOST] [--migration-timeout MS] [--abort]",
+      "live-migrate a managed VM (no HOST: the engine picks)",
+      "Runs a peer-to-peer live migration from the VM's host to HOST, or to the host the\n"
+      "placement engine picks. clusterctl shows the progress until it is done. A migration\n"
+      "still running after the timeout is aborted and the VM stays on its host. VMs that\n"
+      "cannot migrate (nested virtualization, --no-migrate, host devices) are refused with the\n"
+      "reason. --abort aborts the VM's migration in flight.",
+      view_vm_brief, s_wait_migrate, {
+        { "--migration-timeout", "timeout_ms", FLAG_VALUE, "abort after MS milliseconds" },
+        { "--abort", "abort", FLAG_LOCAL, "abort the migration in flight" },
+        S_WAIT_FLAGS, { NULL } } },
+    { "vm why", "vm.why", 1, 1, { NULL }, NULL, 0, "NAME",
+      "why a VM runs where it runs, or why it does not run",
+      "Prints the VM's reason, its stored placement decision (every host with its verdict\n"
+      "and the binding reason), and the decision the engine would take now.",
+      view_vm_why, NULL, { { NULL } } },
+    { "rule add", "rule.add", 3, -1, { NULL, NULL }, "vms", 2, "NAME KIND VM... [--hosts H,...]",
+      "add a placement rule (refused if it conflicts)",
+      "KIND: affinity (the VMs share a host), anti-affinity (no two share a host), must or\n"
+      "must-not (the VMs run only on / never on --hosts), should or should-not (soft:\n"
+      "a penalty of --weight, default 10). affinity and anti-affinity are hard unless --soft.\n"
+      "Hard rules that conflict with each other or cannot be satisfied are refused.",
+      view_rule, NULL, {
+        { "--hosts", "hosts", FLAG_VALUE, "comma-separated host names (must, should, ...)" },
+        { "--weight", "weight", FLAG_VALUE, "penalty of a soft rule (default 10)" },
+        { "--soft", "soft", FLAG_SET, "affinity / anti-affinity as a preference only" },
+        { NULL } } },
+    { "rule list", "rule.list", 0, 0, { NULL }, NULL, 0, "",
+      "placement rules",
+      "Lists every rule with its kind, hardness, weight, VMs and hosts.",
+      view_rule_list, NULL, { { NULL } } },
+    { "rule delete", "rule.delete", 1, 1, { NULL }, NULL, 0, "NAME",
+      "delete a placement rule",
+      "Deletes the rule; running VMs are not moved.",
+      view_done, NULL, { { NULL } } },
+};
+
+const size_t verb_count = sizeof verb_table / sizeof verb_table [0];

@@ -1,0 +1,77 @@
+/*  verbs.h - clusterctl's verb table: words, flags, request shaping, views, waiting.
+
+    One row per verb (STYLE.md "adding a feature", step 4). A row says what the operator
+    types, which scheduler request it becomes, how its positional arguments and flags turn
+    into request arguments, how the answer is shown, and, for verbs that start something
+    (vm start, vm migrate, host maintenance enter), how clusterctl follows it to the end.
+*/
+#ifndef VMSCHED_VERBS_H
+#define VMSCHED_VERBS_H
+
+#include "views.h"
+#include "wire.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define VERB_MAX_FLAGS 10
+
+typedef enum {
+    FLAG_VALUE = 1,     // --name VALUE  -> "key=VALUE"
+    FLAG_FILE,          // --name FILE   -> the file's content as the next positional argument
+    FLAG_SET,           // --name        -> "key=1"
+    FLAG_CLEAR,         // --name        -> "key=0"
+    FLAG_LOCAL          // --name        -> handled by clusterctl itself (key says which)
+} flag_kind_t;
+
+typedef struct {
+    const char *name;           // "--xml"
+    const char *key;            // request key, or the local switch's name
+    flag_kind_t kind;           // how it maps
+    const char *help;           // one line
+} verb_flag_t;
+
+//  What a wait function gets: how to talk to the scheduler and where to write.
+typedef struct {
+    const char *server;         // ctl endpoint
+    int timeout_ms;             // per request
+    bool json;                  // -o json: print only the final document
+    int wait_s;                 // give up after this long
+    FILE *out;                  // results
+    FILE *err;                  // errors
+} verb_session_t;
+
+typedef struct verb verb_t;
+
+//  Follows a started operation to its end. name: the verb's first positional argument.
+//  Returns an exit status (0, 1).
+typedef int (verb_wait_fn) (const verb_session_t *session, const verb_t *verb,
+                            const char *name, const json_t *answer);
+
+struct verb {
+    const char *words;          // what the operator types: "vm migrate"
+    const char *request;        // scheduler request verb: "vm.migrate"
+    int min_args;               // fewest positional arguments
+    int max_args;               // most positional arguments (-1: any, see rest_key)
+    const char *pos_keys [3];   // positional i sent as "key=value" when pos_keys [i]
+    const char *rest_key;       // positionals from rest_from on: joined "key=a,b,c"
+    int rest_from;              // first positional that goes into rest_key
+    const char *synopsis;       // "NAME [HOST] [--migration-timeout S]"
+    const char *summary;        // one line for --help
+    const char *help;           // paragraph for `clusterctl help VERB`
+    view_fn *view;              // table rendering of the answer
+    verb_wait_fn *wait;         // follow-up, or NULL
+    verb_flag_t flags [VERB_MAX_FLAGS];    // verb options (name NULL ends)
+};
+
+//  The table.
+extern const verb_t verb_table [];
+extern const size_t verb_count;
+
+//  One request/reply round, printing a refusal to session->err. Returns 0 with *answer
+//  (caller json_decref's it), or an exit status (1 failed or refused, 2 usage).
+int verb_call (const verb_session_t *session, const char *request, const char *const *args,
+               int arg_count, json_t **answer);
+
+#endif

@@ -1,0 +1,71 @@
+/*  managed.h - the desired state: cluster-managed VMs, their operations, and rules.
+
+    What the operator asked for, as opposed to the model (what agents observe). Owns every
+    managed VM (its spec record, its prepared domain XML, the operation in flight and retry
+    bookkeeping) and every placement rule. Pure data: no clock, no I/O; changes to persistent
+    parts are written by the callers as mutations (reconcile.c, ctl.c).
+*/
+#ifndef VMSCHED_MANAGED_H
+#define VMSCHED_MANAGED_H
+
+#include "records.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  The command in flight for a VM (at most one), with what the agent said about it.
+typedef struct {
+    op_record_t record;             // persistent part (id 0: nothing in flight)
+    uint64_t host_generation;       // registration the command was sent to
+    uint32_t timeout_ms;            // MIGRATE: the agent aborts after this long
+    int64_t started;                // boot ms
+    int64_t last_sent;              // boot ms of the last (re)send
+    int sends;                      // how often it was sent
+    bool accepted;                  // the agent acknowledged it
+    uint64_t data_total;            // MIGRATE progress: bytes in all
+    uint64_t data_processed;        // bytes transferred
+    uint64_t data_remaining;        // bytes still to go
+    uint32_t elapsed_ms;            // as the agent last reported
+} vm_op_t;
+
+typedef struct {
+    spec_record_t record;           // persistent part
+    char *xml;                      // owned prepared domain XML
+    vm_op_t op;                     // command in flight
+    int64_t retry_after;            // boot ms: no new start before (after a failure)
+    char avoid_host_id [WIRE_ID_SIZE];  // host a start just failed on ...
+    int64_t avoid_until;            // ... avoided until this boot ms
+} spec_t;
+
+typedef struct managed managed_t;
+
+managed_t *managed_new (void);
+void managed_destroy (managed_t **self_p);
+
+//  Add a managed VM (copies record and xml). Returns it, or NULL (out of memory, or the
+//  name or uuid is taken).
+spec_t *managed_add_spec (managed_t *self, const spec_record_t *record, const char *xml);
+
+//  Remove and free a managed VM.
+void managed_remove_spec (managed_t *self, spec_t *spec);
+
+//  Lookup (borrowed, valid until the next add/remove) and iteration in name order.
+spec_t *managed_spec_by_name (managed_t *self, const char *name);
+spec_t *managed_spec_by_uuid (managed_t *self, const char *uuid);
+spec_t *managed_spec_by_op (managed_t *self, uint64_t op_id);
+size_t managed_spec_count (const managed_t *self);
+spec_t *managed_spec_at (managed_t *self, size_t index);
+
+//  Rules, in name order. managed_add_rule copies; NULL when the name is taken.
+rule_record_t *managed_add_rule (managed_t *self, const rule_record_t *rule);
+void managed_remove_rule (managed_t *self, const char *name);
+rule_record_t *managed_rule_by_name (managed_t *self, const char *name);
+size_t managed_rule_count (const managed_t *self);
+const rule_record_t *managed_rule_at (const managed_t *self, size_t index);
+
+//  Operation ids: continue after the highest stored one; each call returns a new id.
+void managed_set_op_base (managed_t *self, uint64_t highest_used);
+uint64_t managed_next_op_id (managed_t *self);
+
+#endif

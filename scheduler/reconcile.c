@@ -1,0 +1,642 @@
+/*  reconcile.c - converging observed state on desired state (see reconcile.h).
+
+    Owns nothing between calls: the desired state (managed.h) holds operations in flight,
+    the model holds what agents observe. Placement goes through a view (view.h) built at most
+    once per call, and only when something needs placing.
+*/
+#include "reconcile.h"
+#include "log.h"
+#include "view.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+reconcile_config_defaults (reconcile_config_t *config)
+{
+    *config = (reconcile_config_t) {
+        .policy = place_policy_default (), .start_concurrency = 2, .migrate_concurrency = 2,
+        .resend_ms = 2000, .max_sends = 5, .retry_ms = 10000,
+        .migration_timeout_ms = 120000, .stop_graceful_ms = 0, .op_deadline_ms = 120000,
+    };
+}
+
+void
+outbox_clear (outbox_t *outbox)
+{
+    outbox->count = 0;
+}
+
+void
+outbox_free (outbox_t *outbox)
+{
+    free (outbox->items);
+    memset (outbox, 0, sizeof *outbox);
+}
+
+static outbound_t *
+s_outbox_add (outbox_t *outbox)
+{
+    if (outbox->count == outbox->capacity) {
+        size_t capacity = outbox->capacity? outbox->capacity * 2: 16;
+        outbound_t *items = realloc (outbox->items, capacity * sizeof *items);
+        if (!items) {
+            log_error ("cannot queue a command: out of memory");
+            return NULL;
+        }
+        outbox->items = items;
+        outbox->capacity = capacity;
+    }
+    outbound_t *item = &outbox->items [outbox->count++];
+    memset (item, 0, sizeof *item);
+    return item;
+}
+
+//  --------------------------------------------------------------------------
+//  Records
+
+//  Stores the spec as it is (reason or policy changed; no new generation).
+static void
+s_store_spec (spec_t *spec, bool with_xml, int64_t wall, mutations_t *out)
+{
+    spec->record.updated_at = wall;
+    mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = wall };
+    put.u.spec = spec->record;
+    put.blob = with_xml? strdup (spec->xml): NULL;
+    mutations_push (out, &put);
+}
+
+void
+reconcile_put_spec (spec_t *spec, bool with_xml, int64_t wall, mutations_t *out)
+{
+    spec->record.generation++;
+    s_store_spec (spec, with_xml, wall, out);
+}
+
+//  Sets the VM's reason (stored only when it changed).
+static void
+s_reason (spec_t *spec, int64_t wall, mutations_t *out, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+s_reason (spec_t *spec, int64_t wall, mutations_t *out, const char *fmt, ...)
+{
+    char reason [sizeof spec->record.reason];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (reason, sizeof reason, fmt, args);
+    va_end (args);
+    if (strcmp (reason, spec->record.reason) == 0)
+        return;
+    memcpy (spec->record.reason, reason, sizeof reason);
+    s_store_spec (spec, false, wall, out);
+}
+
+static void
+s_push_decision (const spec_t *spec, const char *host, const char *summary, char *verdicts,
+                 int64_t wall, mutations_t *out)
+{
+    mutation_t decision = { .kind = MUTATION_DECISION, .at = wall, .blob = verdicts };
+    snprintf (decision.u.decision.vm_uuid, sizeof decision.u.decision.vm_uuid, "%s",
+              spec->record.uuid);
+    snprintf (decision.u.decision.host, sizeof decision.u.decision.host, "%s", host);
+    snprintf (decision.u.decision.summary, sizeof decision.u.decision.summary, "%s", summary);
+    mutations_push (out, &decision);
+}
+
+static void
+s_push_op (const spec_t *spec, int64_t wall, mutations_t *out)
+{
+    mutation_t put = { .kind = MUTATION_OP_PUT, .at = wall };
+    put.u.op = spec->op.record;
+    mutations_push (out, &put);
+}
+
+//  --------------------------------------------------------------------------
+//  Operations
+
+static const char *
+s_host_name (model_t *model, const char *host_id)
+{
+    host_t *host = model_host_by_id (model, host_id);
+    return host? host->record.name: host_id;
+}
+
+//  (Re)sends the spec's operation to its host.
+static void
+s_send (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t now,
+        outbox_t *outbox)
+{
+    vm_op_t *op = &spec->op;
+    outbound_t *item = s_outbox_add (outbox);
+    if (!item)
+        return;
+    snprintf (item->host_id, sizeof item->host_id, "%s", op->record.host_id);
+    wire_command_t *command = &item->command;
+    command->id = op->record.id;
+    command->leader_epoch = config->epoch;
+    command->host_generation = op->host_generation;
+    command->vm_generation = spec->record.generation;
+    snprintf (command->vm_uuid, sizeof command->vm_uuid, "%s", spec->record.uuid);
+    snprintf (command->vm_name, sizeof command->vm_name, "%s", spec->record.name);
+    command->action = op->record.action;
+    if (command->action == COMMAND_START)
+        command->domain_xml = spec->xml;
+    if (command->action == COMMAND_MIGRATE) {
+        host_t *target = model_host_by_id (model, op->record.target_host_id);
+        snprintf (command->target_uri, sizeof command->target_uri, "%s",
+                  target? target->record.migration_uri: "");
+        snprintf (command->target_host, sizeof command->target_host, "%s",
+                  s_host_name (model, op->record.target_host_id));
+        command->timeout_ms = op->timeout_ms;
+    }
+    if (command->action == COMMAND_STOP)
+        command->graceful_ms = config->stop_graceful_ms;
+    op->last_sent = now;
+    op->sends++;
+}
+
+//  Starts an operation (new id, new VM generation) and sends its command.
+static void
+s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t action,
+         const host_t *host, const host_t *target, uint32_t timeout_ms,
+         const reconcile_config_t *config, int64_t now, int64_t wall, outbox_t *outbox,
+         mutations_t *out)
+{
+    vm_op_t *op = &spec->op;
+    memset (op, 0, sizeof *op);
+    op_record_t *record = &op->record;
+    record->id = managed_next_op_id (managed);
+    snprintf (record->vm_uuid, sizeof record->vm_uuid, "%s", spec->record.uuid);
+    snprintf (record->vm_name, sizeof record->vm_name, "%s", spec->record.name);
+    record->action = action;
+    snprintf (record->host_id, sizeof record->host_id, "%s", host->record.id);
+    if (target)
+        snprintf (record->target_host_id, sizeof record->target_host_id, "%s",
+                  target->record.id);
+    snprintf (record->state, sizeof record->state, "running");
+    record->started_at = wall;
+    op->host_generation = host->record.generation;
+    op->timeout_ms = timeout_ms;
+    op->started = now;
+    log_info ("vm '%s': %s on host '%s'%s%s%s (command %" PRIu64 ")", spec->record.name,
+              command_action_name (action), host->record.name, target? " to host '": "",
+              target? target->record.name: "", target? "'": "", record->id);
+    reconcile_put_spec (spec, false, wall, out);
+    s_push_op (spec, wall, out);
+    s_send (model, spec, config, now, outbox);
+}
+
+//  Ends the spec's operation with state ("done", "failed") and message.
+static void
+s_finish (spec_t *spec, const char *state, const char *message, int64_t wall, mutations_t *out)
+{
+    op_record_t *record = &spec->op.record;
+    snprintf (record->state, sizeof record->state, "%s", state);
+    snprintf (record->message, sizeof record->message, "%s", message);
+    record->finished_at = wall;
+    s_push_op (spec, wall, out);
+    memset (&spec->op, 0, sizeof spec->op);
+}
+
+//  Failure of the operation in flight: finish it, explain, maybe retry later.
+static void
+s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config_t *config,
+           int64_t now, int64_t wall, mutations_t *out)
+{
+    const op_record_t *op = &spec->op.record;
+    char host [WIRE_NAME_SIZE], target [WIRE_NAME_SIZE];
+    snprintf (host, sizeof host, "%s", s_host_name (model, op->host_id));
+    snprintf (target, sizeof target, "%s", s_host_name (model, op->target_host_id));
+    command_action_t action = op->action;
+    log_warn ("vm '%s': %s on host '%s' failed: %s", spec->record.name,
+              command_action_name (action), host, why);
+    s_finish (spec, "failed", why, wall, out);
+    if (action == COMMAND_MIGRATE)
+        s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
+                  "stays on host '%s'", host, target, why, host);
+    else
+    if (action == COMMAND_START) {
+        spec->retry_after = now + config->retry_ms;
+        s_reason (spec, wall, out, "start on host '%s' failed: %s; trying again in %" PRId64
+                  " s", host, why, config->retry_ms / 1000);
+    }
+    else
+        s_reason (spec, wall, out, "%s on host '%s' failed: %s", command_action_name (action),
+                  host, why);
+}
+
+//  Re-sends, times out or fails the operation in flight.
+static void
+s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t now,
+         int64_t wall, outbox_t *outbox, mutations_t *out)
+{
+    vm_op_t *op = &spec->op;
+    host_t *host = model_host_by_id (model, op->record.host_id);
+    char why [WIRE_TEXT_SIZE];
+    int64_t deadline = config->op_deadline_ms
+                     + (op->record.action == COMMAND_MIGRATE? op->timeout_ms: 0);
+    if (!host || host->record.state == HOST_STATE_DOWN)
+        snprintf (why, sizeof why, "host went down");
+    else
+    if (host->record.generation != op->host_generation)
+        snprintf (why, sizeof why, "the agent registered again (generation %" PRIu64
+                  "); the command was lost", host->record.generation);
+    else
+    if (!op->accepted && now - op->last_sent >= config->resend_ms
+    &&  op->sends >= config->max_sends)
+        snprintf (why, sizeof why, "no answer from the agent after %d sends", op->sends);
+    else
+    if (now - op->started > deadline)
+        snprintf (why, sizeof why, "no result within %" PRId64 " s", deadline / 1000);
+    else {
+        if (!op->accepted && now - op->last_sent >= config->resend_ms) {
+            log_info ("vm '%s': no answer to command %" PRIu64 " yet; sending it again",
+                      spec->record.name, op->record.id);
+            s_send (model, spec, config, now, outbox);
+        }
+        return;
+    }
+    s_fail_op (model, spec, why, config, now, wall, out);
+}
+
+//  --------------------------------------------------------------------------
+//  The step
+
+//  The host a spec is observed active on (any state), or NULL.
+static host_t *
+s_observed_on (model_t *model, const spec_t *spec)
+{
+    vm_t *vm = model_vm_by_uuid (model, spec->record.uuid);
+    return vm && model_vm_active (vm)? model_host_by_id (model, vm->record.host_id): NULL;
+}
+
+//  Operations of `action` in flight on host (as source).
+static uint32_t
+s_in_flight (managed_t *managed, const host_t *host, command_action_t action)
+{
+    uint32_t count = 0;
+    for (size_t i = 0; i < managed_spec_count (managed); i++) {
+        const op_record_t *op = &managed_spec_at (managed, i)->op.record;
+        count += op->id && op->action == action && strcmp (op->host_id, host->record.id) == 0;
+    }
+    return count;
+}
+
+static int
+s_by_priority (const void *a, const void *b)
+{
+    const spec_t *x = *(spec_t * const *) a, *y = *(spec_t * const *) b;
+    if (x->record.priority != y->record.priority)
+        return x->record.priority > y->record.priority? -1: 1;
+    return strcmp (x->record.name, y->record.name);
+}
+
+//  What the step shares between its phases: a view and a verdict buffer, built on demand.
+typedef struct {
+    model_t *model;                 // borrowed
+    managed_t *managed;             // borrowed
+    const reconcile_config_t *config;   // borrowed
+    view_t *view;                   // NULL until needed
+    place_verdict_t *verdicts;      // one per host
+} s_step_t;
+
+static bool
+s_ensure_view (s_step_t *step)
+{
+    if (step->view)
+        return true;
+    step->view = view_new (step->model, step->managed, &step->config->policy, NULL);
+    step->verdicts = calloc (model_host_count (step->model) + 1, sizeof *step->verdicts);
+    return step->view && step->verdicts;
+}
+
+//  Places and starts one VM, or records why not.
+static void
+s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outbox,
+         mutations_t *out)
+{
+    if (now < spec->retry_after || !s_ensure_view (step))
+        return;
+    place_decision_t decision;
+    host_t *host = view_place (step->view, spec, NULL, step->verdicts, &decision);
+    if (!host) {
+        if (strstr (spec->record.reason, decision.summary) == NULL)
+            s_push_decision (spec, "", decision.summary,
+                             view_verdicts_json (step->view, step->verdicts), wall, out);
+        s_reason (spec, wall, out, "not started: %s", decision.summary);
+        return;
+    }
+    uint32_t starting = s_in_flight (step->managed, host, COMMAND_START);
+    if (starting >= step->config->start_concurrency) {
+        s_reason (spec, wall, out, "waiting to start: host '%s' is already starting %" PRIu32
+                  " vms (start concurrency %" PRIu32 ")", host->record.name, starting,
+                  step->config->start_concurrency);
+        return;
+    }
+    s_push_decision (spec, host->record.name, decision.summary,
+                     view_verdicts_json (step->view, step->verdicts), wall, out);
+    snprintf (spec->record.reason, sizeof spec->record.reason, "starting: %s",
+              decision.summary);
+    s_begin (step->model, step->managed, spec, COMMAND_START, host, NULL, 0, step->config,
+             now, wall, outbox, out);
+    view_assign (step->view, spec, host);
+}
+
+//  Why a VM cannot live-migrate, or NULL when it can.
+static const char *
+s_unmigratable (const spec_t *spec)
+{
+    if (spec->record.needs_nested)
+        return "it runs nested virtualization (vmx/svm), which cannot be live-migrated";
+    if (!spec->record.migratable)
+        return "it is declared non-migratable (created with --no-migrate, or it has host "
+               "devices)";
+    return NULL;
+}
+
+//  Moves VMs off one host in maintenance, a few at a time.
+static void
+s_evacuate (s_step_t *step, host_t *host, int64_t now, int64_t wall, outbox_t *outbox,
+            mutations_t *out)
+{
+    uint32_t moving = s_in_flight (step->managed, host, COMMAND_MIGRATE);
+    for (size_t i = 0; i < managed_spec_count (step->managed); i++) {
+        spec_t *spec = managed_spec_at (step->managed, i);
+        if (spec->op.record.id || spec->record.want != VM_WANT_RUNNING
+        ||  s_observed_on (step->model, spec) != host)
+            continue;
+        const char *unmigratable = s_unmigratable (spec);
+        if (unmigratable) {
+            s_reason (spec, wall, out, "blocks maintenance of host '%s': %s; stop it to "
+                      "finish", host->record.name, unmigratable);
+            continue;
+        }
+        if (moving >= step->config->migrate_concurrency)
+            continue;                       // its turn comes when a migration ends
+        if (!s_ensure_view (step))
+            return;
+        place_decision_t decision;
+        host_t *target = view_place (step->view, spec, host, step->verdicts, &decision);
+        if (!target) {
+            s_reason (spec, wall, out, "blocks maintenance of host '%s': %s",
+                      host->record.name, decision.summary);
+            continue;
+        }
+        s_push_decision (spec, target->record.name, decision.summary,
+                         view_verdicts_json (step->view, step->verdicts), wall, out);
+        snprintf (spec->record.reason, sizeof spec->record.reason,
+                  "leaving host '%.64s' (maintenance): %.380s", host->record.name,
+                  decision.summary);
+        s_begin (step->model, step->managed, spec, COMMAND_MIGRATE, host, target,
+                 step->config->migration_timeout_ms, step->config, now, wall, outbox, out);
+        view_assign (step->view, spec, target);
+        moving++;
+    }
+}
+
+//  Decides for one VM without an operation; returns true when it should be started.
+static bool
+s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outbox,
+          mutations_t *out)
+{
+    host_t *host = s_observed_on (step->model, spec);
+    bool reachable = host && host->record.state == HOST_STATE_UP && host->live.reported;
+    if (spec->record.want == VM_WANT_RUNNING) {
+        if (reachable && !host->record.maintenance)
+            s_reason (spec, wall, out, "running on host '%s'", host->record.name);
+        else
+        if (host && host->record.state == HOST_STATE_UP && !host->live.reported)
+            s_reason (spec, wall, out, "waiting for host '%s' to report its domains",
+                      host->record.name);
+        else
+        if (host && !reachable)
+            s_reason (spec, wall, out, "last seen running on host '%s', which is %s: waiting "
+                      "for it (a vm is never started twice; HA restarts need fencing)",
+                      host->record.name, host_state_name (host->record.state));
+        return host == NULL;
+    }
+    if (reachable) {
+        s_begin (step->model, step->managed, spec, COMMAND_STOP, host, NULL, 0, step->config,
+                 now, wall, outbox, out);
+        return false;
+    }
+    if (host) {
+        s_reason (spec, wall, out, "to be stopped: waiting for host '%s' (%s)",
+                  host->record.name, host_state_name (host->record.state));
+        return false;
+    }
+    if (spec->record.want == VM_WANT_STOPPED)
+        s_reason (spec, wall, out, "stopped");
+    return false;
+}
+
+//  Forgets deleted VMs that are off.
+static void
+s_forget_deleted (model_t *model, managed_t *managed, int64_t wall, mutations_t *out)
+{
+    for (size_t i = managed_spec_count (managed); i-- > 0; ) {
+        spec_t *spec = managed_spec_at (managed, i);
+        if (spec->record.want != VM_WANT_DELETED || spec->op.record.id
+        ||  s_observed_on (model, spec))
+            continue;
+        log_info ("vm '%s': deleted", spec->record.name);
+        mutation_t gone = { .kind = MUTATION_SPEC_DELETE, .at = wall };
+        snprintf (gone.u.spec_uuid, sizeof gone.u.spec_uuid, "%s", spec->record.uuid);
+        mutations_push (out, &gone);
+        managed_remove_spec (managed, spec);
+    }
+}
+
+void
+reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out)
+{
+    s_step_t step = { model, managed, config, NULL, NULL };
+    size_t count = managed_spec_count (managed);
+    spec_t **starts = calloc (count + 1, sizeof *starts);
+    size_t start_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        spec_t *spec = managed_spec_at (managed, i);
+        if (spec->op.record.id)
+            s_watch (model, spec, config, now, wall, outbox, out);
+        else
+        if (s_decide (&step, spec, now, wall, outbox, out) && starts)
+            starts [start_count++] = spec;
+    }
+    //  Start nothing while an up host has not reported since the scheduler started: what
+    //  runs there is not known yet (a start may have succeeded while no scheduler listened).
+    const host_t *unreported = NULL;
+    for (size_t i = 0; i < model_host_count (model) && !unreported; i++) {
+        const host_t *host = model_host_at (model, i);
+        if (host->record.state == HOST_STATE_UP && !host->live.reported)
+            unreported = host;
+    }
+    qsort (starts, start_count, sizeof *starts, s_by_priority);
+    for (size_t i = 0; i < start_count; i++)
+        if (unreported)
+            s_reason (starts [i], wall, out, "waiting for host '%s' to report its domains "
+                      "before starting anything", unreported->record.name);
+        else
+            s_start (&step, starts [i], now, wall, outbox, out);
+    free (starts);
+    for (size_t i = 0; i < model_host_count (model); i++) {
+        host_t *host = model_host_at (model, i);
+        if (host->record.maintenance && host->record.state == HOST_STATE_UP)
+            s_evacuate (&step, host, now, wall, outbox, out);
+    }
+    s_forget_deleted (model, managed, wall, out);
+    view_destroy (&step.view);
+    free (step.verdicts);
+}
+
+//  --------------------------------------------------------------------------
+//  Results
+
+void
+reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                  const host_t *host, const wire_command_result_t *result, int64_t now,
+                  int64_t wall, mutations_t *out)
+{
+    spec_t *spec = managed_spec_by_op (managed, result->id);
+    if (!spec || strcmp (spec->op.record.host_id, host->record.id)) {
+        log_debug ("result %s of command %" PRIu64 " from host '%s' matches no operation",
+                   command_status_name (result->status), result->id, host->record.name);
+        return;
+    }
+    vm_op_t *op = &spec->op;
+    switch (result->status) {
+        case RESULT_ACCEPTED:
+            op->accepted = true;
+            return;
+        case RESULT_PROGRESS:
+            op->accepted = true;
+            op->data_total = result->data_total;
+            op->data_processed = result->data_processed;
+            op->data_remaining = result->data_remaining;
+            op->elapsed_ms = result->elapsed_ms;
+            return;
+        case RESULT_DONE: {
+            command_action_t action = op->record.action;
+            char target [WIRE_NAME_SIZE];
+            snprintf (target, sizeof target, "%s",
+                      s_host_name (model, op->record.target_host_id));
+            log_info ("vm '%s': %s on host '%s' done in %" PRIu32 " ms: %s",
+                      spec->record.name, command_action_name (action), host->record.name,
+                      result->elapsed_ms, result->message);
+            s_finish (spec, "done", result->message, wall, out);
+            if (action == COMMAND_MIGRATE)
+                s_reason (spec, wall, out, "migrated from host '%s' to host '%s' in %" PRIu32
+                          " ms", host->record.name, target, result->elapsed_ms);
+            else
+            if (action == COMMAND_START)
+                s_reason (spec, wall, out, "started on host '%s'", host->record.name);
+            return;
+        }
+        case RESULT_FAILED:
+        case RESULT_STALE:
+            s_fail_op (model, spec, result->message, config, now, wall, out);
+            return;
+        case RESULT_NONE:
+        case RESULT_STATUS_COUNT:
+            break;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Operator requests
+
+int
+reconcile_migrate (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                   spec_t *spec, host_t *target, uint32_t timeout_ms, int64_t now,
+                   int64_t wall, outbox_t *outbox, mutations_t *out, char *err,
+                   size_t err_size)
+{
+    const char *name = spec->record.name;
+    host_t *source = s_observed_on (model, spec);
+    const char *unmigratable = s_unmigratable (spec);
+    if (spec->op.record.id) {
+        snprintf (err, err_size, "vm '%s' has a %s in flight (command %" PRIu64 "); wait for "
+                  "it or abort it", name, command_action_name (spec->op.record.action),
+                  spec->op.record.id);
+        return -1;
+    }
+    if (unmigratable) {
+        snprintf (err, err_size, "cannot migrate vm '%s': %s", name, unmigratable);
+        return -1;
+    }
+    if (!source || source->record.state != HOST_STATE_UP) {
+        snprintf (err, err_size, "vm '%s' is not running on a host that is up", name);
+        return -1;
+    }
+    if (target == source) {
+        snprintf (err, err_size, "vm '%s' already runs on host '%s'", name, source->record.name);
+        return -1;
+    }
+    view_t *view = view_new (model, managed, &config->policy, NULL);
+    place_verdict_t *verdicts = calloc (model_host_count (model) + 1, sizeof *verdicts);
+    int rc = -1;
+    place_decision_t decision;
+    host_t *chosen = view && verdicts
+                   ? view_place (view, spec, source, verdicts, &decision): NULL;
+    if (!view || !verdicts)
+        snprintf (err, err_size, "out of memory");
+    else
+    if (target && !verdicts [view_host_index (view, target)].fits)
+        snprintf (err, err_size, "cannot migrate vm '%s' to host '%s': %s", name,
+                  target->record.name, verdicts [view_host_index (view, target)].reason);
+    else
+    if (!target && !chosen)
+        snprintf (err, err_size, "cannot migrate vm '%s': %s", name, decision.summary);
+    else {
+        host_t *destination = target? target: chosen;
+        char summary [sizeof decision.summary + 64];
+        if (target)
+            snprintf (summary, sizeof summary, "migration to host '%s' requested by the "
+                      "operator", target->record.name);
+        else
+            snprintf (summary, sizeof summary, "%s", decision.summary);
+        s_push_decision (spec, destination->record.name, summary,
+                         view_verdicts_json (view, verdicts), wall, out);
+        snprintf (spec->record.reason, sizeof spec->record.reason, "migrating from host '%s' "
+                  "to host '%s'", source->record.name, destination->record.name);
+        s_begin (model, managed, spec, COMMAND_MIGRATE, source, destination,
+                 timeout_ms? timeout_ms: config->migration_timeout_ms, config, now, wall,
+                 outbox, out);
+        rc = 0;
+    }
+    free (verdicts);
+    view_destroy (&view);
+    return rc;
+}
+
+int
+reconcile_abort (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                 spec_t *spec, outbox_t *outbox, char *err, size_t err_size)
+{
+    (void) model;
+    const vm_op_t *op = &spec->op;
+    if (!op->record.id || op->record.action != COMMAND_MIGRATE) {
+        snprintf (err, err_size, "vm '%s' has no migration in flight", spec->record.name);
+        return -1;
+    }
+    outbound_t *item = s_outbox_add (outbox);
+    if (!item) {
+        snprintf (err, err_size, "out of memory");
+        return -1;
+    }
+    snprintf (item->host_id, sizeof item->host_id, "%s", op->record.host_id);
+    wire_command_t *command = &item->command;
+    command->id = managed_next_op_id (managed);
+    command->leader_epoch = config->epoch;
+    command->host_generation = op->host_generation;
+    command->vm_generation = spec->record.generation;
+    snprintf (command->vm_uuid, sizeof command->vm_uuid, "%s", spec->record.uuid);
+    snprintf (command->vm_name, sizeof command->vm_name, "%s", spec->record.name);
+    command->action = COMMAND_ABORT;
+    log_info ("vm '%s': abort of migration %" PRIu64 " requested", spec->record.name,
+              op->record.id);
+    return 0;
+}

@@ -1,0 +1,82 @@
+/*  reconcile.h - converging observed state on desired state: the scheduler's decisions.
+
+    Pure: functions of (model, managed, config, now) that return commands for agents and
+    mutations for the store; they never read a clock, a socket or the database. Each step:
+    - watches the operation in flight of every managed VM (re-sends unanswered commands with
+      the same id, gives up on dead hosts, restarted agents and overdue results);
+    - stops VMs that should be stopped (and forgets deleted ones once they are off);
+    - starts VMs that should run and run nowhere, highest priority first, each on the host
+      the placement engine picks, at most start_concurrency starts in flight per host; a VM
+      whose host is suspect or down is left alone (never start a second copy: HA restarts
+      come with fencing), a VM that fits nowhere keeps the engine's reason;
+    - empties hosts in maintenance by live migration, migrate_concurrency at a time.
+    Every command carries (leader epoch, host generation, VM generation), so agents can
+    refuse stale ones.
+*/
+#ifndef VMSCHED_RECONCILE_H
+#define VMSCHED_RECONCILE_H
+
+#include "managed.h"
+#include "model.h"
+#include "place.h"
+
+typedef struct {
+    place_policy_t policy;          // placement strategy and overcommit
+    uint64_t epoch;                 // leader epoch stamped on commands
+    uint32_t start_concurrency;     // starts in flight per host
+    uint32_t migrate_concurrency;   // maintenance migrations in flight per source host
+    int64_t resend_ms;              // re-send an unacknowledged command after this long
+    int max_sends;                  // ... this many times, then the operation fails
+    int64_t retry_ms;               // wait after a failed start before trying again
+    uint32_t migration_timeout_ms;  // default migration timeout (agents abort after it)
+    uint32_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
+    int64_t op_deadline_ms;         // a start or stop without a result this long fails
+} reconcile_config_t;
+
+//  One command to send: to the agent of host_id (routing is the scheduler's business).
+typedef struct {
+    char host_id [WIRE_ID_SIZE];    // destination host
+    wire_command_t command;         // domain_xml borrowed from the spec (valid until the
+                                    // next change of the managed state)
+} outbound_t;
+
+typedef struct {
+    outbound_t *items;              // owned array
+    size_t count;                   // used entries
+    size_t capacity;                // allocated entries
+} outbox_t;
+
+//  Defaults for the configuration (epoch 0: set it).
+void reconcile_config_defaults (reconcile_config_t *config);
+
+//  Empty the outbox (keeps the allocation) / free it.
+void outbox_clear (outbox_t *outbox);
+void outbox_free (outbox_t *outbox);
+
+//  One reconciliation pass at boot ms now and wall ms wall.
+void reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                     int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out);
+
+//  A command result from the agent of host.
+void reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                       const host_t *host, const wire_command_result_t *result, int64_t now,
+                       int64_t wall, mutations_t *out);
+
+//  Operator: live-migrate spec to target (NULL: the engine picks). Refuses (returns -1 with
+//  the reason in err) a VM that is not running on an up host, cannot migrate (declared so,
+//  nested virtualization, host devices), has an operation in flight, or fits on no other host
+//  (or not on target, with that host's verdict). timeout_ms 0: the configured default.
+int reconcile_migrate (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                       spec_t *spec, host_t *target, uint32_t timeout_ms, int64_t now,
+                       int64_t wall, outbox_t *outbox, mutations_t *out, char *err,
+                       size_t err_size);
+
+//  Operator: abort spec's running migration (sends ABORT to the source). 0 or -1 with err.
+int reconcile_abort (model_t *model, managed_t *managed, const reconcile_config_t *config,
+                     spec_t *spec, outbox_t *outbox, char *err, size_t err_size);
+
+//  Change a spec's persistent record (generation + 1, updated_at) and record the mutation;
+//  with_xml also stores the XML. Used by every writer of specs.
+void reconcile_put_spec (spec_t *spec, bool with_xml, int64_t wall, mutations_t *out);
+
+#endif
