@@ -193,7 +193,7 @@ s_abort (commands_t *self, const wire_command_t *command)
         if (running->used && running->command.action == COMMAND_MIGRATE
         &&  strcmp (running->command.vm_uuid, command->vm_uuid) == 0) {
             char err [WIRE_TEXT_SIZE];
-            if (hv_abort_job (self->hv, command->vm_uuid, err, sizeof err)) {
+            if (hv_abort_job (self->hv, command->vm_uuid, err, sizeof err) < 0) {
                 s_answer (self, command, RESULT_FAILED, "cannot abort: %s", err);
                 return;
             }
@@ -286,12 +286,16 @@ s_watch_migration (commands_t *self, s_running_t *running, int64_t now)
     const wire_command_t *command = &running->command;
     if (command->timeout_ms && !running->timed_out
     &&  now - running->started > (int64_t) command->timeout_ms) {
+        //  The job may not have begun yet: abort again on the next tick until it took.
         char err [WIRE_TEXT_SIZE];
-        running->timed_out = true;
-        log_warn ("vm '%s': migration to '%s' still running after %" PRIu32 " ms; aborting",
-                  command->vm_name, command->target_host, command->timeout_ms);
-        if (hv_abort_job (self->hv, command->vm_uuid, err, sizeof err))
+        int aborted = hv_abort_job (self->hv, command->vm_uuid, err, sizeof err);
+        if (aborted < 0)
             log_error ("vm '%s': cannot abort the migration: %s", command->vm_name, err);
+        if (aborted == 1) {
+            running->timed_out = true;
+            log_warn ("vm '%s': migration to '%s' still running after %" PRIu32 " ms; aborted",
+                      command->vm_name, command->target_host, command->timeout_ms);
+        }
     }
     if (now < running->next_progress)
         return;

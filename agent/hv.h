@@ -69,7 +69,7 @@ typedef struct {
     //  Live-migrate peer to peer to target_uri; blocks until done. 0 or -1.
     int (*migrate) (void *impl, const char *uuid, const char *target_uri, char *err,
                     size_t err_size);
-    //  Abort the domain's running job. 0 (aborted or no job) or -1.
+    //  Abort the domain's running job. 1 aborted, 0 no job was running, -1 error.
     int (*abort_job) (void *impl, const char *uuid, char *err, size_t err_size);
     //  Progress of the domain's running job: 1 (job running, *out filled), 0 none, -1 error.
     int (*progress) (void *impl, const char *uuid, hv_progress_t *out, char *err,

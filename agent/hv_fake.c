@@ -222,7 +222,7 @@ static int
 s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
 {
     (void) impl, (void) uuid, (void) err, (void) err_size;
-    return 0;
+    return 0;                               // the fake's migrations cannot be aborted
 }
 
 static int

@@ -575,11 +575,12 @@ s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
     virDomainPtr dom = s_domain (self, uuid, &gone, err, err_size);
     if (!dom)
         return gone? 0: -1;
-    int rc = virDomainAbortJob (dom);
-    if (rc < 0 && virGetLastErrorCode () != VIR_ERR_OPERATION_INVALID)
-        s_error (err, err_size, "cannot abort the domain's job");
+    int rc = virDomainAbortJob (dom) == 0? 1: -1;
+    if (rc < 0 && virGetLastErrorCode () == VIR_ERR_OPERATION_INVALID)
+        rc = 0;                     // no job running
     else
-        rc = 0;                     // no job running is fine
+    if (rc < 0)
+        s_error (err, err_size, "cannot abort the domain's job");
     virDomainFree (dom);
     return rc;
 }

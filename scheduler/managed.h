@@ -34,6 +34,9 @@ typedef struct {
     char *xml;                      // owned prepared domain XML
     vm_op_t op;                     // command in flight
     int64_t retry_after;            // boot ms: no new start before (after a failure)
+    char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)
+    uint64_t settle_serial;         // where it runs is uncertain since this report number:
+                                    // no start until every up host reported after it (0: sure)
     char avoid_host_id [WIRE_ID_SIZE];  // host a start just failed on ...
     int64_t avoid_until;            // ... avoided until this boot ms
 } spec_t;

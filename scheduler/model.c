@@ -21,6 +21,7 @@ struct model {
     size_t vm_capacity;     // allocated entries of vms
     zhashx_t *host_by_id;   // host id -> host_t (borrowed from hosts)
     zhashx_t *vm_by_uuid;   // vm uuid -> vm_t (borrowed from vms)
+    uint64_t reports;       // full reports applied so far (numbers them)
 };
 
 //  --------------------------------------------------------------------------
@@ -230,6 +231,26 @@ model_load_vm (model_t *self, const vm_record_t *record)
 
 //  --------------------------------------------------------------------------
 //  Lookup and iteration
+
+uint64_t
+model_report_serial (const model_t *self)
+{
+    return self->reports;
+}
+
+bool
+model_reported_since (model_t *self, uint64_t serial, const host_t **missing)
+{
+    for (size_t i = 0; i < self->host_count; i++) {
+        const host_t *host = self->hosts [i];
+        if (host->record.state == HOST_STATE_UP && host->live.report_serial <= serial) {
+            if (missing)
+                *missing = host;
+            return false;
+        }
+    }
+    return true;
+}
 
 host_t *
 model_host_by_id (model_t *self, const char *id)
@@ -508,6 +529,7 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
     if (!report->hypervisor_connected)
         return;     // an empty list then means "unknown", not "no domains"
     host->live.reported = true;
+    host->live.report_serial = ++self->reports;
     for (uint32_t i = 0; i < report->domain_count; i++)
         s_observe_domain (self, host, &report->domains [i], wall, out);
 

@@ -35,6 +35,7 @@ typedef struct {
     bool hypervisor_connected;  // the agent's last word on its libvirt connection
     bool reported;              // a full report arrived since the scheduler started
     int64_t report_requested;   // boot ms of the last report request sent to it
+    uint64_t report_serial;     // number of its latest full report (model_report_serial)
     uint64_t rejected;          // messages from this host refused since start
     transport_route_t route;    // ZeroMQ routing id of the agent's connection
 } host_live_t;
@@ -131,6 +132,13 @@ void model_apply_report (model_t *self, host_t *host, const wire_report_t *repor
 //  One lifecycle event of a domain on host.
 void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
                         int64_t wall, mutations_t *out);
+
+//  Full reports are numbered in the order they are applied: the number of the latest one.
+uint64_t model_report_serial (const model_t *self);
+
+//  True when every up host has sent a full report numbered above serial; otherwise false
+//  with *missing (if not NULL) set to one host that has not.
+bool model_reported_since (model_t *self, uint64_t serial, const host_t **missing);
 
 //  True when the VM's last observed state uses its host's resources (running, paused, ...).
 bool model_vm_active (const vm_t *vm);

@@ -189,6 +189,24 @@ s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t acti
     s_send (model, spec, config, now, outbox);
 }
 
+//  From now on, where the VM runs is uncertain until every up host has reported again;
+//  asks them all for a report.
+static void
+s_unsettle (model_t *model, spec_t *spec, outbox_t *outbox)
+{
+    spec->settle_serial = model_report_serial (model);
+    for (size_t i = 0; outbox && i < model_host_count (model); i++) {
+        const host_t *host = model_host_at (model, i);
+        if (host->record.state != HOST_STATE_UP)
+            continue;
+        outbound_t *item = s_outbox_add (outbox);
+        if (item) {
+            snprintf (item->host_id, sizeof item->host_id, "%s", host->record.id);
+            item->report_request = true;
+        }
+    }
+}
+
 //  Ends the spec's operation with state ("done", "failed") and message.
 static void
 s_finish (spec_t *spec, const char *state, const char *message, int64_t wall, mutations_t *out)
@@ -204,7 +222,7 @@ s_finish (spec_t *spec, const char *state, const char *message, int64_t wall, mu
 //  Failure of the operation in flight: finish it, explain, maybe retry later.
 static void
 s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config_t *config,
-           int64_t now, int64_t wall, mutations_t *out)
+           int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out)
 {
     const op_record_t *op = &spec->op.record;
     char host [WIRE_NAME_SIZE], target [WIRE_NAME_SIZE];
@@ -214,6 +232,8 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
     log_warn ("vm '%s': %s on host '%s' failed: %s", spec->record.name,
               command_action_name (action), host, why);
     s_finish (spec, "failed", why, wall, out);
+    if (action != COMMAND_STOP)
+        s_unsettle (model, spec, outbox);
     if (action == COMMAND_MIGRATE)
         s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
                   "stays on host '%s'", host, target, why, host);
@@ -259,7 +279,7 @@ s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t
         }
         return;
     }
-    s_fail_op (model, spec, why, config, now, wall, out);
+    s_fail_op (model, spec, why, config, now, wall, outbox, out);
 }
 
 //  --------------------------------------------------------------------------
@@ -404,6 +424,26 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
 {
     host_t *host = s_observed_on (step->model, spec);
     bool reachable = host && host->record.state == HOST_STATE_UP && host->live.reported;
+    if (host)
+        snprintf (spec->last_host_id, sizeof spec->last_host_id, "%s", host->record.id);
+    else
+    if (spec->last_host_id [0]) {
+        log_info ("vm '%s': no longer seen on host '%s'", spec->record.name,
+                  s_host_name (step->model, spec->last_host_id));
+        spec->last_host_id [0] = 0;
+        s_unsettle (step->model, spec, outbox);
+    }
+    const host_t *missing = NULL;
+    if (!host && spec->settle_serial
+    &&  !model_reported_since (step->model, spec->settle_serial, &missing)) {
+        //  A failure's reason stays: it is the more useful answer meanwhile.
+        if (spec->record.want == VM_WANT_RUNNING && !strstr (spec->record.reason, "failed"))
+            s_reason (spec, wall, out, "waiting for host '%s' to report before deciding (a vm "
+                      "is never started twice)", missing->record.name);
+        return false;
+    }
+    if (!host)
+        spec->settle_serial = 0;
     if (spec->record.want == VM_WANT_RUNNING) {
         if (reachable && !host->record.maintenance)
             s_reason (spec, wall, out, "running on host '%s'", host->record.name);
@@ -498,7 +538,7 @@ reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *co
 void
 reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *config,
                   const host_t *host, const wire_command_result_t *result, int64_t now,
-                  int64_t wall, mutations_t *out)
+                  int64_t wall, outbox_t *outbox, mutations_t *out)
 {
     spec_t *spec = managed_spec_by_op (managed, result->id);
     if (!spec || strcmp (spec->op.record.host_id, host->record.id)) {
@@ -527,6 +567,8 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
                       spec->record.name, command_action_name (action), host->record.name,
                       result->elapsed_ms, result->message);
             s_finish (spec, "done", result->message, wall, out);
+            if (action != COMMAND_STOP)
+                s_unsettle (model, spec, outbox);
             if (action == COMMAND_MIGRATE)
                 s_reason (spec, wall, out, "migrated from host '%s' to host '%s' in %" PRIu32
                           " ms", host->record.name, target, result->elapsed_ms);
@@ -537,7 +579,7 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
         }
         case RESULT_FAILED:
         case RESULT_STALE:
-            s_fail_op (model, spec, result->message, config, now, wall, out);
+            s_fail_op (model, spec, result->message, config, now, wall, outbox, out);
             return;
         case RESULT_NONE:
         case RESULT_STATUS_COUNT:

@@ -5,6 +5,10 @@
     - watches the operation in flight of every managed VM (re-sends unanswered commands with
       the same id, gives up on dead hosts, restarted agents and overdue results);
     - stops VMs that should be stopped (and forgets deleted ones once they are off);
+    - never starts a VM whose whereabouts became uncertain (it vanished from its host, or a
+      start or migration just ended) before every up host has sent a full report since
+      (and asks them for one at once): a migration's source may report the VM gone before
+      its target reports it, and a start's result may overtake its lifecycle event;
     - starts VMs that should run and run nowhere, highest priority first, each on the host
       the placement engine picks, at most start_concurrency starts in flight per host; a VM
       whose host is suspect or down is left alone (never start a second copy: HA restarts
@@ -36,6 +40,7 @@ typedef struct {
 //  One command to send: to the agent of host_id (routing is the scheduler's business).
 typedef struct {
     char host_id [WIRE_ID_SIZE];    // destination host
+    bool report_request;            // ask for a full report instead of sending a command
     wire_command_t command;         // domain_xml borrowed from the spec (valid until the
                                     // next change of the managed state)
 } outbound_t;
@@ -60,7 +65,7 @@ void reconcile_step (model_t *model, managed_t *managed, const reconcile_config_
 //  A command result from the agent of host.
 void reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *config,
                        const host_t *host, const wire_command_result_t *result, int64_t now,
-                       int64_t wall, mutations_t *out);
+                       int64_t wall, outbox_t *outbox, mutations_t *out);
 
 //  Operator: live-migrate spec to target (NULL: the engine picks). Refuses (returns -1 with
 //  the reason in err) a VM that is not running on an up host, cannot migrate (declared so,

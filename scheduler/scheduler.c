@@ -172,8 +172,15 @@ s_flush_outbox (scheduler_t *self)
             continue;                       // re-sent by the reconciler
         }
         wire_msg_t msg;
-        wire_msg_init (&msg, WIRE_COMMAND);
-        msg.body.command = item->command;   // domain_xml borrowed, not reset below
+        if (item->report_request) {
+            wire_msg_init (&msg, WIRE_REPORT_REQUEST);
+            snprintf (msg.body.reject.reason, sizeof msg.body.reject.reason,
+                      "where a vm runs must be confirmed");
+        }
+        else {
+            wire_msg_init (&msg, WIRE_COMMAND);
+            msg.body.command = item->command;   // domain_xml borrowed, not reset below
+        }
         s_queue (self, self->agents, &self->agent_stats, &host->live.route, &msg);
     }
     outbox_clear (&self->outbox);
@@ -339,7 +346,7 @@ s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wir
         model_apply_event (self->model, host, &msg->body.event, wall, &self->mutations);
     else
         reconcile_result (self->model, self->managed, &self->reconcile, host,
-                          &msg->body.result, now, wall, &self->mutations);
+                          &msg->body.result, now, wall, &self->outbox, &self->mutations);
 }
 
 static int

@@ -117,7 +117,7 @@ ctl vm stop big-1 > /dev/null 2>&1
 # ---------------------------------------------------------------------------------------
 # Live migration
 
-ctl vm create batch-1 --xml "$(xml batch-1)" --start > /dev/null
+ctl vm create batch-1 --xml "$(xml batch-1 128)" --start > /dev/null
 cluster_wait 10 running batch-1
 from=$(on_host batch-1)
 t=$(date +%s%N)
@@ -139,6 +139,17 @@ fi
 out=$(ctl vm migrate web-1 "$(on_host web-2)" 2>&1); rc=$?
 check migrate-rule "migrating web-1 next to web-2 must be refused by the rule, got $rc: $out" \
     bash -c "[ $rc = 1 ] && [[ '$out' == *web-spread* ]]"
+
+# A migration over its timeout is aborted by the source agent; the VM stays where it was.
+from=$(on_host batch-1)
+t=$(date +%s%N)
+out=$(ctl vm migrate batch-1 --migration-timeout 100 2>&1); rc=$?
+check migrate-timeout "exit 1 after the abort, got $rc: $out" refused_with "$rc" "aborted" "$out"
+check migrate-timeout-stays "batch-1 must still run on $from, is on $(on_host batch-1)" \
+    runs_on batch-1 "${from#h}"
+check migrate-timeout-one-copy "exactly one running copy of batch-1" \
+    test "$(lab_running_copies batch-1)" = 1
+pass migrate-timeout-took "$(ms_since "$t") ms until clusterctl reported the abort"
 
 ctl vm create pinned-1 --xml "$(xml pinned-1)" --no-migrate --start > /dev/null
 cluster_wait 10 running pinned-1

@@ -112,7 +112,7 @@ s_result (s_world_t *world, host_t *host, uint64_t id, const char *uuid,
     snprintf (result.message, sizeof result.message, "%s", message);
     mutations_clear (&world->out);
     reconcile_result (world->model, world->managed, &world->config, host, &result, world->now,
-                      1000, &world->out);
+                      1000, &world->outbox, &world->out);
 }
 
 static size_t
@@ -200,12 +200,15 @@ s_test_give_up (void)
     CHECK (web->op.record.id == 0);
     CHECK (strstr (web->record.reason, "no answer from the agent"));
     CHECK (web->retry_after > world.now);
-    //  No new start before retry_after.
-    s_step (&world);
-    CHECK (world.outbox.count == 0);
+    //  Where it runs is uncertain now: nothing starts before every up host reported again
+    //  (nor before retry_after).
     world.now = web->retry_after;
     s_step (&world);
-    CHECK (world.outbox.count == 1);
+    CHECK (world.outbox.count == 0);
+    CHECK (strstr (web->record.reason, "no answer from the agent"));
+    s_report (&world, h1, NULL, 0);
+    s_step (&world);
+    CHECK (world.outbox.count == 1 && !world.outbox.items [0].report_request);
 
     //  A failure from the agent: reason and retry later.
     uint64_t id = world.outbox.items [0].command.id;
@@ -213,6 +216,7 @@ s_test_give_up (void)
     CHECK (strstr (web->record.reason, "start on host 'h1' failed: cannot start domain: boom"));
     //  A stale refusal is a failure too.
     world.now = web->retry_after;
+    s_report (&world, h1, NULL, 0);
     s_step (&world);
     id = world.outbox.items [0].command.id;
     s_result (&world, h1, id, web->record.uuid, RESULT_STALE, "stale: leader epoch 6 is older");
@@ -220,6 +224,7 @@ s_test_give_up (void)
 
     //  The agent re-registers while a start is in flight: the command is lost.
     world.now = web->retry_after;
+    s_report (&world, h1, NULL, 0);
     s_step (&world);
     CHECK (web->op.record.id != 0);
     s_host (&world, H1, "h1", 4, 4096);
@@ -344,7 +349,7 @@ s_test_maintenance (void)
                                        .data_total = 1000, .data_processed = 400 };
     strcpy (progress.vm_uuid, vms [0]->record.uuid);
     reconcile_result (world.model, world.managed, &world.config, h1, &progress, world.now,
-                      1000, &world.out);
+                      1000, &world.outbox, &world.out);
     CHECK (vms [0]->op.data_processed == 400 && vms [0]->op.accepted);
     s_result (&world, h1, command->id, vms [0]->record.uuid, RESULT_DONE, "migrated");
     CHECK (strstr (vms [0]->record.reason, "migrated from host 'h1' to host 'h2'"));
@@ -427,6 +432,43 @@ s_test_unreported (void)
     return s_verdict ("no-start-before-every-host-reported", failures);
 }
 
+static int
+s_test_migration_race (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
+    s_host (&world, H3, "h3", 8, 16384);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_report (&world, h1, &web, 1);
+    s_step (&world);
+    char err [256];
+    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
+                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    uint64_t id = web->op.record.id;
+    //  The source says the domain is gone before the target says it runs, and the result
+    //  overtakes the target's event: the VM must not be started anywhere meanwhile.
+    wire_event_t gone = { .kind = EVENT_UNDEFINED };
+    strcpy (gone.domain.uuid, web->record.uuid);
+    strcpy (gone.domain.name, "web");
+    gone.domain.state = DOMAIN_SHUTOFF;
+    model_apply_event (world.model, h1, &gone, 1000, &world.out);
+    s_result (&world, h1, id, web->record.uuid, RESULT_DONE, "migrated");
+    s_step (&world);
+    for (size_t i = 0; i < world.outbox.count; i++)
+        CHECK (world.outbox.items [i].report_request);
+    CHECK (world.outbox.count == 3);            // every up host is asked
+    CHECK (strstr (web->record.reason, "waiting for host"));
+    s_report (&world, h2, &web, 1);             // the target's report: found
+    s_step (&world);
+    CHECK (world.outbox.count == 0);
+    CHECK (strcmp (web->record.reason, "running on host 'h2'") == 0);
+    s_world_free (&world);
+    return s_verdict ("migration-race-no-second-copy", failures);
+}
+
 int
 main (void)
 {
@@ -441,5 +483,6 @@ main (void)
     failed += s_test_maintenance ();
     failed += s_test_migrate_requests ();
     failed += s_test_unreported ();
+    failed += s_test_migration_race ();
     return failed? 1: 0;
 }
