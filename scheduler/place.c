@@ -33,6 +33,7 @@ typedef enum {
     S_FITS = 0,
     S_EXCLUDED,
     S_DOWN,
+    S_UNAVAILABLE,
     S_MAINTENANCE,
     S_NESTED,
     S_MUST,
@@ -51,6 +52,7 @@ static const char *s_kind_label [S_KIND_COUNT] = {
     [S_FITS]        = "fit",
     [S_EXCLUDED]    = "excluded (source host)",
     [S_DOWN]        = "not up",
+    [S_UNAVAILABLE] = "unavailable",
     [S_MAINTENANCE] = "in maintenance",
     [S_NESTED]      = "without nested virtualization",
     [S_MUST]        = "outside must rules",
@@ -412,6 +414,8 @@ s_state_filter (const place_host_t *host, const place_vm_t *vm, bool excluded)
         return S_EXCLUDED;
     if (!host->up)
         return S_DOWN;
+    if (host->unavailable)
+        return S_UNAVAILABLE;
     if (host->maintenance)
         return S_MAINTENANCE;
     if (vm->needs_nested && !host->nested)
@@ -479,6 +483,9 @@ s_reject_text (const place_cluster_t *cluster, int vm, int h, s_kind_t kind,
             break;
         case S_DOWN:
             snprintf (buf, size, "host is not up");
+            break;
+        case S_UNAVAILABLE:
+            snprintf (buf, size, "%s", host->unavailable);
             break;
         case S_MAINTENANCE:
             snprintf (buf, size, "in maintenance");

@@ -9,7 +9,8 @@
     <= memory_mib * mem_overcommit; reservations are never overcommitted: the sum of
     cpu_reserve <= cpus and the sum of mem_reserve_mib <= memory_mib.
     Hard filters, in this order (the first one that fails is the host's binding reason):
-    excluded by the caller, host not up, in maintenance, nested virtualization needed but not
+    excluded by the caller, host not up, unavailable (with its reason), in maintenance,
+    nested virtualization needed but not
     available, VM-host must / must-not rules, VM-VM anti-affinity, VM-VM affinity, CPU,
     memory, CPU reservation, memory reservation.
     Scores (higher is better): spread prefers the host with the most free capacity after
@@ -41,6 +42,8 @@ typedef struct {
     const char *name;           // borrowed
     bool up;                    // heard from recently (not suspect, not down)
     bool maintenance;           // being emptied or empty for maintenance
+    const char *unavailable;    // borrowed; non-NULL: takes no VM, for this reason (e.g. its
+                                // agent lost libvirt); checked right after `up`
     bool nested;                // CPU has vmx/svm and kvm nested is enabled
     uint32_t cpus;              // CPUs offered to VMs
     uint64_t memory_mib;        // memory offered to VMs

@@ -41,6 +41,8 @@ s_add_hosts (view_t *self)
         const host_t *host = model_host_at (self->model, i);
         self->hosts [i] = (place_host_t) {
             .name = host->record.name, .up = host->record.state == HOST_STATE_UP,
+            .unavailable = host->live.hypervisor_connected
+                         ? NULL: "its agent is not connected to libvirt",
             .maintenance = host->record.maintenance, .nested = host->record.capacity.nested,
             .cpus = host->record.capacity.cpus, .memory_mib = host->record.capacity.memory_mib };
     }

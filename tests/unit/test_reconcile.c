@@ -469,6 +469,27 @@ s_test_migration_race (void)
     return s_verdict ("migration-race-no-second-copy", failures);
 }
 
+static int
+s_test_libvirt_lost (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    s_host (&world, H1, "h1", 4, 1024);
+    host_t *h2 = s_host (&world, H2, "h2", 4, 8192);
+    h2->live.hypervisor_connected = false;      // its agent says libvirt is gone
+    s_spec (&world, "web-1", 1, 512, VM_WANT_RUNNING, 0);
+    s_step (&world);
+    CHECK (world.outbox.count == 1 && strcmp (world.outbox.items [0].host_id, H1) == 0);
+    bool explained = false;
+    for (size_t i = 0; i < world.out.count; i++)
+        if (world.out.items [i].kind == MUTATION_DECISION && world.out.items [i].blob)
+            explained = strstr (world.out.items [i].blob, "not connected to libvirt") != NULL;
+    CHECK (explained);
+    s_world_free (&world);
+    return s_verdict ("no-placement-on-host-without-libvirt", failures);
+}
+
 int
 main (void)
 {
@@ -484,5 +505,6 @@ main (void)
     failed += s_test_migrate_requests ();
     failed += s_test_unreported ();
     failed += s_test_migration_race ();
+    failed += s_test_libvirt_lost ();
     return failed? 1: 0;
 }
