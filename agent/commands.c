@@ -21,6 +21,8 @@ typedef struct {
     int64_t started;            // boot ms
     int64_t next_progress;      // boot ms of the next progress report
     bool timed_out;             // the timeout aborted it
+    bool abort_wanted;          // abort (requested or timed out) until the job took it
+    bool aborted;               // an abort took: the failure is the abort's doing
 } s_running_t;
 
 struct commands_t {
@@ -188,17 +190,28 @@ s_repeat (commands_t *self, const wire_command_t *command)
 static void
 s_abort (commands_t *self, const wire_command_t *command)
 {
+    //  A migration still queued never starts: its own answer says so.
+    for (size_t i = 0; i < self->queued; i++) {
+        wire_command_t *queued = &self->queue [i];
+        if (queued->action == COMMAND_MIGRATE
+        &&  strcmp (queued->vm_uuid, command->vm_uuid) == 0) {
+            s_answer (self, queued, RESULT_FAILED, "aborted on request before it started");
+            free (queued->domain_xml);
+            memmove (queued, queued + 1, (self->queued - i - 1) * sizeof *queued);
+            self->queued--;
+            s_answer (self, command, RESULT_DONE, "queued migration cancelled");
+            return;
+        }
+    }
+    //  A running one is aborted on every tick until its job took the abort (a job that has
+    //  not begun yet cannot be aborted).
     for (int i = 0; i < executor_size (self->executor); i++) {
         s_running_t *running = &self->running [i];
         if (running->used && running->command.action == COMMAND_MIGRATE
         &&  strcmp (running->command.vm_uuid, command->vm_uuid) == 0) {
-            char err [WIRE_TEXT_SIZE];
-            if (hv_abort_job (self->hv, command->vm_uuid, err, sizeof err) < 0) {
-                s_answer (self, command, RESULT_FAILED, "cannot abort: %s", err);
-                return;
-            }
-            log_info ("vm '%s': migration aborted on request", command->vm_name);
-            s_answer (self, command, RESULT_DONE, "migration aborted");
+            running->abort_wanted = true;
+            log_info ("vm '%s': abort of the migration requested", command->vm_name);
+            s_answer (self, command, RESULT_DONE, "abort requested");
             return;
         }
     }
@@ -273,6 +286,8 @@ s_dispatch (commands_t *self, int64_t now)
         running->started = now;
         running->next_progress = now + S_PROGRESS_MS;
         running->timed_out = false;
+        running->abort_wanted = false;
+        running->aborted = false;
         free (command->domain_xml);
         memmove (command, command + 1, (self->queued - i - 1) * sizeof *command);
         self->queued--;
@@ -286,16 +301,18 @@ s_watch_migration (commands_t *self, s_running_t *running, int64_t now)
     const wire_command_t *command = &running->command;
     if (command->timeout_ms && !running->timed_out
     &&  now - running->started > (int64_t) command->timeout_ms) {
-        //  The job may not have begun yet: abort again on the next tick until it took.
+        running->timed_out = true;
+        running->abort_wanted = true;
+        log_warn ("vm '%s': migration to '%s' still running after %" PRIu32 " ms; aborting",
+                  command->vm_name, command->target_host, command->timeout_ms);
+    }
+    if (running->abort_wanted && !running->aborted) {
+        //  The job may not have begun yet: try again on the next tick until it took.
         char err [WIRE_TEXT_SIZE];
         int aborted = hv_abort_job (self->hv, command->vm_uuid, err, sizeof err);
         if (aborted < 0)
             log_error ("vm '%s': cannot abort the migration: %s", command->vm_name, err);
-        if (aborted == 1) {
-            running->timed_out = true;
-            log_warn ("vm '%s': migration to '%s' still running after %" PRIu32 " ms; aborted",
-                      command->vm_name, command->target_host, command->timeout_ms);
-        }
+        running->aborted = aborted == 1;
     }
     if (now < running->next_progress)
         return;
@@ -331,6 +348,13 @@ commands_finished (commands_t *self, int worker, int64_t now)
         return;
     s_running_t *running = &self->running [worker];
     wire_command_result_t *result = &done.result;
+    if (running->used && running->aborted && !running->timed_out
+    &&  result->status == RESULT_FAILED) {
+        char message [sizeof result->message + 64];
+        snprintf (message, sizeof message, "aborted on request: %s", result->message);
+        snprintf (result->message, sizeof result->message, "%.*s",
+                  (int) sizeof result->message - 1, message);
+    }
     if (running->used && running->timed_out && result->status == RESULT_FAILED) {
         char message [sizeof result->message + 64];
         snprintf (message, sizeof message, "timed out after %" PRIu32 " ms and aborted: %s",

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define S_MAX_DOMAINS 256
+#define S_MAX_JOBS    16        // migrations running at the same time
 
 struct hv_fake_t {
     pthread_mutex_t lock;                   // guards everything below
@@ -30,6 +31,8 @@ struct hv_fake_t {
     int pipe_write;                         // notification pipe, write end
     bool fail_migrations;                   // migrate() fails (target refuses)
     uint32_t migration_ms;                  // how long migrate() takes
+    char migrating [S_MAX_JOBS][WIRE_ID_SIZE];  // uuids with a migration running ("" free)
+    bool abort_job [S_MAX_JOBS];            // abort requested for that migration
 };
 
 //  One hv_t's view of the world: the main handle (events) or a shared one.
@@ -193,17 +196,44 @@ s_stop (void *impl, const char *uuid, uint32_t graceful_ms, char *err, size_t er
     return rc;
 }
 
+//  The job slot of uuid's running migration, or -1 (lock held).
+static int
+s_job (hv_fake_t *self, const char *uuid)
+{
+    for (int i = 0; i < S_MAX_JOBS; i++)
+        if (strcmp (self->migrating [i], uuid) == 0)
+            return i;
+    return -1;
+}
+
 static int
 s_migrate (void *impl, const char *uuid, const char *target_uri, char *err, size_t err_size)
 {
     hv_fake_t *self = S_WORLD (impl);
     pthread_mutex_lock (&self->lock);
     uint32_t delay = self->migration_ms;
+    int job = s_job (self, "");
+    if (job >= 0) {
+        snprintf (self->migrating [job], WIRE_ID_SIZE, "%s", uuid);
+        self->abort_job [job] = false;
+    }
     pthread_mutex_unlock (&self->lock);
-    usleep (delay * 1000);
+    //  "Transfer" in 10 ms slices, so that an abort takes effect as it does in libvirt.
+    bool aborted = false;
+    for (uint32_t waited = 0; waited < delay && !aborted; waited += 10) {
+        usleep (10 * 1000);
+        pthread_mutex_lock (&self->lock);
+        aborted = job >= 0 && self->abort_job [job];
+        pthread_mutex_unlock (&self->lock);
+    }
     pthread_mutex_lock (&self->lock);
+    if (job >= 0)
+        self->migrating [job][0] = 0;
     wire_domain_t *domain = s_find (self, uuid);
     int rc = -1;
+    if (aborted)
+        snprintf (err, err_size, "migration to '%s' failed: operation aborted", target_uri);
+    else
     if (!domain)
         snprintf (err, err_size, "the domain does not exist on this host");
     else
@@ -221,8 +251,14 @@ s_migrate (void *impl, const char *uuid, const char *target_uri, char *err, size
 static int
 s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
 {
-    (void) impl, (void) uuid, (void) err, (void) err_size;
-    return 0;                               // the fake's migrations cannot be aborted
+    (void) err, (void) err_size;
+    hv_fake_t *self = S_WORLD (impl);
+    pthread_mutex_lock (&self->lock);
+    int job = s_job (self, uuid);
+    if (job >= 0)
+        self->abort_job [job] = true;
+    pthread_mutex_unlock (&self->lock);
+    return job >= 0? 1: 0;
 }
 
 static int

@@ -36,7 +36,8 @@ void hv_fake_set_reachable (hv_fake_t *self, bool reachable);
 //  Number of successful connects so far (tests check reconnects).
 int hv_fake_connects (hv_fake_t *self);
 
-//  How migrations behave from now on: they take duration_ms and fail when fail is set.
+//  How migrations behave from now on: they take duration_ms and fail when fail is set. A
+//  running migration can be aborted (hv_abort_job); it then fails as libvirt's does.
 void hv_fake_set_migration (hv_fake_t *self, uint32_t duration_ms, bool fail);
 
 #endif

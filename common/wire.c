@@ -177,7 +177,9 @@ s_copy_uuid (s_check_t *check, const char *field, const char *value, char *dest,
     }
     if (!wire_uuid_valid (value))
         return s_fail (check, "field '%s' is not a uuid", field);
-    memcpy (dest, value, 37);
+    //  One spelling per uuid past this point: libvirt's, lowercase.
+    for (int i = 0; i < 37; i++)
+        dest [i] = (char) tolower ((unsigned char) value [i]);
     return 0;
 }
 

@@ -162,7 +162,7 @@ typedef struct {
     uint64_t data_total;                // PROGRESS: migration bytes in all
     uint64_t data_processed;            // PROGRESS: bytes transferred
     uint64_t data_remaining;            // PROGRESS: bytes still to go
-    uint32_t elapsed_ms;                // since the agent accepted the command
+    uint32_t elapsed_ms;                // since the agent began executing the command
 } wire_command_result_t;
 
 typedef struct {

@@ -164,7 +164,7 @@ domxml_parse (const char *xml, domxml_info_t *info, char *err, size_t err_size)
             rc = s_fail (err, err_size, "domain XML: <name> must be 1 to %zu characters",
                          sizeof info->name - 1);
         else
-            snprintf (info->name, sizeof info->name, "%s", text);
+            snprintf (info->name, sizeof info->name, "%.*s", (int) sizeof info->name - 1, text);
     }
     if (rc == 0 && uuid) {
         s_text (uuid, text, sizeof text);
@@ -172,7 +172,7 @@ domxml_parse (const char *xml, domxml_info_t *info, char *err, size_t err_size)
             rc = s_fail (err, err_size, "domain XML: <uuid> '%s' is not a uuid (remove it to "
                          "get one assigned)", text);
         else
-            snprintf (info->uuid, sizeof info->uuid, "%s", text);
+            snprintf (info->uuid, sizeof info->uuid, "%.*s", (int) sizeof info->uuid - 1, text);
     }
     if (rc == 0)
         rc = s_memory (root, info, err, err_size);

@@ -555,7 +555,7 @@ s_test_rule_overflow (s_case_t *t)
         goto done;
     }
     for (int h = 0; h < HOSTS; h++) {
-        snprintf (names [h], sizeof names [h], "n%d", h);
+        snprintf (names [h], sizeof names [h], "n%d", h % 100000);
         hosts [h] = (place_host_t) { .name = names [h], .up = true, .cpus = 4, .memory_mib = 8192 };
     }
     place_vm_t vm = { .name = "wide", .vcpus = 1, .memory_mib = 1024, .host = -1 };
@@ -849,7 +849,7 @@ s_random_cluster (s_random_t *r, uint64_t *seed)
         return -1;
     for (size_t h = 0; h < host_count; h++) {
         place_host_t *host = &r->hosts [h];
-        snprintf (r->names [h], sizeof r->names [h], "n%zu", h);
+        snprintf (r->names [h], sizeof r->names [h], "n%zu", h % 1000000);
         host->name = r->names [h];
         host->up = s_between (seed, 0, 19) != 0;
         host->maintenance = s_between (seed, 0, 19) == 0;
@@ -859,7 +859,7 @@ s_random_cluster (s_random_t *r, uint64_t *seed)
     }
     for (size_t v = 0; v < vm_count; v++) {
         place_vm_t *vm = &r->vms [v];
-        snprintf (r->names [host_count + v], sizeof r->names [0], "v%zu", v);
+        snprintf (r->names [host_count + v], sizeof r->names [0], "v%zu", v % 1000000);
         vm->name = r->names [host_count + v];
         int size = s_between (seed, 0, 6);
         vm->vcpus = vcpus [size];
