@@ -162,11 +162,20 @@ s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t siz
     }
     bool arrived = strcmp (s_string (vm, "host"), target) == 0
                 && strcmp (s_string (vm, "state"), "running") == 0;
-    if (arrived)
+    if (arrived) {
         snprintf (line, size, "vm '%s' migrated to host '%s'", s_string (vm, "name"), target);
+        return S_DONE;
+    }
+    //  The outcome is the newest operation's (the reason may already say where it runs).
+    const json_t *operations = json_object_get (vm, "operations");
+    const json_t *last = json_array_get (operations, json_array_size (operations) - 1);
+    if (last && strcmp (s_string (last, "action"), "migrate") == 0)
+        snprintf (line, size, "vm '%s': migration %s: %s; it runs on host '%s'",
+                  s_string (vm, "name"), s_string (last, "state"), s_string (last, "message"),
+                  s_string (vm, "host"));
     else
         snprintf (line, size, "vm '%s': %s", s_string (vm, "name"), reason);
-    return arrived? S_DONE: S_FAILED;
+    return S_FAILED;
 }
 
 static int
