@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "executor.h"
+#include "keys.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -61,6 +62,10 @@ const config_key_t agent_config_keys [] = {
     CONFIG_STR ("agent", "libvirt_uri", agent_config_t, libvirt_uri, "libvirt connection URI"),
     CONFIG_STR ("agent", "state_dir", agent_config_t, state_dir,
                 "directory keeping the host identity across restarts"),
+    CONFIG_STR ("agent", "secret_key", agent_config_t, secret_key,
+                "this host's CURVE secret key file (vmsched-agent --keygen)"),
+    CONFIG_STR ("agent", "scheduler_key", agent_config_t, scheduler_key,
+                "the scheduler's public key file"),
     CONFIG_STR ("agent", "migration_uri", agent_config_t, migration_uri,
                 "libvirt URI other hosts live-migrate to (default qemu+tls://NAME/system)"),
     CONFIG_NUM ("agent", "heartbeat_ms", agent_config_t, heartbeat_ms, 50, 60000,
@@ -86,6 +91,8 @@ agent_config_defaults (agent_config_t *config)
         .scheduler = "tcp://127.0.0.1:7100",
         .libvirt_uri = "qemu:///system",
         .state_dir = "/var/lib/vmsched-agent",
+        .secret_key = "/etc/vmsched/agent.key_secret",
+        .scheduler_key = "/etc/vmsched/scheduler.key",
         .heartbeat_ms = 500,
         .report_ms = 5000,
         .hello_retry_ms = 1000,
@@ -421,7 +428,10 @@ s_on_reject (agent_t *self, const wire_msg_t *msg, int64_t now)
         self->next_hello = now + S_REFUSED_RETRY_MS;
         return;
     }
-    log_warn ("scheduler refused a message: %s", reject->reason);
+    //  Rate-limited: a revoked key is refused at every heartbeat.
+    if (self->stats.rejects <= 5 || self->stats.rejects % 100 == 0)
+        log_warn ("scheduler refused a message: %s (%" PRIu64 " refusals so far)",
+                  reject->reason, self->stats.rejects);
 }
 
 static int
@@ -552,12 +562,24 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
         agent_destroy (&self);
         return NULL;
     }
+    char scheduler_key [KEYS_Z85_SIZE];
+    zcert_t *cert = keys_load_secret (config->secret_key, err, err_size);
+    if (!cert || keys_load_public (config->scheduler_key, scheduler_key, err, err_size)) {
+        zcert_destroy (&cert);
+        agent_destroy (&self);
+        return NULL;
+    }
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->dealer) {
+        zcert_destroy (&cert);
         snprintf (err, err_size, "cannot create the scheduler socket");
         agent_destroy (&self);
         return NULL;
     }
+    //  CURVE: the scheduler knows this host by its key; we know the scheduler by its key.
+    zcert_apply (cert, self->dealer);
+    zcert_destroy (&cert);
+    zsock_set_curve_serverkey (self->dealer, scheduler_key);
     zsock_set_immediate (self->dealer, 1);
     zsock_set_sndhwm (self->dealer, 16);
     zsock_set_rcvhwm (self->dealer, 1000);

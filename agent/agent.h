@@ -20,6 +20,8 @@ typedef struct {
     char libvirt_uri [WIRE_TEXT_SIZE];  // hypervisor connection
     char state_dir [1024];              // keeps the host id across restarts
     char migration_uri [WIRE_TEXT_SIZE];    // where peers migrate to ("" = qemu+tls://NAME/system)
+    char secret_key [1024];             // this host's CURVE secret key file
+    char scheduler_key [1024];          // the scheduler's public key file
     uint64_t heartbeat_ms;              // heartbeat interval until the scheduler sets one
     uint64_t report_ms;                 // full report interval
     uint64_t hello_retry_ms;            // HELLO retry interval while unanswered

@@ -8,6 +8,7 @@
 */
 #include "cli.h"
 #include "config.h"
+#include "keys.h"
 #include "verbs.h"
 
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_DEFAULT_CONFIG "/etc/vmsched/clusterctl.conf"
@@ -27,6 +29,8 @@ typedef struct {
     char server [256];          // scheduler's ctl endpoint
     uint64_t timeout_ms;        // how long to wait for an answer
     char output [16];           // table or json
+    char secret_key [1024];     // the operator's CURVE secret key file
+    char scheduler_key [1024];  // the scheduler's public key file
 } s_settings_t;
 
 static const config_key_t s_config_keys [] = {
@@ -35,6 +39,10 @@ static const config_key_t s_config_keys [] = {
     CONFIG_NUM ("clusterctl", "timeout_ms", s_settings_t, timeout_ms, 1, 3600000,
                 "how long to wait for the scheduler's answer, in milliseconds"),
     CONFIG_STR ("clusterctl", "output", s_settings_t, output, "table or json"),
+    CONFIG_STR ("clusterctl", "secret_key", s_settings_t, secret_key,
+                "this operator's CURVE secret key file (clusterctl keygen)"),
+    CONFIG_STR ("clusterctl", "scheduler_key", s_settings_t, scheduler_key,
+                "the scheduler's public key file"),
     CONFIG_END
 };
 
@@ -202,14 +210,45 @@ s_value (int argc, char **argv, int *i, const char *inline_value, FILE *err)
     return argv [++*i];
 }
 
+//  TIME as wall-clock milliseconds: "30m", "2h", "1d" ago, or "2026-12-01T10:00:00" (UTC).
+//  -1 when it is neither.
+static long long
+s_parse_time (const char *text)
+{
+    char *end;
+    long long amount = strtoll (text, &end, 10);
+    long long unit = strcmp (end, "s") == 0? 1: strcmp (end, "m") == 0? 60
+                   : strcmp (end, "h") == 0? 3600: strcmp (end, "d") == 0? 86400: 0;
+    if (end != text && unit && amount >= 0)
+        return ((long long) time (NULL) - amount * unit) * 1000;
+    struct tm when;
+    memset (&when, 0, sizeof when);
+    const char *rest = strptime (text, "%Y-%m-%dT%H:%M:%S", &when);
+    if (!rest || (*rest && strcmp (rest, "Z")))
+        return -1;
+    return (long long) timegm (&when) * 1000;
+}
+
+//  Appends "key=value" to the request's extra arguments. 0 or CLI_FAILED.
+static int
+s_extra (s_line_t *line, const char *key, const char *value)
+{
+    char *pair = malloc (strlen (key) + strlen (value) + 2);
+    if (!pair)
+        return CLI_FAILED;
+    sprintf (pair, "%s=%s", key, value);
+    line->extra [line->extra_count++] = pair;
+    return 0;
+}
+
 //  One verb flag; 0 or CLI_USAGE.
 static int
 s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char *inline_value,
              s_line_t *line, FILE *err)
 {
     const char *value = NULL;
-    if (flag->kind == FLAG_VALUE || flag->kind == FLAG_FILE
-    ||  (flag->kind == FLAG_LOCAL && strcmp (flag->key, "wait") == 0)) {
+    if (flag->kind == FLAG_VALUE || flag->kind == FLAG_FILE || flag->kind == FLAG_KEY
+    ||  flag->kind == FLAG_TIME || (flag->kind == FLAG_LOCAL && strcmp (flag->key, "wait") == 0)) {
         if (!(value = s_value (argc, argv, i, inline_value, err)))
             return CLI_USAGE;
     }
@@ -222,17 +261,29 @@ s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char 
         return CLI_USAGE;
     switch (flag->kind) {
         case FLAG_VALUE:
-            line->extra [line->extra_count] = malloc (strlen (flag->key) + strlen (value) + 2);
-            if (line->extra [line->extra_count])
-                sprintf (line->extra [line->extra_count++], "%s=%s", flag->key, value);
-            return 0;
+            return s_extra (line, flag->key, value);
         case FLAG_SET:
         case FLAG_CLEAR:
-            line->extra [line->extra_count] = malloc (strlen (flag->key) + 3);
-            if (line->extra [line->extra_count])
-                sprintf (line->extra [line->extra_count++], "%s=%d", flag->key,
-                         flag->kind == FLAG_SET);
-            return 0;
+            return s_extra (line, flag->key, flag->kind == FLAG_SET? "1": "0");
+        case FLAG_KEY: {
+            char key [KEYS_Z85_SIZE], reason [1024];
+            if (keys_load_public (value, key, reason, sizeof reason)) {
+                fprintf (err, "clusterctl: %s\n", reason);
+                return CLI_FAILED;
+            }
+            return s_extra (line, flag->key, key);
+        }
+        case FLAG_TIME: {
+            long long ms = s_parse_time (value);
+            char text [32];
+            if (ms < 0) {
+                fprintf (err, "clusterctl: %s needs a time like 30m, 2h, 1d or "
+                         "2026-12-01T10:00:00, not '%s'\n", flag->name, value);
+                return CLI_USAGE;
+            }
+            snprintf (text, sizeof text, "%lld", ms);
+            return s_extra (line, flag->key, text);
+        }
         case FLAG_FILE:
             free (line->file_content);
             line->file_content = s_read_file (value, err);
@@ -363,12 +414,36 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
         fprintf (err, "clusterctl: vm create needs --xml FILE (the libvirt domain XML)\n");
         return CLI_USAGE;
     }
+    if (!verb->request) {                   // keygen: local
+        char reason [1024];
+        if (line->positional_count != 1) {
+            fprintf (err, "clusterctl: usage: clusterctl keygen FILE\n");
+            return CLI_USAGE;
+        }
+        if (keys_generate (line->positional [0], "clusterctl", reason, sizeof reason)) {
+            fprintf (err, "clusterctl: %s\n", reason);
+            return CLI_FAILED;
+        }
+        fprintf (out, "%s (public: give it to an admin) and %s_secret (secret: keep it, "
+                 "mode 0600)\n", line->positional [0], line->positional [0]);
+        return CLI_OK;
+    }
+    char reason [1024], server_key [KEYS_Z85_SIZE];
+    zcert_t *cert = keys_load_secret (settings->secret_key, reason, sizeof reason);
+    if (!cert || keys_load_public (settings->scheduler_key, server_key, reason, sizeof reason)) {
+        fprintf (err, "clusterctl: %s (see secret_key and scheduler_key in [clusterctl])\n",
+                 reason);
+        zcert_destroy (&cert);
+        return CLI_FAILED;
+    }
     const char *args [S_MAX_ARGS * 2 + 4];
     char *joined = NULL;
     int count = s_request_args (verb, line, args, &joined, err);
-    if (count < 0)
+    if (count < 0) {
+        zcert_destroy (&cert);
         return CLI_USAGE;
-    verb_session_t session = { settings->server, (int) settings->timeout_ms,
+    }
+    verb_session_t session = { settings->server, cert, server_key, (int) settings->timeout_ms,
                                strcmp (settings->output, "json") == 0,
                                line->wait_s? line->wait_s: S_DEFAULT_WAIT_S, out, err };
     const char *request = line->abort? "vm.abort": verb->request;
@@ -385,8 +460,10 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
                 free ((char *) args [i]);
         }
     free (joined);
-    if (rc)
+    if (rc) {
+        zcert_destroy (&cert);
         return rc;
+    }
     bool follow = verb->wait && !line->no_wait && !line->abort;
     if (!follow || !session.json) {
         if (session.json) {
@@ -401,6 +478,7 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
         rc = verb->wait (&session, verb, line->positional [verb->min_args == 2? 1: 0], answer);
     }
     json_decref (answer);
+    zcert_destroy (&cert);
     return rc;
 }
 
@@ -411,7 +489,9 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
 static int
 s_settings (const s_line_t *line, s_settings_t *settings, FILE *err)
 {
-    *settings = (s_settings_t) { "tcp://127.0.0.1:7101", 5000, "table" };
+    *settings = (s_settings_t) { "tcp://127.0.0.1:7101", 5000, "table",
+                                 "/etc/vmsched/clusterctl.key_secret",
+                                 "/etc/vmsched/scheduler.key" };
     char reason [1024];
     if ((line->config_path || access (S_DEFAULT_CONFIG, F_OK) == 0)
     &&  config_load (line->config_path? line->config_path: S_DEFAULT_CONFIG, s_config_keys,

@@ -31,8 +31,8 @@ verb_call (const verb_session_t *session, const char *request, const char *const
         }
     wire_msg_t reply;
     char reason [1024];
-    int rc = rpc_call (session->server, session->timeout_ms, &msg.body.request, &reply,
-                       reason, sizeof reason);
+    int rc = rpc_call (session->server, session->cert, session->server_key,
+                       session->timeout_ms, &msg.body.request, &reply, reason, sizeof reason);
     wire_msg_reset (&msg);
     if (rc) {
         fprintf (session->err, "clusterctl: %s\n", reason);
@@ -390,6 +390,46 @@ const verb_t verb_table [] = {
         { "--weight", "weight", FLAG_VALUE, "penalty of a soft rule (default 10)" },
         { "--soft", "soft", FLAG_SET, "affinity / anti-affinity as a preference only" },
         { NULL } } },
+    { "host add", "host.add", 1, 1, { NULL }, NULL, 0, "NAME --key FILE",
+      "allow a host's agent key (the host's identity)",
+      "Allows the agent whose CURVE public key is in FILE (made with 'vmsched-agent --keygen')\n"
+      "to register as host NAME; its key may speak for no other host. Admin role.",
+      view_principal, NULL, {
+        { "--key", "key", FLAG_KEY, "the agent's public key file (required)" }, { NULL } } },
+    { "host remove", "host.remove", 1, 1, { NULL }, NULL, 0, "NAME",
+      "revoke a host's key",
+      "The host's agent is refused from its next message on. Admin role.",
+      view_done, NULL, { { NULL } } },
+    { "user add", "user.add", 1, 1, { NULL }, NULL, 0, "NAME --key FILE --role ROLE",
+      "allow an operator's key with a role",
+      "ROLE: viewer (read verbs), operator (VM lifecycle, migration, maintenance) or admin\n"
+      "(everything, incl. hosts, users and rules). FILE is the operator's public key (made\n"
+      "with 'clusterctl keygen'). Admin role.",
+      view_principal, NULL, {
+        { "--key", "key", FLAG_KEY, "the operator's public key file (required)" },
+        { "--role", "role", FLAG_VALUE, "viewer, operator or admin (required)" }, { NULL } } },
+    { "user list", "user.list", 0, 0, { NULL }, NULL, 0, "",
+      "allowed operator and host keys",
+      "Lists every allowed key: users with their roles, and hosts. Admin role.",
+      view_user_list, NULL, { { NULL } } },
+    { "user delete", "user.delete", 1, 1, { NULL }, NULL, 0, "NAME",
+      "revoke an operator's key",
+      "The user's next request is refused, also on a connection opened before. Admin role.",
+      view_done, NULL, { { NULL } } },
+    { "audit", "audit", 0, 0, { NULL }, NULL, 0, "[--since TIME] [--limit N]",
+      "who did what, when, and how it ended",
+      "Every request that changes the cluster, and every request refused for lack of rights,\n"
+      "with the user, the arguments (domain XML shown by size), status and message. TIME:\n"
+      "30m, 2h, 1d (ago) or 2026-12-01T10:00:00 (UTC). Admin role.",
+      view_audit, NULL, {
+        { "--since", "since_ms", FLAG_TIME, "only requests since TIME" },
+        { "--limit", "limit", FLAG_VALUE, "at most N rows, the newest (default 100)" },
+        { NULL } } },
+    { "keygen", NULL, 1, 1, { NULL }, NULL, 0, "FILE",
+      "make a key pair for this operator (local; no scheduler needed)",
+      "Writes FILE (the public key: give it to an admin, who runs 'clusterctl user add') and\n"
+      "FILE_secret (mode 0600: point secret_key in [clusterctl] at it).",
+      view_done, NULL, { { NULL } } },
     { "rule list", "rule.list", 0, 0, { NULL }, NULL, 0, "",
       "placement rules",
       "Lists every rule with its kind, hardness, weight, VMs and hosts.",

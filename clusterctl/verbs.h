@@ -11,6 +11,7 @@
 #include "views.h"
 #include "wire.h"
 
+#include <czmq.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,7 +23,10 @@ typedef enum {
     FLAG_FILE,          // --name FILE   -> the file's content as the next positional argument
     FLAG_SET,           // --name        -> "key=1"
     FLAG_CLEAR,         // --name        -> "key=0"
-    FLAG_LOCAL          // --name        -> handled by clusterctl itself (key says which)
+    FLAG_LOCAL,         // --name        -> handled by clusterctl itself (key says which)
+    FLAG_KEY,           // --name FILE   -> "key=<the file's CURVE public key>"
+    FLAG_TIME           // --name TIME   -> "key=<wall ms>"; TIME is 30m, 2h, 1d or
+                        //                  2026-12-01T10:00:00 (UTC)
 } flag_kind_t;
 
 typedef struct {
@@ -35,6 +39,8 @@ typedef struct {
 //  What a wait function gets: how to talk to the scheduler and where to write.
 typedef struct {
     const char *server;         // ctl endpoint
+    zcert_t *cert;              // the operator's key pair
+    const char *server_key;     // the scheduler's public key (Z85)
     int timeout_ms;             // per request
     bool json;                  // -o json: print only the final document
     int wait_s;                 // give up after this long
@@ -51,7 +57,7 @@ typedef int (verb_wait_fn) (const verb_session_t *session, const verb_t *verb,
 
 struct verb {
     const char *words;          // what the operator types: "vm migrate"
-    const char *request;        // scheduler request verb: "vm.migrate"
+    const char *request;        // scheduler request verb: "vm.migrate"; NULL: local verb
     int min_args;               // fewest positional arguments
     int max_args;               // most positional arguments (-1: any, see rest_key)
     const char *pos_keys [3];   // positional i sent as "key=value" when pos_keys [i]

@@ -255,3 +255,54 @@ view_done (FILE *out, const json_t *document)
     (void) document;
     fprintf (out, "done\n");
 }
+
+static const table_column_t s_principal_columns [] = {
+    { "NAME", "name", TABLE_TEXT }, { "KIND", "kind", TABLE_TEXT },
+    { "ROLE", "role", TABLE_TEXT }, { "KEY", "key", TABLE_TEXT },
+    { "ADDED", "created_at", TABLE_TEXT },
+};
+
+void
+view_principal (FILE *out, const json_t *document)
+{
+    json_t *one = json_array ();
+    json_array_append (one, (json_t *) document);
+    table_print (out, s_principal_columns, S_COUNT (s_principal_columns), one);
+    json_decref (one);
+}
+
+void
+view_user_list (FILE *out, const json_t *document)
+{
+    fprintf (out, "Users\n");
+    table_print (out, s_principal_columns, S_COUNT (s_principal_columns),
+                 json_object_get (document, "users"));
+    fprintf (out, "\nHosts\n");
+    table_print (out, s_principal_columns, S_COUNT (s_principal_columns),
+                 json_object_get (document, "hosts"));
+}
+
+void
+view_audit (FILE *out, const json_t *document)
+{
+    static const table_column_t columns [] = {
+        { "AT", "at", TABLE_TEXT }, { "WHO", "who", TABLE_TEXT }, { "VERB", "verb", TABLE_TEXT },
+        { "ARGS", "args_text", TABLE_TEXT }, { "STATUS", "status", TABLE_TEXT },
+        { "MESSAGE", "message", TABLE_TEXT },
+    };
+    json_t *rows = json_deep_copy (json_object_get (document, "audit"));
+    size_t index;
+    json_t *row;
+    json_array_foreach (rows, index, row) {
+        char text [256] = "";
+        size_t used = 0, i;
+        json_t *arg;
+        json_array_foreach (json_object_get (row, "args"), i, arg)
+            if (used < sizeof text)
+                used += (size_t) snprintf (text + used, sizeof text - used, "%s%s",
+                                           used? " ": "", json_string_value (arg));
+        json_object_set_new (row, "args_text", json_string (text));
+    }
+    table_print (out, columns, S_COUNT (columns), rows);
+    json_decref (rows);
+}

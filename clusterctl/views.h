@@ -22,5 +22,8 @@ view_fn view_rule;          // rule add
 view_fn view_rule_list;     // rule list
 view_fn view_maintenance;   // host maintenance enter|exit
 view_fn view_done;          // answers with nothing to show but success
+view_fn view_principal;     // host add, user add
+view_fn view_user_list;     // user list
+view_fn view_audit;         // audit
 
 #endif

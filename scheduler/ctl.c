@@ -5,6 +5,7 @@
 */
 #include "ctl.h"
 #include "clock.h"
+#include "ctl_admin.h"
 #include "ctl_ops.h"
 
 #include <jansson.h>
@@ -14,6 +15,7 @@
 
 typedef struct {
     const char *verb;           // request verb
+    role_t role;                // least role allowed to use it
     uint32_t min_args;          // fewest arguments accepted
     uint32_t max_args;          // most arguments accepted
     const char *usage;          // shown on bad usage
@@ -299,23 +301,81 @@ ctl_find_host (const ctl_context_t *context, const char *name, char *err, size_t
 }
 
 static const s_verb_t s_verbs [] = {
-    { "status",           0, 0,  "status",                              s_status },
-    { "host.list",        0, 0,  "host list",                           s_host_list },
-    { "host.show",        1, 1,  "host show NAME",                      s_host_show },
-    { "host.maintenance", 2, 2,  "host maintenance enter|exit NAME",    ctl_host_maintenance },
-    { "vm.list",          0, 0,  "vm list",                             s_vm_list },
-    { "vm.show",          1, 1,  "vm show NAME",                        s_vm_show },
-    { "vm.create",        2, 12, "vm create NAME --xml FILE [OPTIONS]", ctl_vm_create },
-    { "vm.start",         1, 1,  "vm start NAME",                       ctl_vm_start },
-    { "vm.stop",          1, 1,  "vm stop NAME",                        ctl_vm_stop },
-    { "vm.delete",        1, 1,  "vm delete NAME",                      ctl_vm_delete },
-    { "vm.migrate",       1, 3,  "vm migrate NAME [HOST] [--timeout S]", ctl_vm_migrate },
-    { "vm.abort",         1, 1,  "vm migrate NAME --abort",             ctl_vm_abort },
-    { "vm.why",           1, 1,  "vm why NAME",                         ctl_vm_why },
-    { "rule.add",         3, 8,  "rule add NAME KIND ...",              ctl_rule_add },
-    { "rule.list",        0, 0,  "rule list",                           ctl_rule_list },
-    { "rule.delete",      1, 1,  "rule delete NAME",                    ctl_rule_delete },
+    { "status",           ROLE_VIEWER,   0, 0,  "status",                          s_status },
+    { "host.list",        ROLE_VIEWER,   0, 0,  "host list",                       s_host_list },
+    { "host.show",        ROLE_VIEWER,   1, 1,  "host show NAME",                  s_host_show },
+    { "host.maintenance", ROLE_OPERATOR, 2, 2,  "host maintenance enter|exit NAME",
+      ctl_host_maintenance },
+    { "host.add",         ROLE_ADMIN,    2, 2,  "host add NAME --key FILE",        ctl_host_add },
+    { "host.remove",      ROLE_ADMIN,    1, 1,  "host remove NAME",                ctl_host_remove },
+    { "vm.list",          ROLE_VIEWER,   0, 0,  "vm list",                         s_vm_list },
+    { "vm.show",          ROLE_VIEWER,   1, 1,  "vm show NAME",                    s_vm_show },
+    { "vm.why",           ROLE_VIEWER,   1, 1,  "vm why NAME",                     ctl_vm_why },
+    { "vm.create",        ROLE_OPERATOR, 2, 12, "vm create NAME --xml FILE [OPTIONS]",
+      ctl_vm_create },
+    { "vm.start",         ROLE_OPERATOR, 1, 1,  "vm start NAME",                   ctl_vm_start },
+    { "vm.stop",          ROLE_OPERATOR, 1, 1,  "vm stop NAME",                    ctl_vm_stop },
+    { "vm.delete",        ROLE_OPERATOR, 1, 1,  "vm delete NAME",                  ctl_vm_delete },
+    { "vm.migrate",       ROLE_OPERATOR, 1, 3,  "vm migrate NAME [HOST] [--migration-timeout MS]",
+      ctl_vm_migrate },
+    { "vm.abort",         ROLE_OPERATOR, 1, 1,  "vm migrate NAME --abort",         ctl_vm_abort },
+    { "rule.list",        ROLE_VIEWER,   0, 0,  "rule list",                       ctl_rule_list },
+    { "rule.add",         ROLE_ADMIN,    3, 8,  "rule add NAME KIND ...",          ctl_rule_add },
+    { "rule.delete",      ROLE_ADMIN,    1, 1,  "rule delete NAME",                ctl_rule_delete },
+    { "user.list",        ROLE_ADMIN,    0, 0,  "user list",                       ctl_user_list },
+    { "user.add",         ROLE_ADMIN,    3, 3,  "user add NAME --key FILE --role ROLE",
+      ctl_user_add },
+    { "user.delete",      ROLE_ADMIN,    1, 1,  "user delete NAME",                ctl_user_delete },
+    { "audit",            ROLE_ADMIN,    0, 2,  "audit [--since TIME] [--limit N]", ctl_audit },
 };
+
+//  Records one request in the audit log (committed with the batch, before the reply).
+static void
+s_audit (const ctl_context_t *context, const wire_ctl_request_t *request,
+         const wire_ctl_reply_t *reply)
+{
+    mutation_t entry = { .kind = MUTATION_AUDIT, .at = context->wall };
+    audit_record_t *audit = &entry.u.audit;
+    snprintf (audit->who, sizeof audit->who, "%s", context->who && *context->who
+              ? context->who: "(unknown)");
+    snprintf (audit->verb, sizeof audit->verb, "%s", request->verb);
+    audit->status = reply->status;
+    snprintf (audit->message, sizeof audit->message, "%.*s", (int) sizeof audit->message - 1,
+              reply->status? reply->error: "ok");
+    //  Arguments, each cut to 200 bytes (a domain XML is summarised by its size).
+    json_t *args = json_array ();
+    for (uint32_t i = 0; i < request->arg_count; i++) {
+        size_t length = strlen (request->args [i]);
+        char summary [224];
+        if (length > 200)
+            snprintf (summary, sizeof summary, "<%zu bytes>", length);
+        else
+            snprintf (summary, sizeof summary, "%s", request->args [i]);
+        json_array_append_new (args, json_string (summary));
+    }
+    entry.blob = json_dumps (args, JSON_COMPACT);
+    json_decref (args);
+    mutations_push (context->mutations, &entry);
+}
+
+//  Whether the asker may use verb; 0, or 1 with the reason in reply.
+static int
+s_authorise (const ctl_context_t *context, const s_verb_t *verb, wire_ctl_reply_t *reply)
+{
+    const principal_record_t *principal = context->principal;
+    if (!principal || principal->kind != PRINCIPAL_USER) {
+        snprintf (reply->error, sizeof reply->error, "this key is not (or no longer) allowed "
+                  "to use the scheduler");
+        return 1;
+    }
+    if (principal->role < verb->role) {
+        snprintf (reply->error, sizeof reply->error, "'%s' needs role %s; user '%s' is %s",
+                  verb->usage, role_name (verb->role), principal->name,
+                  role_name (principal->role));
+        return 1;
+    }
+    return 0;
+}
 
 void
 ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
@@ -330,6 +390,10 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         snprintf (reply->error, sizeof reply->error,
                   "unknown request '%s' (this scheduler is vmsched %s; is clusterctl newer?)",
                   request->verb, context->version);
+        return;
+    }
+    if ((reply->status = s_authorise (context, verb, reply))) {
+        s_audit (context, request, reply);
         return;
     }
     if (request->arg_count < verb->min_args || request->arg_count > verb->max_args) {
@@ -348,4 +412,6 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         reply->status = 1;
         snprintf (reply->error, sizeof reply->error, "cannot build the answer (out of memory)");
     }
+    if (verb->role > ROLE_VIEWER)
+        s_audit (context, request, reply);
 }

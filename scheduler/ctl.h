@@ -9,6 +9,7 @@
 #ifndef VMSCHED_CTL_H
 #define VMSCHED_CTL_H
 
+#include "auth.h"
 #include "managed.h"
 #include "model.h"
 #include "reconcile.h"
@@ -35,6 +36,9 @@ typedef struct {
     const reconcile_config_t *reconcile;    // placement policy and operation settings
     outbox_t *outbox;               // commands to send after the commit
     mutations_t *mutations;         // changes to commit before replying
+    auth_t *auth;                   // allow list (admin verbs change it)
+    const principal_record_t *principal;    // who asks; NULL: the key is no longer allowed
+    const char *who;                // their User-Id ("user:alice"), for the audit log
 } ctl_context_t;
 
 //  A verb handler: args are the request's arguments (argc of them, within the verb's
@@ -43,7 +47,9 @@ typedef struct {
 typedef int (ctl_handler_fn) (const ctl_context_t *context, uint32_t argc, char **args,
                               json_t **result, char *err, size_t err_size);
 
-//  Answer one request: fills reply (status, error, json; the caller resets it).
+//  Answer one request: checks the asker's role against the verb's, runs it, audits every
+//  request that changes something or is refused for lack of rights; fills reply (status,
+//  error, json; the caller resets it).
 void ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
                  wire_ctl_reply_t *reply);
 

@@ -3,6 +3,7 @@
     `vmsched-scheduler [-c FILE]` runs the daemon in the foreground, logging to stderr.
 */
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "scheduler.h"
 
@@ -18,7 +19,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
         "usage: vmsched-scheduler [-c FILE]\n"
-        "       vmsched-scheduler --version | --help\n"
+        "       vmsched-scheduler --keygen FILE | --version | --help\n"
         "\n"
         "Runs the vmsched scheduler in the foreground, logging to stderr.\n"
         "  -c, --config FILE   configuration (default " S_DEFAULT_CONFIG "; a missing\n"
@@ -30,6 +31,20 @@ s_usage (FILE *out)
     fprintf (out, "See vmsched-scheduler(8).\n");
 }
 
+//  --keygen FILE: a new key pair, FILE (public) and FILE_secret.
+static int
+s_keygen (const char *path)
+{
+    char err [1024];
+    if (keys_generate (path, "vmsched-scheduler", err, sizeof err)) {
+        fprintf (stderr, "vmsched-scheduler: %s\n", err);
+        return 1;
+    }
+    printf ("%s (public, give it to the scheduler's admin) and %s_secret (keep it here, "
+            "mode 0600)\n", path, path);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -37,6 +52,7 @@ main (int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        { "keygen", required_argument, NULL, 'K' },
         { NULL, 0, NULL, 0 }
     };
     const char *config_path = NULL;
@@ -46,6 +62,7 @@ main (int argc, char **argv)
             case 'c': config_path = optarg; break;
             case 'h': s_usage (stdout); return 0;
             case 'V': printf ("vmsched-scheduler %s\n", VMSCHED_VERSION); return 0;
+            case 'K': return s_keygen (optarg);
             default:  s_usage (stderr); return 2;
         }
     }

@@ -1,6 +1,8 @@
 /*  records.c - names of the scheduler's record enums (see records.h). */
 #include "records.h"
 
+#include <string.h>
+
 const char *
 host_state_name (host_state_t state)
 {
@@ -27,6 +29,9 @@ mutation_kind_name (mutation_kind_t kind)
         case MUTATION_RULE_DELETE: return "rule-delete";
         case MUTATION_OP_PUT:      return "op-put";
         case MUTATION_DECISION:    return "decision";
+        case MUTATION_PRINCIPAL_PUT:    return "principal-put";
+        case MUTATION_PRINCIPAL_DELETE: return "principal-delete";
+        case MUTATION_AUDIT:       return "audit";
     }
     return "invalid";
 }
@@ -51,4 +56,25 @@ rule_kind_name (rule_kind_t kind)
         case RULE_VM_HOST:       return "vm-host";
     }
     return "invalid";
+}
+
+const char *
+role_name (role_t role)
+{
+    switch (role) {
+        case ROLE_NONE:     return "none";
+        case ROLE_VIEWER:   return "viewer";
+        case ROLE_OPERATOR: return "operator";
+        case ROLE_ADMIN:    return "admin";
+    }
+    return "invalid";
+}
+
+role_t
+role_parse (const char *text)
+{
+    for (role_t role = ROLE_VIEWER; role <= ROLE_ADMIN; role++)
+        if (strcmp (text, role_name (role)) == 0)
+            return role;
+    return ROLE_NONE;
 }

@@ -112,6 +112,38 @@ typedef struct {
 } op_record_t;
 
 typedef enum {
+    PRINCIPAL_HOST = 1,         // an agent's key: may speak for one host
+    PRINCIPAL_USER              // an operator's key: may use clusterctl within its role
+} principal_kind_t;
+
+typedef enum {
+    ROLE_NONE = 0,              // hosts have no operator role
+    ROLE_VIEWER,                // read verbs only
+    ROLE_OPERATOR,              // VM lifecycle, migration, maintenance
+    ROLE_ADMIN                  // everything: hosts, users, rules, settings
+} role_t;
+
+#define PRINCIPAL_NAME_SIZE 64
+#define PRINCIPAL_KEY_SIZE  41  // Z85 public key + NUL
+
+//  A key the scheduler accepts (the allow list).
+typedef struct {
+    char name [PRINCIPAL_NAME_SIZE];        // host name or user name
+    principal_kind_t kind;                  // host or user
+    role_t role;                            // users: what they may do
+    char key [PRINCIPAL_KEY_SIZE];          // CURVE public key, Z85
+    int64_t created_at;                     // wall ms
+} principal_record_t;
+
+//  One audited request: who did what, and how it ended.
+typedef struct {
+    char who [PRINCIPAL_NAME_SIZE + 8];     // "user:alice", "host:h1"
+    char verb [WIRE_NAME_SIZE];             // request verb
+    int32_t status;                         // 0 done, 1 refused or failed, 2 bad usage
+    char message [WIRE_TEXT_SIZE * 2];      // the error, or "ok"
+} audit_record_t;
+
+typedef enum {
     MUTATION_EPOCH = 1,         // a scheduler started leading with a new epoch
     MUTATION_HOST_PUT,          // insert or replace a host record
     MUTATION_HOST_STATE,        // a host's liveness state changed
@@ -123,7 +155,10 @@ typedef enum {
     MUTATION_RULE_PUT,          // insert a rule
     MUTATION_RULE_DELETE,       // delete a rule
     MUTATION_OP_PUT,            // insert or update an operation
-    MUTATION_DECISION           // a placement decision with its verdicts (blob: JSON)
+    MUTATION_DECISION,          // a placement decision with its verdicts (blob: JSON)
+    MUTATION_PRINCIPAL_PUT,     // a key was allowed
+    MUTATION_PRINCIPAL_DELETE,  // a key was revoked
+    MUTATION_AUDIT              // a request was audited (blob: its arguments, abridged)
 } mutation_kind_t;
 
 typedef struct {
@@ -157,6 +192,8 @@ typedef struct {
             char host [WIRE_NAME_SIZE];     // chosen host name, "" when none fits
             char summary [WIRE_TEXT_SIZE * 2];  // the decision in one line
         } decision;                         // MUTATION_DECISION
+        principal_record_t principal;       // MUTATION_PRINCIPAL_PUT, _DELETE (kind, name)
+        audit_record_t audit;               // MUTATION_AUDIT
     } u;
     char *blob;                             // owned variable-size text (see above) or NULL
 } mutation_t;
@@ -172,5 +209,10 @@ const char *vm_want_name (vm_want_t want);
 
 //  "affinity", "anti-affinity", "vm-host".
 const char *rule_kind_name (rule_kind_t kind);
+
+//  "viewer", "operator", "admin" ("none" for ROLE_NONE); role_parse returns ROLE_NONE for
+//  anything else.
+const char *role_name (role_t role);
+role_t role_parse (const char *text);
 
 #endif

@@ -5,7 +5,9 @@
     persists what it returns, and replies once the batch is committed.
 */
 #include "scheduler.h"
+#include "auth.h"
 #include "clock.h"
+#include "keys.h"
 #include "ctl.h"
 #include "log.h"
 #include "managed.h"
@@ -35,6 +37,8 @@ struct scheduler {
     store_t *store;             // database
     model_t *model;             // cluster as observed
     managed_t *managed;         // desired state: managed VMs, rules
+    zcert_t *cert;              // the scheduler's CURVE key pair
+    auth_t *auth;               // allow list and ZAP handler
     reconcile_config_t reconcile;   // placement and operation settings
     outbox_t outbox;            // commands decided, sent after the commit
     zsock_t *agents;            // ROUTER for agents
@@ -67,6 +71,10 @@ const config_key_t scheduler_config_keys [] = {
                 "silence in milliseconds after which a host is down"),
     CONFIG_STR ("scheduler", "log_level", scheduler_config_t, log_level,
                 "error, warn, info or debug"),
+    CONFIG_STR ("scheduler", "secret_key", scheduler_config_t, secret_key,
+                "the scheduler's CURVE secret key file (vmsched-scheduler --keygen)"),
+    CONFIG_STR ("scheduler", "admin_key", scheduler_config_t, admin_key,
+                "public key file of the first admin, allowed as user 'admin' at start"),
     CONFIG_STR ("scheduler", "placement", scheduler_config_t, placement,
                 "spread (balance hosts) or pack (fill hosts)"),
     CONFIG_NUM ("scheduler", "cpu_overcommit_pct", scheduler_config_t, cpu_overcommit_pct, 10,
@@ -102,6 +110,7 @@ scheduler_config_defaults (scheduler_config_t *config)
         .migrate_concurrency = 2,
         .migration_timeout_ms = 120000,
         .stop_graceful_ms = 0,
+        .secret_key = "/etc/vmsched/scheduler.key_secret",
     };
 }
 
@@ -308,11 +317,46 @@ s_admit (scheduler_t *self, const transport_route_t *route, const wire_msg_t *ms
     return host;
 }
 
+//  The host principal of the message's key, if it may send this message; NULL (refused,
+//  logged) otherwise. A host's key speaks for that host only.
+static const principal_record_t *
+s_authorise_agent (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg)
+{
+    const principal_record_t *principal = auth_principal (self->auth, route->user_id);
+    char what [WIRE_TEXT_SIZE + 64];
+    if (!principal || principal->kind != PRINCIPAL_HOST) {
+        snprintf (what, sizeof what, "a %s from '%s', whose key is no longer allowed",
+                  wire_kind_name (msg->kind), route->user_id);
+        s_refuse (self, NULL, what);
+        s_reject (self, route, "this host's key is not (or no longer) allowed", false);
+        return NULL;
+    }
+    const char *claimed = NULL;
+    if (msg->kind == WIRE_HELLO)
+        claimed = msg->body.hello.name;
+    else {
+        host_t *host = model_host_by_id (self->model, msg->host_id);
+        claimed = host? host->record.name: NULL;
+    }
+    if (claimed && strcmp (claimed, principal->name)) {
+        log_warn ("host key '%s' sent a %s for host '%s': refused (a host speaks only for "
+                  "itself)", principal->name, wire_kind_name (msg->kind), claimed);
+        snprintf (what, sizeof what, "a %s impersonating host '%s'", wire_kind_name (msg->kind),
+                  claimed);
+        s_refuse (self, NULL, what);
+        s_reject (self, route, "this key belongs to another host", false);
+        return NULL;
+    }
+    return principal;
+}
+
 static void
 s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg)
 {
     int64_t now = clock_boottime_ms ();
     int64_t wall = clock_wall_ms ();
+    if (!s_authorise_agent (self, route, msg))
+        return;
     if (msg->kind == WIRE_HELLO) {
         s_on_hello (self, route, msg, now, wall);
         return;
@@ -390,7 +434,9 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
             .ctl_endpoint = self->config.ctl_endpoint, .received = self->agent_stats.received,
             .rejected = self->agent_stats.malformed + self->stale,
             .wall = clock_wall_ms (), .managed = self->managed, .reconcile = &self->reconcile,
-            .outbox = &self->outbox, .mutations = &self->mutations,
+            .outbox = &self->outbox, .mutations = &self->mutations, .auth = self->auth,
+            .principal = auth_principal (self->auth, route->user_id),
+            .who = route->user_id,
         };
         ctl_handle (&context, &msg->body.request, &reply.body.reply);
     }
@@ -414,6 +460,15 @@ s_on_ctl (zloop_t *loop, zsock_t *sock, void *arg)
         wire_msg_reset (&msg);
     }
     s_commit_and_reply (self);
+    return 0;
+}
+
+//  A CURVE handshake asks whether a key may connect.
+static int
+s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop, (void) sock;
+    auth_handle (((scheduler_t *) arg)->auth);
     return 0;
 }
 
@@ -454,6 +509,40 @@ s_load_vm (void *arg, const vm_record_t *record)
 }
 
 static void
+s_load_principal (void *arg, const principal_record_t *record)
+{
+    scheduler_t *self = arg;
+    if (auth_allow (self->auth, record))
+        log_error ("cannot load the key of %s '%s' from the database", record->kind
+                   == PRINCIPAL_HOST? "host": "user", record->name);
+}
+
+//  Allows the configured first admin's key as user 'admin' (once).
+static int
+s_bootstrap_admin (scheduler_t *self, char *err, size_t err_size)
+{
+    if (!self->config.admin_key [0])
+        return 0;
+    principal_record_t admin = { .kind = PRINCIPAL_USER, .role = ROLE_ADMIN,
+                                 .created_at = clock_wall_ms () };
+    snprintf (admin.name, sizeof admin.name, "admin");
+    if (keys_load_public (self->config.admin_key, admin.key, err, err_size))
+        return -1;
+    for (size_t i = 0; i < auth_count (self->auth); i++)
+        if (strcmp (auth_at (self->auth, i)->key, admin.key) == 0)
+            return 0;                       // allowed already (under whatever name)
+    if (auth_allow (self->auth, &admin)) {
+        snprintf (err, err_size, "admin_key '%s': a user named 'admin' exists with another "
+                  "key; remove admin_key from the configuration", self->config.admin_key);
+        return -1;
+    }
+    mutation_t put = { .kind = MUTATION_PRINCIPAL_PUT, .at = admin.created_at };
+    put.u.principal = admin;
+    log_info ("allowed the key of '%s' as user 'admin' (role admin)", self->config.admin_key);
+    return store_apply (self->store, &put) || store_commit (self->store)? -1: 0;
+}
+
+static void
 s_load_spec (void *arg, const spec_record_t *record, const char *xml)
 {
     scheduler_t *self = arg;
@@ -481,6 +570,12 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     self->started = clock_boottime_ms ();
     self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
     self->store = store_open (config->database, err, err_size);
+    self->cert = self->store? keys_load_secret (config->secret_key, err, err_size): NULL;
+    self->auth = self->cert? auth_new (err, err_size): NULL;
+    if (!self->auth) {
+        scheduler_destroy (&self);
+        return NULL;
+    }
     self->model = model_new ();
     self->managed = managed_new ();
     if (!self->store || !self->model || !self->managed) {
@@ -493,9 +588,14 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     ||  store_load_vms (self->store, s_load_vm, self)
     ||  store_load_specs (self->store, s_load_spec, self)
     ||  store_load_rules (self->store, s_load_rule, self)
+    ||  store_load_principals (self->store, s_load_principal, self)
     ||  store_abandon_ops (self->store, clock_wall_ms ())) {
         snprintf (err, err_size, "cannot load the cluster from '%s' (see the log above)",
                   config->database);
+        scheduler_destroy (&self);
+        return NULL;
+    }
+    if (s_bootstrap_admin (self, err, err_size)) {
         scheduler_destroy (&self);
         return NULL;
     }
@@ -518,14 +618,17 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
-    self->agents = transport_router_bind (config->agent_endpoint, err, err_size);
+    self->agents = transport_router_bind (config->agent_endpoint, self->cert,
+                                          AUTH_DOMAIN_AGENTS, err, err_size);
     if (self->agents)
-        self->ctl = transport_router_bind (config->ctl_endpoint, err, err_size);
+        self->ctl = transport_router_bind (config->ctl_endpoint, self->cert,
+                                           AUTH_DOMAIN_OPERATORS, err, err_size);
     if (!self->ctl) {
         scheduler_destroy (&self);
         return NULL;
     }
     self->loop = zloop_new ();
+    zloop_reader (self->loop, auth_socket (self->auth), s_on_zap, self);
     zloop_reader (self->loop, self->agents, s_on_agents, self);
     zloop_reader (self->loop, self->ctl, s_on_ctl, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
@@ -558,8 +661,10 @@ scheduler_destroy (scheduler_t **self_p)
     outbox_free (&self->outbox);
     managed_destroy (&self->managed);
     zloop_destroy (&self->loop);
-    zsock_destroy (&self->agents);
+    zsock_destroy (&self->agents);     // before the ZAP handler they depend on
     zsock_destroy (&self->ctl);
+    auth_destroy (&self->auth);
+    zcert_destroy (&self->cert);
     model_destroy (&self->model);
     store_destroy (&self->store);
     free (self);

@@ -27,6 +27,8 @@ typedef struct {
     uint64_t migrate_concurrency;   // maintenance migrations in flight per host
     uint64_t migration_timeout_ms;  // default live-migration timeout
     uint64_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
+    char secret_key [1024];         // the scheduler's CURVE secret key file
+    char admin_key [1024];          // public key file of the first admin ("" none)
 } scheduler_config_t;
 
 typedef struct scheduler scheduler_t;

@@ -109,6 +109,24 @@ static const char *s_migrations [] = {
     "  host TEXT NOT NULL,"
     "  summary TEXT NOT NULL,"
     "  verdicts TEXT NOT NULL);",           // JSON array of {host, fits, score, reason}
+
+    //  3: the allow list of keys and the audit log.
+    "CREATE TABLE principals ("
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 2),"
+    "  name TEXT NOT NULL,"
+    "  role INTEGER NOT NULL,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, name));"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  verb TEXT NOT NULL,"
+    "  args TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  message TEXT NOT NULL);"
+    "CREATE INDEX audit_by_time ON audit (at);",
 };
 #define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
 
@@ -122,6 +140,8 @@ typedef enum {
     S_RULE_PUT, S_RULE_DELETE, S_RULE_LOAD,
     S_OP_PUT, S_OP_MAX, S_OPS_OF, S_OPS_ABANDON,
     S_DECISION_PUT, S_DECISION_DELETE, S_DECISION_GET,
+    S_PRINCIPAL_PUT, S_PRINCIPAL_DELETE, S_PRINCIPAL_LOAD,
+    S_AUDIT_ADD, S_AUDIT_SINCE,
     S_STATEMENT_COUNT
 } s_statement_t;
 
@@ -193,6 +213,16 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_DECISION_DELETE] = "DELETE FROM decisions WHERE vm_uuid = ?1",
     [S_DECISION_GET] = "SELECT at, host, summary, verdicts FROM decisions WHERE vm_uuid = ?1",
+    //  Plain INSERT: a taken name or key must fail, never replace a principal silently.
+    [S_PRINCIPAL_PUT] = "INSERT INTO principals (kind, name, role, key, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_PRINCIPAL_DELETE] = "DELETE FROM principals WHERE kind = ?1 AND name = ?2",
+    [S_PRINCIPAL_LOAD] = "SELECT kind, name, role, key, created_at FROM principals"
+                         " ORDER BY kind, name",
+    [S_AUDIT_ADD] = "INSERT INTO audit (at, who, verb, args, status, message)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_AUDIT_SINCE] = "SELECT * FROM (SELECT id, at, who, verb, args, status, message FROM audit"
+                      " WHERE at >= ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
 };
 
 struct store {
@@ -676,6 +706,36 @@ s_decision_put (store_t *self, const mutation_t *mutation)
 }
 
 static int
+s_principal (store_t *self, const mutation_t *mutation)
+{
+    const principal_record_t *p = &mutation->u.principal;
+    bool put = mutation->kind == MUTATION_PRINCIPAL_PUT;
+    sqlite3_stmt *statement = s_statement (self, put? S_PRINCIPAL_PUT: S_PRINCIPAL_DELETE);
+    sqlite3_bind_int (statement, 1, p->kind);
+    s_bind_text (statement, 2, p->name);
+    if (put) {
+        sqlite3_bind_int (statement, 3, p->role);
+        s_bind_text (statement, 4, p->key);
+        sqlite3_bind_int64 (statement, 5, p->created_at);
+    }
+    return s_run (self, statement, put? "store a key": "delete a key");
+}
+
+static int
+s_audit (store_t *self, const mutation_t *mutation)
+{
+    const audit_record_t *a = &mutation->u.audit;
+    sqlite3_stmt *statement = s_statement (self, S_AUDIT_ADD);
+    sqlite3_bind_int64 (statement, 1, mutation->at);
+    s_bind_text (statement, 2, a->who);
+    s_bind_text (statement, 3, a->verb);
+    s_bind_text (statement, 4, mutation->blob? mutation->blob: "");
+    sqlite3_bind_int (statement, 5, a->status);
+    s_bind_text (statement, 6, a->message);
+    return s_run (self, statement, "audit a request");
+}
+
+static int
 s_write (store_t *self, const mutation_t *mutation)
 {
     switch (mutation->kind) {
@@ -707,6 +767,11 @@ s_write (store_t *self, const mutation_t *mutation)
             return s_op_put (self, &mutation->u.op);
         case MUTATION_DECISION:
             return s_decision_put (self, mutation);
+        case MUTATION_PRINCIPAL_PUT:
+        case MUTATION_PRINCIPAL_DELETE:
+            return s_principal (self, mutation);
+        case MUTATION_AUDIT:
+            return s_audit (self, mutation);
     }
     log_error ("database '%s': unknown mutation kind %d", self->path, (int) mutation->kind);
     return -1;
@@ -784,6 +849,8 @@ typedef struct {
     store_spec_fn *spec_fn;             // for spec rows
     store_rule_fn *rule_fn;             // for rule rows
     store_op_fn *op_fn;                 // for operation rows
+    store_principal_fn *principal_fn;   // for principal rows
+    store_audit_fn *audit_fn;           // for audit rows
     void *arg;                          // the caller's argument
 } s_reader_t;
 
@@ -1010,4 +1077,50 @@ store_load_decision (store_t *self, const char *vm_uuid, store_decision_t *out)
     }
     sqlite3_reset (statement);
     return rc == SQLITE_DONE? 0: s_fail (self, "load a decision");
+}
+
+static void
+s_principal_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    principal_record_t principal;
+    memset (&principal, 0, sizeof principal);
+    principal.kind = (principal_kind_t) sqlite3_column_int (statement, 0);
+    s_column_text (statement, 1, principal.name, sizeof principal.name);
+    principal.role = (role_t) sqlite3_column_int (statement, 2);
+    s_column_text (statement, 3, principal.key, sizeof principal.key);
+    principal.created_at = sqlite3_column_int64 (statement, 4);
+    reader->principal_fn (reader->arg, &principal);
+}
+
+static void
+s_audit_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    store_audit_t row;
+    memset (&row, 0, sizeof row);
+    row.id = sqlite3_column_int64 (statement, 0);
+    row.at = sqlite3_column_int64 (statement, 1);
+    s_column_text (statement, 2, row.record.who, sizeof row.record.who);
+    s_column_text (statement, 3, row.record.verb, sizeof row.record.verb);
+    s_column_text (statement, 4, row.args, sizeof row.args);
+    row.record.status = sqlite3_column_int (statement, 5);
+    s_column_text (statement, 6, row.record.message, sizeof row.record.message);
+    reader->audit_fn (reader->arg, &row);
+}
+
+int
+store_load_principals (store_t *self, store_principal_fn *fn, void *arg)
+{
+    s_reader_t reader = { .principal_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_PRINCIPAL_LOAD), "load keys", s_principal_row,
+                       &reader);
+}
+
+int
+store_load_audit (store_t *self, int64_t since, int limit, store_audit_fn *fn, void *arg)
+{
+    sqlite3_stmt *statement = s_statement (self, S_AUDIT_SINCE);
+    sqlite3_bind_int64 (statement, 1, since);
+    sqlite3_bind_int (statement, 2, limit);
+    s_reader_t reader = { .audit_fn = fn, .arg = arg };
+    return s_each_row (self, statement, "load the audit log", s_audit_row, &reader);
 }

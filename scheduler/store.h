@@ -37,7 +37,17 @@ typedef struct {
     char *verdicts;                     // owned JSON array of {host, fits, score, reason}
 } store_decision_t;
 
+//  One row of the audit log.
+typedef struct {
+    int64_t id;                         // row id, increasing
+    int64_t at;                         // wall ms
+    audit_record_t record;              // who, verb, status, message
+    char args [1024];                   // the request's arguments, abridged
+} store_audit_t;
+
 typedef void (store_host_fn) (void *arg, const host_record_t *host);
+typedef void (store_principal_fn) (void *arg, const principal_record_t *principal);
+typedef void (store_audit_fn) (void *arg, const store_audit_t *row);
 typedef void (store_spec_fn) (void *arg, const spec_record_t *spec, const char *xml);
 typedef void (store_rule_fn) (void *arg, const rule_record_t *rule);
 typedef void (store_op_fn) (void *arg, const op_record_t *op);
@@ -90,6 +100,12 @@ int store_abandon_ops (store_t *self, int64_t wall);
 
 //  The VM's stored decision: 1 (out filled; caller frees out->verdicts), 0 none, -1 error.
 int store_load_decision (store_t *self, const char *vm_uuid, store_decision_t *out);
+
+//  Call fn for every allowed key (hosts, then users, by name). 0 or -1.
+int store_load_principals (store_t *self, store_principal_fn *fn, void *arg);
+
+//  Call fn for the newest `limit` audit rows at or after wall ms since, oldest first. 0 or -1.
+int store_load_audit (store_t *self, int64_t since, int limit, store_audit_fn *fn, void *arg);
 
 //  Fault injection for tests: the nth store_apply or store_commit from now on fails
 //  (1 = the next one); 0 disables.

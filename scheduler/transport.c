@@ -11,8 +11,11 @@
 #include <inttypes.h>
 #include <string.h>
 
+#define S_ZAP_ENFORCE_DOMAIN 93     // ZMQ_ZAP_ENFORCE_DOMAIN (draft API name; stable number)
+
 zsock_t *
-transport_router_bind (const char *endpoint, char *err, size_t err_size)
+transport_router_bind (const char *endpoint, zcert_t *cert, const char *zap_domain,
+                       char *err, size_t err_size)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
@@ -24,6 +27,16 @@ transport_router_bind (const char *endpoint, char *err, size_t err_size)
     zsock_set_linger (sock, 0);
     zsock_set_sndhwm (sock, 10000);
     zsock_set_rcvhwm (sock, 10000);
+    int one = 1;
+    zcert_apply (cert, sock);
+    zsock_set_curve_server (sock, 1);
+    zsock_set_zap_domain (sock, zap_domain);
+    if (zmq_setsockopt (zsock_resolve (sock), S_ZAP_ENFORCE_DOMAIN, &one, sizeof one)) {
+        snprintf (err, err_size, "cannot enforce ZAP on '%s': %s", endpoint,
+                  zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         snprintf (err, err_size, "cannot bind '%s': %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
@@ -88,6 +101,8 @@ transport_recv (zsock_t *sock, const char *what, transport_stats_t *stats,
         return -1;
     }
     bool more = zmq_msg_more (&part);
+    const char *user_id = zmq_msg_gets (&part, "User-Id");
+    snprintf (route->user_id, sizeof route->user_id, "%s", user_id? user_id: "");
     char reason [256];
     int rc = more? -1: wire_decode (zmq_msg_data (&part), zmq_msg_size (&part), msg,
                                     reason, sizeof reason);

@@ -1,6 +1,8 @@
 /*  transport.h - the scheduler's ROUTER sockets: options, validated receive, non-blocking send.
 
-    Every socket gets the options of DESIGN.md §3 (ROUTER_MANDATORY, MAXMSGSIZE, no linger);
+    Every socket gets the options of DESIGN.md §3 (ROUTER_MANDATORY, MAXMSGSIZE, no linger)
+    and is a CURVE server in a ZAP domain with ZAP_ENFORCE_DOMAIN, so that without a ZAP
+    handler nothing connects (fail closed); each message carries the User-Id the handler gave;
     every receive decodes and validates through common/wire.c; every send is ZMQ_DONTWAIT so
     a slow or vanished peer can never block the scheduler's loop. Malformed messages are
     logged (rate-limited) and counted, never fatal.
@@ -14,10 +16,11 @@
 
 #define TRANSPORT_ROUTE_SIZE 256    // ZeroMQ routing ids are at most 255 bytes
 
-//  A peer's routing id, kept by value.
+//  A peer's routing id and authenticated name, kept by value.
 typedef struct {
     uint8_t bytes [TRANSPORT_ROUTE_SIZE];   // routing id
     size_t size;                            // used bytes
+    char user_id [80];                      // User-Id from the ZAP handler ("host:h1"), "" none
 } transport_route_t;
 
 //  Counters of one socket.
@@ -27,8 +30,10 @@ typedef struct {
     uint64_t send_failed;   // sends dropped (peer gone, queue full)
 } transport_stats_t;
 
-//  Bind a ROUTER socket at endpoint with vmsched's options. NULL with reason in err.
-zsock_t *transport_router_bind (const char *endpoint, char *err, size_t err_size);
+//  Bind a ROUTER socket at endpoint with vmsched's options, as a CURVE server with the
+//  scheduler's key pair in ZAP domain zap_domain. NULL with reason in err.
+zsock_t *transport_router_bind (const char *endpoint, zcert_t *cert, const char *zap_domain,
+                                char *err, size_t err_size);
 
 //  Receive one message without blocking. Returns 1 with *route and *msg filled (caller
 //  wire_msg_reset()s msg), 0 when nothing is pending, -1 when a malformed message was

@@ -46,7 +46,8 @@ if ! cluster_wait 20 cluster_hosts_up 3; then
     exit 1
 fi
 # Wait for the first full reports.
-cluster_wait 10 bash -c "[ \"\$('$VMSCHED_BIN/clusterctl' -s tcp://127.0.0.1:$((CLUSTER_PORT + 1)) -o json vm list | jq '.vms | length')\" = 6 ]" || true
+vm_count() { [ "$(ctl -o json vm list | jq '.vms | length')" = 6 ]; }
+cluster_wait 10 vm_count || true
 
 echo
 echo "\$ clusterctl host list"
@@ -55,6 +56,7 @@ echo
 echo "\$ clusterctl vm list"
 ctl vm list
 echo
-echo "vmsched demo running: scheduler on tcp://127.0.0.1:$((CLUSTER_PORT + 1)) (clusterctl -s ...),"
-echo "logs and database in $CLUSTER_DIR. Try: $VMSCHED_BIN/clusterctl -s tcp://127.0.0.1:$((CLUSTER_PORT + 1)) status"
+echo "vmsched demo running: scheduler on tcp://127.0.0.1:$((CLUSTER_PORT + 1)), every connection"
+echo "CurveZMQ-secured (keys in $CLUSTER_DIR/keys; you are user 'admin'). Logs and database in"
+echo "$CLUSTER_DIR. Try: $VMSCHED_BIN/clusterctl -c $CLUSTER_DIR/clusterctl.conf status"
 echo "Stop it with: make demo-stop"

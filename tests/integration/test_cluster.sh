@@ -68,6 +68,7 @@ cluster_spawn holder "$CLUSTER_DIR/holder.log" nsenter -t "$(lab_host_pid 1)" -m
 cluster_start_scheduler
 cluster_start_agent h1
 cluster_start_agent h2
+cluster_allow_host h3
 cluster_spawn agent-h3 "$CLUSTER_DIR/h3/agent.log" \
     nsenter -t "$(lab_host_pid 1)" -m -- "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h3/agent.conf" > /dev/null
 

@@ -42,6 +42,7 @@ dump_logs() {
 # start_agent I - the agent of host hI, inside that host.
 start_agent() {
     local pid
+    cluster_allow_host "h$1" || return 1
     pid=$(lab_spawn "$1" "$CLUSTER_DIR/h$1/agent.log" \
         "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$1/agent.conf") || return 1
     echo "agent-h$1 $pid" >> "$CLUSTER_DIR/pids"

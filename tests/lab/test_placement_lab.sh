@@ -52,6 +52,7 @@ cluster_scheduler_conf
 cluster_start_scheduler
 for i in 1 2 3; do
     cluster_agent_conf "h$i" "qemu:///system" 2 512 "qemu+tcp://$(lab_ip "$i")/system"
+    cluster_allow_host "h$i" || fail allow "cannot allow h$i's key"
     pid=$(lab_spawn "$i" "$CLUSTER_DIR/h$i/agent.log" \
           "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$i/agent.conf") \
         && echo "agent-h$i $pid" >> "$CLUSTER_DIR/pids"

@@ -4,7 +4,10 @@
 # is recorded by pid in $CLUSTER_DIR/pids and stopped by cluster_stop, by pid only.
 #
 # Needs: VMSCHED_BIN (directory with vmsched-scheduler, vmsched-agent, clusterctl) and
-# CLUSTER_DIR (a directory owned by the caller). Ports: CLUSTER_PORT (default 7100) for agents,
+# CLUSTER_DIR (a directory owned by the caller). Every connection is CurveZMQ: the
+# scheduler's key pair and the operator's (allowed as user 'admin' through admin_key) live in
+# $CLUSTER_DIR/keys, each agent's in its own directory, allowed with `clusterctl host add`
+# when it is started. Ports: CLUSTER_PORT (default 7100) for agents,
 # +1 for clusterctl, on CLUSTER_ADDR (default 127.0.0.1; the lab uses its ctl namespace's
 # address and sets CLUSTER_EXEC to the command prefix that enters that namespace).
 
@@ -43,10 +46,28 @@ cluster_node_xml() {
     } > "$file"
 }
 
-# cluster_scheduler_conf - writes $CLUSTER_DIR/scheduler.conf.
+# cluster_keys - the scheduler's and the admin's key pairs and clusterctl's settings
+# (once per cluster directory).
+cluster_keys() {
+    local keys="$CLUSTER_DIR/keys"
+    [ -f "$keys/scheduler.key" ] && return 0
+    mkdir -p "$keys"
+    "$VMSCHED_BIN/vmsched-scheduler" --keygen "$keys/scheduler.key" > /dev/null || return 1
+    "$VMSCHED_BIN/clusterctl" keygen "$keys/admin.key" > /dev/null || return 1
+    cat > "$CLUSTER_DIR/clusterctl.conf" <<CONF
+[clusterctl]
+secret_key = $keys/admin.key_secret
+scheduler_key = $keys/scheduler.key
+CONF
+}
+
+# cluster_scheduler_conf - writes $CLUSTER_DIR/scheduler.conf (and makes the keys).
 cluster_scheduler_conf() {
+    cluster_keys || return 1
     cat > "$CLUSTER_DIR/scheduler.conf" <<CONF
 [scheduler]
+secret_key = $CLUSTER_DIR/keys/scheduler.key_secret
+admin_key = $CLUSTER_DIR/keys/admin.key
 agent_endpoint = tcp://$CLUSTER_ADDR:$CLUSTER_PORT
 ctl_endpoint = tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))
 database = $CLUSTER_DIR/vmsched.db
@@ -56,13 +77,18 @@ down_after_ms = ${CLUSTER_DOWN_MS:-3000}
 CONF
 }
 
-# cluster_agent_conf NAME URI [CPUS MEM_MIB [MIGRATION_URI]] - writes $CLUSTER_DIR/NAME/agent.conf.
+# cluster_agent_conf NAME URI [CPUS MEM_MIB [MIGRATION_URI]] - writes $CLUSTER_DIR/NAME/agent.conf
+# and the agent's key pair.
 cluster_agent_conf() {
     local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0} migration=${5:-}
     mkdir -p "$CLUSTER_DIR/$name/state"
+    [ -f "$CLUSTER_DIR/$name/agent.key" ] \
+        || "$VMSCHED_BIN/vmsched-agent" --keygen "$CLUSTER_DIR/$name/agent.key" > /dev/null
     cat > "$CLUSTER_DIR/$name/agent.conf" <<CONF
 [agent]
 name = $name
+secret_key = $CLUSTER_DIR/$name/agent.key_secret
+scheduler_key = $CLUSTER_DIR/keys/scheduler.key
 scheduler = tcp://$CLUSTER_ADDR:$CLUSTER_PORT
 libvirt_uri = $uri
 state_dir = $CLUSTER_DIR/$name/state
@@ -98,8 +124,17 @@ cluster_start_scheduler() {
         "$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/scheduler.conf" > /dev/null
 }
 
-# cluster_start_agent NAME - starts the agent configured by cluster_agent_conf NAME.
+# cluster_allow_host NAME - allows host NAME's agent key (once; the scheduler must answer).
+cluster_allow_host() {
+    ctl -o json user list 2>/dev/null | jq -e --arg n "$1" '.hosts[] | select(.name == $n)' \
+        > /dev/null && return 0
+    cluster_wait 10 ctl status || return 1
+    ctl host add "$1" --key "$CLUSTER_DIR/$1/agent.key" > /dev/null
+}
+
+# cluster_start_agent NAME - allows and starts the agent configured by cluster_agent_conf NAME.
 cluster_start_agent() {
+    cluster_allow_host "$1" || return 1
     cluster_spawn "agent-$1" "$CLUSTER_DIR/$1/agent.log" \
         "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/$1/agent.conf" > /dev/null
 }
@@ -120,7 +155,8 @@ cluster_kill() {
 
 # ctl ARGS... - clusterctl against this cluster.
 ctl() {
-    $CLUSTER_EXEC "$VMSCHED_BIN/clusterctl" -s "tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))" "$@"
+    $CLUSTER_EXEC "$VMSCHED_BIN/clusterctl" -c "$CLUSTER_DIR/clusterctl.conf" \
+        -s "tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))" "$@"
 }
 
 # cluster_wait SECONDS CMD... - polls CMD every 50 ms until it succeeds; 1 on timeout.

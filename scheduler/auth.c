@@ -1,0 +1,209 @@
+/*  auth.c - the allow list and the ZAP handler (see auth.h).
+
+    Owns the REP socket on inproc://zeromq.zap.01 and the list of principals (small: one
+    per host and operator, searched linearly). A refused handshake is logged with the key,
+    rate-limited, so an operator can add a key that was meant to be allowed.
+*/
+#include "auth.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+
+struct auth {
+    zsock_t *handler;               // REP, bound to the ZAP endpoint
+    principal_record_t *principals; // owned array
+    size_t count;                   // used entries
+    uint64_t accepted;              // handshakes accepted
+    uint64_t refused;               // handshakes refused
+};
+
+auth_t *
+auth_new (char *err, size_t err_size)
+{
+    auth_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    self->handler = zsock_new (ZMQ_REP);
+    if (!self->handler || zsock_bind (self->handler, S_ZAP_ENDPOINT) < 0) {
+        snprintf (err, err_size, "cannot bind the ZAP handler on %s: %s", S_ZAP_ENDPOINT,
+                  zmq_strerror (zmq_errno ()));
+        auth_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+auth_destroy (auth_t **self_p)
+{
+    auth_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy (&self->handler);
+    free (self->principals);
+    free (self);
+    *self_p = NULL;
+}
+
+zsock_t *
+auth_socket (auth_t *self)
+{
+    return self->handler;
+}
+
+//  --------------------------------------------------------------------------
+//  Allow list
+
+static const principal_record_t *
+s_by_key (const auth_t *self, const char *key)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->principals [i].key, key) == 0)
+            return &self->principals [i];
+    return NULL;
+}
+
+const principal_record_t *
+auth_find (auth_t *self, principal_kind_t kind, const char *name)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->principals [i].kind == kind && strcmp (self->principals [i].name, name) == 0)
+            return &self->principals [i];
+    return NULL;
+}
+
+int
+auth_allow (auth_t *self, const principal_record_t *principal)
+{
+    if (auth_find (self, principal->kind, principal->name) || s_by_key (self, principal->key))
+        return -1;
+    principal_record_t *grown = realloc (self->principals,
+                                         (self->count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    self->principals = grown;
+    self->principals [self->count++] = *principal;
+    return 0;
+}
+
+void
+auth_revoke (auth_t *self, principal_kind_t kind, const char *name)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->principals [i].kind == kind && strcmp (self->principals [i].name, name) == 0) {
+            self->principals [i] = self->principals [--self->count];
+            return;
+        }
+}
+
+size_t
+auth_count (const auth_t *self)
+{
+    return self->count;
+}
+
+const principal_record_t *
+auth_at (const auth_t *self, size_t index)
+{
+    return index < self->count? &self->principals [index]: NULL;
+}
+
+const principal_record_t *
+auth_principal (auth_t *self, const char *user_id)
+{
+    if (!user_id)
+        return NULL;
+    if (strncmp (user_id, "host:", 5) == 0)
+        return auth_find (self, PRINCIPAL_HOST, user_id + 5);
+    if (strncmp (user_id, "user:", 5) == 0)
+        return auth_find (self, PRINCIPAL_USER, user_id + 5);
+    return NULL;
+}
+
+uint64_t
+auth_accepted (const auth_t *self)
+{
+    return self->accepted;
+}
+
+uint64_t
+auth_refused (const auth_t *self)
+{
+    return self->refused;
+}
+
+//  --------------------------------------------------------------------------
+//  ZAP (RFC 27): request = version, request id, domain, address, identity, mechanism,
+//  credentials...; reply = version, request id, status code, status text, user id, metadata.
+
+static void
+s_reply (auth_t *self, const char *request_id, size_t id_size, const char *code,
+         const char *text, const char *user_id)
+{
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "1.0");
+    zmsg_addmem (reply, request_id, id_size);
+    zmsg_addstr (reply, code);
+    zmsg_addstr (reply, text);
+    zmsg_addstr (reply, user_id);
+    zmsg_addmem (reply, NULL, 0);
+    zmsg_send (&reply, self->handler);
+}
+
+void
+auth_handle (auth_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->handler);
+    if (!request)
+        return;
+    zframe_t *version = zmsg_pop (request), *id = zmsg_pop (request);
+    char *domain = zmsg_popstr (request), *address = zmsg_popstr (request);
+    zframe_t *identity = zmsg_pop (request);
+    char *mechanism = zmsg_popstr (request);
+    zframe_t *credentials = zmsg_pop (request);
+    const char *id_data = id? (const char *) zframe_data (id): "";
+    size_t id_size = id? zframe_size (id): 0;
+    char key [PRINCIPAL_KEY_SIZE] = "";
+    bool curve = mechanism && strcmp (mechanism, "CURVE") == 0 && credentials
+              && zframe_size (credentials) == 32;
+    if (curve)
+        zmq_z85_encode (key, zframe_data (credentials), 32);
+    const principal_record_t *principal = curve? s_by_key (self, key): NULL;
+    bool agents = domain && strcmp (domain, AUTH_DOMAIN_AGENTS) == 0;
+    bool operators = domain && strcmp (domain, AUTH_DOMAIN_OPERATORS) == 0;
+    bool allowed = principal && ((agents && principal->kind == PRINCIPAL_HOST)
+                              || (operators && principal->kind == PRINCIPAL_USER));
+    if (allowed) {
+        char user_id [PRINCIPAL_NAME_SIZE + 8];
+        snprintf (user_id, sizeof user_id, "%s:%s",
+                  principal->kind == PRINCIPAL_HOST? "host": "user", principal->name);
+        self->accepted++;
+        s_reply (self, id_data, id_size, "200", "OK", user_id);
+    }
+    else {
+        self->refused++;
+        if (self->refused <= 20 || self->refused % 1000 == 0)
+            log_warn ("refused a connection from %s to the %s endpoint: %s (%" PRIu64
+                      " refused so far)", address? address: "?", domain? domain: "?",
+                      !curve? "not a CURVE client"
+                      : !principal? "unknown key"
+                      : "the key belongs to the other endpoint", self->refused);
+        if (curve && !principal)
+            log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE'",
+                      key, agents? "host": "user");
+        s_reply (self, id_data, id_size, "400", "not allowed", "");
+    }
+    zframe_destroy (&version);
+    zframe_destroy (&id);
+    zframe_destroy (&identity);
+    zframe_destroy (&credentials);
+    zstr_free (&domain);
+    zstr_free (&address);
+    zstr_free (&mechanism);
+    zmsg_destroy (&request);
+}
