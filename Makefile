@@ -97,6 +97,8 @@ $(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(AGENT_LIB_OBJ) $(SCHEDULER_LIB_OBJ) 
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
+include tests/fuzz/fuzz.mk
+
 # ---------------------------------------------------------------------------------------
 # Dependencies: installs only what is missing, so it is quick when everything is there.
 
@@ -127,7 +129,7 @@ asan:
 	  tests/run build/asan/bin unit integration
 
 valgrind: all
-	VMSCHED_VALGRIND=1 tests/run $(BIN) unit
+	VMSCHED_VALGRIND=1 tests/run $(BIN) unit fuzz
 
 # ---------------------------------------------------------------------------------------
 # Demo: a scheduler and three agents on libvirt's test driver, left running.

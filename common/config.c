@@ -144,15 +144,11 @@ s_on_entry (void *user, const char *section, const char *key, const char *value)
     return 1;
 }
 
-int
-config_load (const char *path, const config_key_t *keys, void *target,
-             char *err, size_t err_size)
+//  The message for inih's result rc (not 0) of parsing `path`.
+static int
+s_report (const char *path, int rc, const s_parse_t *parse, const char *detail, char *err,
+          size_t err_size)
 {
-    char detail [768] = "";
-    s_parse_t parse = { keys, target, detail, sizeof detail, false };
-    int rc = ini_parse (path, s_on_entry, &parse);
-    if (rc == 0)
-        return 0;
     if (rc == -1)
         snprintf (err, err_size, "cannot read config '%s': %s", path,
                   access (path, F_OK)? "no such file": "permission denied");
@@ -160,12 +156,32 @@ config_load (const char *path, const config_key_t *keys, void *target,
     if (rc == -2)
         snprintf (err, err_size, "cannot read config '%s': out of memory", path);
     else
-    if (parse.failed)
+    if (parse->failed)
         snprintf (err, err_size, "config '%s' line %d: %s", path, rc, detail);
     else
         snprintf (err, err_size, "config '%s' line %d: syntax error "
                   "(expected '[section]' or 'key = value')", path, rc);
     return -1;
+}
+
+int
+config_load (const char *path, const config_key_t *keys, void *target,
+             char *err, size_t err_size)
+{
+    char detail [768] = "";
+    s_parse_t parse = { keys, target, detail, sizeof detail, false };
+    int rc = ini_parse (path, s_on_entry, &parse);
+    return rc == 0? 0: s_report (path, rc, &parse, detail, err, err_size);
+}
+
+int
+config_parse (const char *name, const char *text, const config_key_t *keys, void *target,
+              char *err, size_t err_size)
+{
+    char detail [768] = "";
+    s_parse_t parse = { keys, target, detail, sizeof detail, false };
+    int rc = ini_parse_string (text, s_on_entry, &parse);
+    return rc == 0? 0: s_report (name, rc, &parse, detail, err, err_size);
 }
 
 int

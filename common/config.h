@@ -43,6 +43,10 @@ typedef struct {
 int config_load (const char *path, const config_key_t *keys, void *target,
                  char *err, size_t err_size);
 
+//  The same for text in memory (NUL-terminated); name stands for the file in messages.
+int config_parse (const char *name, const char *text, const config_key_t *keys, void *target,
+                  char *err, size_t err_size);
+
 //  Set one value as if it came from a file (command-line overrides, tests). Same errors.
 int config_set (const config_key_t *keys, void *target, const char *section,
                 const char *key, const char *value, char *err, size_t err_size);

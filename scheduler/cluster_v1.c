@@ -443,6 +443,10 @@ s_load_rules (cluster_v1_t *self, s_loader_t *ld, json_t *array)
 //  --------------------------------------------------------------------------------------
 //  Public API
 
+//  Builds the cluster from a parsed document (takes root); path names it in messages.
+static cluster_v1_t *
+s_from_root (const char *path, json_t *root, char *err, size_t err_size);
+
 cluster_v1_t *
 cluster_v1_load (const char *path, char *err, size_t err_size)
 {
@@ -456,6 +460,26 @@ cluster_v1_load (const char *path, char *err, size_t err_size)
             s_fail (&ld, "cannot read: %s", error.text);
         return NULL;
     }
+    return s_from_root (path, root, err, err_size);
+}
+
+cluster_v1_t *
+cluster_v1_parse (const char *name, const char *text, size_t size, char *err, size_t err_size)
+{
+    s_loader_t ld = { name, err, err_size };
+    json_error_t error;
+    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        s_fail (&ld, "line %d column %d: %s", error.line, error.column, error.text);
+        return NULL;
+    }
+    return s_from_root (name, root, err, err_size);
+}
+
+static cluster_v1_t *
+s_from_root (const char *path, json_t *root, char *err, size_t err_size)
+{
+    s_loader_t ld = { path, err, err_size };
     cluster_v1_t *self = calloc (1, sizeof (cluster_v1_t));
     if (!self) {
         s_fail (&ld, "out of memory");

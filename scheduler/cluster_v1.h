@@ -23,6 +23,10 @@ typedef struct _cluster_v1_t cluster_v1_t;
 //  "c.json: hosts[3].cpus is a string, expected an integer", duplicate names, JSON syntax.
 cluster_v1_t *cluster_v1_load (const char *path, char *err, size_t err_size);
 
+//  The same from size bytes of JSON text in memory; name stands for the file in messages.
+cluster_v1_t *cluster_v1_parse (const char *name, const char *text, size_t size, char *err,
+                                size_t err_size);
+
 //  Destroy a cluster and everything it owns. NULL-safe, sets *self_p to NULL.
 void cluster_v1_destroy (cluster_v1_t **self_p);
 

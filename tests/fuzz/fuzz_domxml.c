@@ -1,0 +1,34 @@
+/*  fuzz_domxml.c - the domain XML checks of `vm create` (operator input). */
+#include "domxml.h"
+#include "fuzz.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+    (void) argc, (void) argv;
+    log_init ("fuzz", LOG_LEVEL_NONE);
+    return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    char *text = malloc (size + 1);
+    if (!text)
+        return 0;
+    memcpy (text, data, size);
+    text [size] = 0;
+    char err [1024];
+    domxml_info_t info;
+    if (domxml_parse (text, &info, err, sizeof err) == 0) {
+        char *prepared = domxml_prepare (text, "fuzz-vm", "12345678-1234-1234-1234-123456789abc",
+                                         err, sizeof err);
+        free (prepared);
+    }
+    free (text);
+    return 0;
+}
