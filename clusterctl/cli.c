@@ -81,10 +81,10 @@ s_usage (FILE *out)
         "\n"
         "Verbs:\n");
     for (size_t i = 0; i < verb_count; i++) {
-        char synopsis [64];
+        char synopsis [96];
         snprintf (synopsis, sizeof synopsis, "%s %s", verb_table [i].words,
                   verb_table [i].synopsis);
-        fprintf (out, "  %-30s %s\n", synopsis, verb_table [i].summary);
+        fprintf (out, "  %-52s %s\n", synopsis, verb_table [i].summary);
     }
     fprintf (out,
         "\n"

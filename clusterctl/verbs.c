@@ -137,7 +137,8 @@ static s_progress_t
 s_judge_stopped (const json_t *vm, const json_t *answer, char *line, size_t size)
 {
     (void) answer;
-    bool off = strcmp (s_string (vm, "state"), "running")
+    const char *state = s_string (vm, "state");
+    bool off = (strcmp (state, "shutoff") == 0 || strcmp (state, "crashed") == 0)
             && json_is_null (json_object_get (vm, "operation"));
     snprintf (line, size, "vm '%s': %s", s_string (vm, "name"),
               off? "stopped": s_string (vm, "reason"));
@@ -166,9 +167,13 @@ s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t siz
         snprintf (line, size, "vm '%s' migrated to host '%s'", s_string (vm, "name"), target);
         return S_DONE;
     }
-    //  The outcome is the newest operation's (the reason may already say where it runs).
+    //  The outcome is the newest operation's (the reason may already say where it runs). A
+    //  migration done before the target's report arrived: wait for the report.
     const json_t *operations = json_object_get (vm, "operations");
     const json_t *last = json_array_get (operations, json_array_size (operations) - 1);
+    if (last && strcmp (s_string (last, "action"), "migrate") == 0
+    &&  strcmp (s_string (last, "state"), "done") == 0)
+        return S_WAITING;
     if (last && strcmp (s_string (last, "action"), "migrate") == 0)
         snprintf (line, size, "vm '%s': migration %s: %s; it runs on host '%s'",
                   s_string (vm, "name"), s_string (last, "state"), s_string (last, "message"),
@@ -207,7 +212,7 @@ static int
 s_wait_delete (const verb_session_t *session, const verb_t *verb, const char *name,
                const json_t *answer)
 {
-    (void) verb, (void) answer;
+    (void) verb;
     int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
     const char *args [] = { name };
     while (s_now_ms () < deadline) {
@@ -221,7 +226,11 @@ s_wait_delete (const verb_session_t *session, const verb_t *verb, const char *na
             present = present || strcmp (s_string (vm, "name"), name) == 0;
         json_decref (list);
         if (!present) {
-            if (!session->json)
+            if (session->json) {
+                json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+                fputc ('\n', session->out);
+            }
+            else
                 fprintf (session->out, "vm '%s' deleted\n", name);
             return 0;
         }
@@ -240,8 +249,13 @@ s_wait_maintenance (const verb_session_t *session, const verb_t *verb, const cha
                     const json_t *answer)
 {
     (void) verb;
-    if (!json_is_true (json_object_get (answer, "maintenance")))
-        return 0;                           // maintenance ended: nothing to follow
+    if (!json_is_true (json_object_get (answer, "maintenance"))) {
+        if (session->json) {                // maintenance ended: nothing to follow
+            json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+            fputc ('\n', session->out);
+        }
+        return 0;
+    }
     int64_t started = s_now_ms ();
     int64_t deadline = started + (int64_t) session->wait_s * 1000;
     int64_t blocked_since = 0;
@@ -274,7 +288,11 @@ s_wait_maintenance (const verb_session_t *session, const verb_t *verb, const cha
             snprintf (last, sizeof last, "%s", report);
         }
         if (left == 0) {
-            if (!session->json)
+            if (session->json) {
+                json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+                fputc ('\n', session->out);
+            }
+            else
                 fprintf (session->out, "host '%s' is empty and in maintenance\n", name);
             return 0;
         }

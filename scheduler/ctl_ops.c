@@ -107,7 +107,7 @@ static bool
 s_valid_name (const char *name)
 {
     size_t length = strlen (name);
-    if (length == 0 || length >= 64)
+    if (length == 0 || length >= WIRE_NAME_SIZE)
         return false;
     for (size_t i = 0; i < length; i++)
         if (!isalnum ((unsigned char) name [i]) && !strchr (".-_", name [i]))
@@ -144,8 +144,8 @@ s_new_identity (const ctl_context_t *context, const char *name, const domxml_inf
                 char *uuid, char *err, size_t err_size)
 {
     if (!s_valid_name (name)) {
-        snprintf (err, err_size, "invalid vm name '%.64s': use 1 to 63 letters, digits, '.', "
-                  "'-' and '_'", name);
+        snprintf (err, err_size, "invalid vm name '%.64s': use 1 to %d letters, digits, '.', "
+                  "'-' and '_'", name, WIRE_NAME_SIZE - 1);
         return 2;
     }
     if (managed_spec_by_name (context->managed, name)) {
@@ -507,8 +507,8 @@ s_rule_parse (uint32_t argc, char **args, rule_record_t *rule, char *err, size_t
     bool vm_host = rule->kind == RULE_VM_HOST;
     if (vms < (vm_host? 1: 2) || (vm_host && hosts < 1) || (!vm_host && hosts > 0)) {
         snprintf (err, err_size, "a %s rule needs %s", args [1], vm_host
-                  ? "at least one vm (--vms) and one host (--hosts)"
-                  : "at least two vms (--vms) and no hosts");
+                  ? "at least one vm and one host (--hosts)"
+                  : "at least two vms and no hosts");
         return 2;
     }
     return 0;

@@ -18,6 +18,7 @@
 typedef struct {
     op_record_t record;             // persistent part (id 0: nothing in flight)
     uint64_t host_generation;       // registration the command was sent to
+    uint64_t vm_generation;         // the VM's generation when it began (every send)
     uint32_t timeout_ms;            // MIGRATE: the agent aborts after this long
     int64_t started;                // boot ms
     int64_t last_sent;              // boot ms of the last (re)send
@@ -33,12 +34,11 @@ typedef struct {
     spec_record_t record;           // persistent part
     char *xml;                      // owned prepared domain XML
     vm_op_t op;                     // command in flight
-    int64_t retry_after;            // boot ms: no new start before (after a failure)
+    int64_t retry_after;            // boot ms: no new start or migration before (after a
+                                    // failure, or a start no report confirmed)
     char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)
     uint64_t settle_serial;         // where it runs is uncertain since this report number:
                                     // no start until every up host reported after it (0: sure)
-    char avoid_host_id [WIRE_ID_SIZE];  // host a start just failed on ...
-    int64_t avoid_until;            // ... avoided until this boot ms
 } spec_t;
 
 typedef struct managed managed_t;

@@ -138,7 +138,7 @@ s_send (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t 
     command->id = op->record.id;
     command->leader_epoch = config->epoch;
     command->host_generation = op->host_generation;
-    command->vm_generation = spec->record.generation;
+    command->vm_generation = op->vm_generation;
     snprintf (command->vm_uuid, sizeof command->vm_uuid, "%s", spec->record.uuid);
     snprintf (command->vm_name, sizeof command->vm_name, "%s", spec->record.name);
     command->action = op->record.action;
@@ -185,6 +185,7 @@ s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t acti
               command_action_name (action), host->record.name, target? " to host '": "",
               target? target->record.name: "", target? "'": "", record->id);
     reconcile_put_spec (spec, false, wall, out);
+    op->vm_generation = spec->record.generation;    // re-sends carry the same one
     s_push_op (spec, wall, out);
     s_send (model, spec, config, now, outbox);
 }
@@ -234,6 +235,7 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
     s_finish (spec, "failed", why, wall, out);
     if (action != COMMAND_STOP)
         s_unsettle (model, spec, outbox);
+    spec->retry_after = now + config->retry_ms;     // no immediate new attempt of anything
     if (action == COMMAND_MIGRATE)
         s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
                   "stays on host '%s'", host, target, why, host);
@@ -257,7 +259,8 @@ s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t
     host_t *host = model_host_by_id (model, op->record.host_id);
     char why [WIRE_TEXT_SIZE];
     int64_t deadline = config->op_deadline_ms
-                     + (op->record.action == COMMAND_MIGRATE? op->timeout_ms: 0);
+                     + (op->record.action == COMMAND_MIGRATE? op->timeout_ms: 0)
+                     + (op->record.action == COMMAND_STOP? config->stop_graceful_ms: 0);
     if (!host || host->record.state == HOST_STATE_DOWN)
         snprintf (why, sizeof why, "host went down");
     else
@@ -386,7 +389,7 @@ s_evacuate (s_step_t *step, host_t *host, int64_t now, int64_t wall, outbox_t *o
     for (size_t i = 0; i < managed_spec_count (step->managed); i++) {
         spec_t *spec = managed_spec_at (step->managed, i);
         if (spec->op.record.id || spec->record.want != VM_WANT_RUNNING
-        ||  s_observed_on (step->model, spec) != host)
+        ||  s_observed_on (step->model, spec) != host || now < spec->retry_after)
             continue;
         const char *unmigratable = s_unmigratable (spec);
         if (unmigratable) {
@@ -573,8 +576,11 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
                 s_reason (spec, wall, out, "migrated from host '%s' to host '%s' in %" PRIu32
                           " ms", host->record.name, target, result->elapsed_ms);
             else
-            if (action == COMMAND_START)
+            if (action == COMMAND_START) {
+                //  If no report shows it running after all, do not start it again at once.
+                spec->retry_after = now + config->retry_ms;
                 s_reason (spec, wall, out, "started on host '%s'", host->record.name);
+            }
             return;
         }
         case RESULT_FAILED:

@@ -123,7 +123,7 @@ typedef enum {
     ROLE_ADMIN                  // everything: hosts, users, rules, settings
 } role_t;
 
-#define PRINCIPAL_NAME_SIZE 64
+#define PRINCIPAL_NAME_SIZE WIRE_NAME_SIZE
 #define PRINCIPAL_KEY_SIZE  41  // Z85 public key + NUL
 
 //  A key the scheduler accepts (the allow list).
