@@ -58,6 +58,8 @@ typedef struct {
     int extra_count;            // key=value arguments from flags (owned strings)
     char *extra [S_MAX_ARGS];   // "key=value"
     char *file_content;         // FLAG_FILE content (owned), NULL when none
+    int owned_count;            // strings made while shaping the request
+    char *owned [S_MAX_ARGS];   // ... freed with the line
     bool no_wait;               // --no-wait
     bool abort;                 // --abort
     int wait_s;                 // --wait
@@ -357,11 +359,21 @@ s_verb_args (const verb_t *verb, int argc, char **argv, s_line_t *line, FILE *er
     return 0;
 }
 
-//  The request's arguments from the command line (pointers into line and into joined,
-//  which the caller frees). Returns the count, or -1 after a usage message.
+//  Keeps text (malloc'd) until the line is freed; returns it (NULL when out of memory).
+static char *
+s_own (s_line_t *line, char *text)
+{
+    if (!text || line->owned_count == S_MAX_ARGS) {
+        free (text);
+        return NULL;
+    }
+    return line->owned [line->owned_count++] = text;
+}
+
+//  The request's arguments from the command line (pointers into line, which owns them).
+//  Returns the count, or -1 after a usage message.
 static int
-s_request_args (const verb_t *verb, const s_line_t *line, const char **args, char **joined,
-                FILE *err)
+s_request_args (const verb_t *verb, s_line_t *line, const char **args, FILE *err)
 {
     int count = line->positional_count;
     bool rest = verb->rest_key != NULL;
@@ -371,15 +383,14 @@ s_request_args (const verb_t *verb, const s_line_t *line, const char **args, cha
         return -1;
     }
     int used = 0;
-    *joined = NULL;
     for (int i = 0; i < count && (!rest || i < verb->rest_from); i++) {
         const char *key = i < 3? verb->pos_keys [i]: NULL;
         if (key) {
-            char *pair = malloc (strlen (key) + strlen (line->positional [i]) + 2);
+            char *pair = s_own (line, malloc (strlen (key) + strlen (line->positional [i]) + 2));
             if (!pair)
                 return -1;
             sprintf (pair, "%s=%s", key, line->positional [i]);
-            args [used++] = pair;               // freed by the caller with the extras
+            args [used++] = pair;
         }
         else
             args [used++] = line->positional [i];
@@ -390,13 +401,14 @@ s_request_args (const verb_t *verb, const s_line_t *line, const char **args, cha
         size_t size = strlen (verb->rest_key) + 2;
         for (int i = verb->rest_from; i < count; i++)
             size += strlen (line->positional [i]) + 1;
-        if (!(*joined = malloc (size)))
+        char *joined = s_own (line, malloc (size));
+        if (!joined)
             return -1;
-        size_t length = (size_t) sprintf (*joined, "%s=", verb->rest_key);
+        size_t length = (size_t) sprintf (joined, "%s=", verb->rest_key);
         for (int i = verb->rest_from; i < count; i++)
-            length += (size_t) sprintf (*joined + length, "%s%s", i > verb->rest_from? ",": "",
+            length += (size_t) sprintf (joined + length, "%s%s", i > verb->rest_from? ",": "",
                                         line->positional [i]);
-        args [used++] = *joined;
+        args [used++] = joined;
     }
     for (int i = 0; i < line->extra_count; i++)
         args [used++] = line->extra [i];
@@ -407,7 +419,7 @@ s_request_args (const verb_t *verb, const s_line_t *line, const char **args, cha
 //  Running one verb
 
 static int
-s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *line,
+s_run_verb (const s_settings_t *settings, const verb_t *verb, s_line_t *line,
             FILE *out, FILE *err)
 {
     if (strcmp (verb->words, "vm create") == 0 && !line->file_content) {
@@ -437,8 +449,7 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
         return CLI_FAILED;
     }
     const char *args [S_MAX_ARGS * 2 + 4];
-    char *joined = NULL;
-    int count = s_request_args (verb, line, args, &joined, err);
+    int count = s_request_args (verb, line, args, err);
     if (count < 0) {
         zcert_destroy (&cert);
         return CLI_USAGE;
@@ -449,17 +460,6 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, const s_line_t *li
     const char *request = line->abort? "vm.abort": verb->request;
     json_t *answer = NULL;
     int rc = verb_call (&session, request, args, line->abort? 1: count, &answer);
-    for (int i = 0; i < count; i++)                 // free what s_request_args allocated
-        if (args [i] != joined && args [i] != line->file_content) {
-            bool borrowed = false;
-            for (int p = 0; p < line->positional_count; p++)
-                borrowed |= args [i] == line->positional [p];
-            for (int e = 0; e < line->extra_count; e++)
-                borrowed |= args [i] == line->extra [e];
-            if (!borrowed)
-                free ((char *) args [i]);
-        }
-    free (joined);
     if (rc) {
         zcert_destroy (&cert);
         return rc;
@@ -588,6 +588,8 @@ cli_main (int argc, char **argv, FILE *out, FILE *err)
     int rc = s_main (argc, argv, &line, out, err);
     for (int i = 0; i < line.extra_count; i++)
         free (line.extra [i]);
+    for (int i = 0; i < line.owned_count; i++)
+        free (line.owned [i]);
     free (line.file_content);
     return rc;
 }
