@@ -171,3 +171,4 @@ uninstall:
 
 clean:
 	rm -rf build
+include tests/bench/bench.mk

@@ -1,0 +1,29 @@
+# tests/bench/bench.mk - `make bench`: placement latency and throughput, and the end-to-end
+# comparison with Ganeti's allocator hail (Debian package ganeti-htools, installed here when
+# missing: only this target needs it). Included at the end of the main Makefile, whose
+# variables (BUILD, OBJ, BIN, CC, LDFLAGS, *_OBJ, PKGS_TEST, pkg_libs) it uses. Prints figures;
+# asserts none.
+
+BENCH_OUT := $(BUILD)/bench
+
+$(BIN)/bench_place: $(OBJ)/tests/bench/bench_place.o $(SCHEDULER_LIB_OBJ) $(AGENT_LIB_OBJ) \
+                    $(CTL_LIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST)) -lm
+
+# The same program linked with the engine and jansson only: what one allocator request costs
+# end to end without the 70-odd shared libraries every module pulls in (libvirt, zmq, ...).
+$(BIN)/bench_place_one: $(OBJ)/tests/bench/bench_place.o $(OBJ)/scheduler/place.o \
+                        $(OBJ)/scheduler/cluster_v1.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,jansson) -lm
+
+bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
+	@if ! dpkg-query -W -f='$${Status}\n' ganeti-htools 2>/dev/null | grep -q '^install ok installed'; then \
+	  echo "bench: installing ganeti-htools (for hail)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "bench: must run as root to apt-get install ganeti-htools" >&2; exit 1; fi; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ganeti-htools) \
+	    > $(or $(TMPDIR),/tmp)/vmsched-apt-bench.log 2>&1 \
+	    || { tail -20 $(or $(TMPDIR),/tmp)/vmsched-apt-bench.log >&2; echo "bench: apt-get failed (log above)" >&2; exit 1; }; \
+	fi
+	tests/bench/run_bench.sh $(BIN) $(BENCH_OUT)
