@@ -38,7 +38,8 @@ DEBS := build-essential pkg-config libzmq3-dev libczmq-dev libvirt-dev libsqlite
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
         valgrind
 
-COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c
+COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c \
+                 common/daemon.c
 AGENT_SRC     := $(wildcard agent/*.c)
 SCHEDULER_SRC := $(wildcard scheduler/*.c)
 CTL_SRC       := $(wildcard clusterctl/*.c)

@@ -107,12 +107,8 @@ agent_config_defaults (agent_config_t *config)
 int
 agent_config_check (const agent_config_t *config, char *err, size_t err_size)
 {
-    log_level_t level;
-    if (log_level_parse (config->log_level, &level)) {
-        snprintf (err, err_size, "invalid log_level '%s': expected error, warn, info or debug",
-                  config->log_level);
+    if (log_level_check (config->log_level, err, err_size))
         return -1;
-    }
     if (!config->name [0] || strspn (config->name, "abcdefghijklmnopqrstuvwxyz"
             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen (config->name)) {
         snprintf (err, err_size, "invalid name '%s': use letters, digits, '.', '-' and '_'",

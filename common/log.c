@@ -70,3 +70,13 @@ log_msg (log_level_t level, const char *fmt, ...)
     fprintf (stderr, "<%d>%s.%03ld %s[%d] %s: %s\n", (int) level, stamp,
              ts.tv_nsec / 1000000, s_program, (int) getpid (), s_level_word (level), text);
 }
+
+int
+log_level_check (const char *text, char *err, size_t err_size)
+{
+    log_level_t level;
+    if (log_level_parse (text, &level) == 0)
+        return 0;
+    snprintf (err, err_size, "invalid log_level '%s': expected error, warn, info or debug", text);
+    return -1;
+}

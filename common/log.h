@@ -7,6 +7,8 @@
 #ifndef VMSCHED_LOG_H
 #define VMSCHED_LOG_H
 
+#include <stddef.h>
+
 typedef enum {
     LOG_LEVEL_NONE = 0,     // print nothing (tests that provoke errors on purpose)
     LOG_LEVEL_ERROR = 3,    // syslog priority err
@@ -20,6 +22,9 @@ void log_init (const char *program, log_level_t threshold);
 
 //  Parse "error", "warn", "info" or "debug"; returns -1 for anything else.
 int log_level_parse (const char *text, log_level_t *out);
+
+//  For configuration checks: 0, or -1 with "invalid log_level 'x': expected ..." in err.
+int log_level_check (const char *text, char *err, size_t err_size);
 
 //  Print one message (printf format) at the given level.
 void log_msg (log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

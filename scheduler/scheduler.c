@@ -117,12 +117,8 @@ scheduler_config_defaults (scheduler_config_t *config)
 int
 scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_size)
 {
-    log_level_t level;
-    if (log_level_parse (config->log_level, &level)) {
-        snprintf (err, err_size, "invalid log_level '%s': expected error, warn, info or debug",
-                  config->log_level);
+    if (log_level_check (config->log_level, err, err_size))
         return -1;
-    }
     if (strcmp (config->placement, "spread") && strcmp (config->placement, "pack")) {
         snprintf (err, err_size, "invalid placement '%s': expected spread or pack",
                   config->placement);

@@ -203,28 +203,28 @@ check generations-kept "agents continue without re-registering" \
 printf '[scheduler]\nheartbeat_ms = fast\n' > "$CLUSTER_DIR/bad.conf"
 out=$("$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/bad.conf" 2>&1); rc=$?
 check bad-config "exit 1 with file, line and expectation; got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'bad.conf'*'line 2'*'heartbeat_ms'* ]]"
+    exited_with "$rc" 1 "$out" "bad.conf" "line 2" "heartbeat_ms"
 out=$("$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/missing.conf" 2>&1); rc=$?
 check missing-config "exit 1 naming the missing file; got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'missing.conf'* ]]"
+    exited_with "$rc" 1 "$out" "missing.conf"
 sed "s|^secret_key = .*|secret_key = $CLUSTER_DIR/none.key_secret|; s|^database = .*|database = $CLUSTER_DIR/other.db|" \
     "$CLUSTER_DIR/scheduler.conf" > "$CLUSTER_DIR/nokey.conf"
 out=$("$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/nokey.conf" 2>&1); rc=$?
 check missing-key "a missing secret key stops the scheduler with exit 1 naming it; got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'none.key_secret'*'--keygen'* ]]"
+    exited_with "$rc" 1 "$out" "none.key_secret" "--keygen"
 "$VMSCHED_BIN/vmsched-scheduler" --keygen "$CLUSTER_DIR/open.key" > /dev/null
 chmod 644 "$CLUSTER_DIR/open.key_secret"
 sed -i "s|^secret_key = .*|secret_key = $CLUSTER_DIR/open.key_secret|" "$CLUSTER_DIR/nokey.conf"
 out=$("$VMSCHED_BIN/vmsched-scheduler" -c "$CLUSTER_DIR/nokey.conf" 2>&1); rc=$?
 check open-key "a world-readable secret key is refused with the chmod to run; got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'chmod 600'* ]]"
+    exited_with "$rc" 1 "$out" "chmod 600"
 "$VMSCHED_BIN/clusterctl" keygen "$CLUSTER_DIR/stranger.key" > /dev/null
 printf '[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n' "$CLUSTER_DIR/stranger.key_secret" \
     "$CLUSTER_DIR/keys/scheduler.key" > "$CLUSTER_DIR/stranger.conf"
 out=$($CLUSTER_EXEC "$VMSCHED_BIN/clusterctl" -c "$CLUSTER_DIR/stranger.conf" \
       -s "tcp://$CLUSTER_ADDR:$((CLUSTER_PORT + 1))" status 2>&1); rc=$?
 check unknown-key "an unknown operator key is refused (exit 1, 'refused this key'); got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'refused this key'* ]]"
+    exited_with "$rc" 1 "$out" "refused this key"
 
 ctl host show no-such-host > /dev/null 2>&1; rc=$?
 check ctl-refused "host show of an unknown host exits 1, got $rc" test "$rc" = 1

@@ -72,19 +72,18 @@ check create-stored "three managed vms, stopped" \
 
 out=$(ctl vm create bad --xml /dev/null 2>&1); rc=$?
 check create-bad-xml "empty XML refused with exit 1 and a reason, got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'not valid XML'* ]]"
+    exited_with "$rc" 1 "$out" "not valid XML"
 printf "<domain type='qemu'><name>other</name><memory>32768</memory><vcpu>1</vcpu></domain>" > "$CLUSTER_DIR/other.xml"
 out=$(ctl vm create mismatch --xml "$CLUSTER_DIR/other.xml" 2>&1); rc=$?
-refused_with() { [ "$1" = 1 ] && grep -qF -- "$2" <<<"$3"; }    # rc, text, output
 check create-name-mismatch "XML naming another domain refused, got $rc: $out" \
-    refused_with "$rc" "names the domain 'other'" "$out"
+    exited_with "$rc" 1 "$out" "names the domain 'other'"
 check nothing-half-stored "refused creations leave nothing behind" \
     test "$(ctl -o json vm list | jq '.vms | length')" = 3
 
 ctl rule add web-spread anti-affinity web-1 web-2 > /dev/null || fail rule-add "anti-affinity rule refused"
 out=$(ctl rule add web-together affinity web-1 web-2 2>&1); rc=$?
 check rule-conflict "a contradicting affinity rule must be refused naming web-spread, got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *web-spread* ]]"
+    exited_with "$rc" 1 "$out" "web-spread"
 ctl rule add pin-db must db-1 --hosts h3 > /dev/null || fail rule-must "must rule refused"
 check rule-list "rule list shows two rules" test "$(ctl -o json rule list | jq '.rules | length')" = 2
 
@@ -107,7 +106,7 @@ done
 ctl vm create big-1 --xml "$(xml big-1 8192)" > /dev/null
 out=$(ctl vm start big-1 2>&1); rc=$?
 check fits-nowhere "vm start of a too large vm exits 1 with the reason, got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *'not enough memory'* ]]"
+    exited_with "$rc" 1 "$out" "not enough memory"
 why=$(ctl vm why big-1)
 check why-per-host "vm why must list every host with 'need 8192 MiB': $why" \
     test "$(ctl -o json vm why big-1 | jq '[.now.verdicts[] | select(.reason | test("not enough memory: need 8192 MiB, free [0-9]+ MiB"))] | length')" = 3
@@ -139,13 +138,13 @@ else
 fi
 out=$(ctl vm migrate web-1 "$(on_host web-2)" 2>&1); rc=$?
 check migrate-rule "migrating web-1 next to web-2 must be refused by the rule, got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *web-spread* ]]"
+    exited_with "$rc" 1 "$out" "web-spread"
 
 # A migration over its timeout is aborted by the source agent; the VM stays where it was.
 from=$(on_host batch-1)
 t=$(date +%s%N)
 out=$(ctl vm migrate batch-1 --migration-timeout 100 2>&1); rc=$?
-check migrate-timeout "exit 1 after the abort, got $rc: $out" refused_with "$rc" "aborted" "$out"
+check migrate-timeout "exit 1 after the abort, got $rc: $out" exited_with "$rc" 1 "$out" "aborted"
 check migrate-timeout-stays "batch-1 must still run on $from, is on $(on_host batch-1)" \
     runs_on batch-1 "${from#h}"
 check migrate-timeout-one-copy "exactly one running copy of batch-1" \
@@ -156,7 +155,7 @@ ctl vm create pinned-1 --xml "$(xml pinned-1)" --no-migrate --start > /dev/null
 cluster_wait 10 running pinned-1
 out=$(ctl vm migrate pinned-1 2>&1); rc=$?
 check migrate-refused "a --no-migrate vm is refused with the reason, got $rc: $out" \
-    bash -c "[ $rc = 1 ] && [[ '$out' == *non-migratable* ]]"
+    exited_with "$rc" 1 "$out" "non-migratable"
 ctl vm delete pinned-1 > /dev/null 2>&1
 
 # ---------------------------------------------------------------------------------------

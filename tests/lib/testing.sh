@@ -18,6 +18,15 @@ check() {
     if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
+# exited_with RC EXPECTED OUTPUT TEXT... - true when RC is EXPECTED and OUTPUT contains every
+# TEXT (fixed strings: quotes and globs in them mean nothing).
+exited_with() {
+    local rc=$1 expected=$2 output=$3 text
+    shift 3
+    [ "$rc" = "$expected" ] || return 1
+    for text in "$@"; do grep -qF -- "$text" <<<"$output" || return 1; done
+}
+
 # now_ms - wall clock in milliseconds.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
