@@ -51,6 +51,13 @@ keys_generate (const char *path, const char *owner, char *err, size_t err_size)
 zcert_t *
 keys_load_secret (const char *path, char *err, size_t err_size)
 {
+    size_t length = strlen (path);
+    if (length < 7 || strcmp (path + length - 7, "_secret")) {
+        //  zcert would read PATH_secret instead, whose mode we would not have checked.
+        snprintf (err, err_size, "secret key '%s' must be the _secret file of a key pair "
+                  "(made with --keygen)", path);
+        return NULL;
+    }
     struct stat info;
     if (stat (path, &info)) {
         snprintf (err, err_size, "cannot read secret key '%s': %s (make one with --keygen)",

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 struct auth {
     zsock_t *handler;               // REP, bound to the ZAP endpoint
     principal_record_t *principals; // owned array
+    uint64_t *grants;               // owned array, parallel: the grant number of each entry
+    uint64_t last_grant;            // grants handed out so far (numbers them)
     size_t count;                   // used entries
     uint64_t accepted;              // handshakes accepted
     uint64_t refused;               // handshakes refused
@@ -29,7 +32,14 @@ auth_new (char *err, size_t err_size)
         return NULL;
     }
     self->handler = zsock_new (ZMQ_REP);
-    if (!self->handler || zsock_bind (self->handler, S_ZAP_ENDPOINT) < 0) {
+    //  A handler closed a moment ago (tests make several) frees the endpoint asynchronously.
+    int rc = self->handler? zsock_bind (self->handler, S_ZAP_ENDPOINT): -1;
+    for (int tries = 0; rc < 0 && self->handler && zmq_errno () == EADDRINUSE && tries < 100;
+         tries++) {
+        zclock_sleep (10);
+        rc = zsock_bind (self->handler, S_ZAP_ENDPOINT);
+    }
+    if (rc < 0) {
         snprintf (err, err_size, "cannot bind the ZAP handler on %s: %s", S_ZAP_ENDPOINT,
                   zmq_strerror (zmq_errno ()));
         auth_destroy (&self);
@@ -46,6 +56,7 @@ auth_destroy (auth_t **self_p)
         return;
     zsock_destroy (&self->handler);
     free (self->principals);
+    free (self->grants);
     free (self);
     *self_p = NULL;
 }
@@ -84,9 +95,13 @@ auth_allow (auth_t *self, const principal_record_t *principal)
         return -1;
     principal_record_t *grown = realloc (self->principals,
                                          (self->count + 1) * sizeof *grown);
-    if (!grown)
+    if (grown)
+        self->principals = grown;
+    uint64_t *grants = grown? realloc (self->grants, (self->count + 1) * sizeof *grants): NULL;
+    if (!grants)
         return -1;
-    self->principals = grown;
+    self->grants = grants;
+    self->grants [self->count] = ++self->last_grant;
     self->principals [self->count++] = *principal;
     return 0;
 }
@@ -96,7 +111,9 @@ auth_revoke (auth_t *self, principal_kind_t kind, const char *name)
 {
     for (size_t i = 0; i < self->count; i++)
         if (self->principals [i].kind == kind && strcmp (self->principals [i].name, name) == 0) {
-            self->principals [i] = self->principals [--self->count];
+            self->count--;
+            self->principals [i] = self->principals [self->count];
+            self->grants [i] = self->grants [self->count];
             return;
         }
 }
@@ -113,15 +130,27 @@ auth_at (const auth_t *self, size_t index)
     return index < self->count? &self->principals [index]: NULL;
 }
 
+//  User-Ids name the grant, not just the name: "host:h1#7". A key revoked and a name allowed
+//  again with another key is a new grant, so connections made with the old key stay refused.
 const principal_record_t *
 auth_principal (auth_t *self, const char *user_id)
 {
-    if (!user_id)
+    const char *grant = user_id? strrchr (user_id, '#'): NULL;
+    if (!grant)
         return NULL;
-    if (strncmp (user_id, "host:", 5) == 0)
-        return auth_find (self, PRINCIPAL_HOST, user_id + 5);
-    if (strncmp (user_id, "user:", 5) == 0)
-        return auth_find (self, PRINCIPAL_USER, user_id + 5);
+    char *end;
+    uint64_t number = strtoull (grant + 1, &end, 10);
+    if (*end)
+        return NULL;
+    for (size_t i = 0; i < self->count; i++) {
+        if (self->grants [i] != number)
+            continue;
+        const principal_record_t *principal = &self->principals [i];
+        char expected [PRINCIPAL_NAME_SIZE + 32];
+        snprintf (expected, sizeof expected, "%s:%s#%" PRIu64, principal->kind == PRINCIPAL_HOST
+                  ? "host": "user", principal->name, number);
+        return strcmp (expected, user_id) == 0? principal: NULL;
+    }
     return NULL;
 }
 
@@ -179,9 +208,10 @@ auth_handle (auth_t *self)
     bool allowed = principal && ((agents && principal->kind == PRINCIPAL_HOST)
                               || (operators && principal->kind == PRINCIPAL_USER));
     if (allowed) {
-        char user_id [PRINCIPAL_NAME_SIZE + 8];
-        snprintf (user_id, sizeof user_id, "%s:%s",
-                  principal->kind == PRINCIPAL_HOST? "host": "user", principal->name);
+        char user_id [PRINCIPAL_NAME_SIZE + 32];
+        snprintf (user_id, sizeof user_id, "%s:%s#%" PRIu64,
+                  principal->kind == PRINCIPAL_HOST? "host": "user", principal->name,
+                  self->grants [principal - self->principals]);
         self->accepted++;
         s_reply (self, id_data, id_size, "200", "OK", user_id);
     }
@@ -194,8 +224,8 @@ auth_handle (auth_t *self)
                       : !principal? "unknown key"
                       : "the key belongs to the other endpoint", self->refused);
         if (curve && !principal)
-            log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE'",
-                      key, agents? "host": "user");
+            log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE%s'",
+                      key, agents? "host": "user", agents? "": " --role ROLE");
         s_reply (self, id_data, id_size, "400", "not allowed", "");
     }
     zframe_destroy (&version);

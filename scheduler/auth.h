@@ -3,10 +3,11 @@
     The scheduler's own ZAP handler (RFC 27) on inproc://zeromq.zap.01, answering libzmq's
     handshake questions from the in-memory allow list (loaded from, and changed together
     with, the database): a key in the "agents" domain must belong to a host, in the
-    "operators" domain to a user. The handler names the principal in the connection's
-    User-Id ("host:h1", "user:alice"); the scheduler checks that name against the allow
-    list again for every message, so a revoked key's next message is refused even on a
-    connection opened before. Not czmq's zauth: it ignores ZAP domains and reads a directory.
+    "operators" domain to a user. The handler names the grant in the connection's User-Id
+    ("host:h1#3", "user:alice#7": kind, name, grant number); the scheduler checks that grant
+    against the allow list again for every message, so a revoked key's next message is
+    refused even on a connection opened before, also when the name is allowed again with
+    another key (a new grant). Not czmq's zauth: it ignores ZAP domains and reads a directory.
 */
 #ifndef VMSCHED_AUTH_H
 #define VMSCHED_AUTH_H
@@ -35,8 +36,8 @@ const principal_record_t *auth_find (auth_t *self, principal_kind_t kind, const 
 size_t auth_count (const auth_t *self);
 const principal_record_t *auth_at (const auth_t *self, size_t index);
 
-//  The principal a connection's User-Id names ("host:h1"), if it is still allowed; NULL
-//  otherwise (unknown, revoked, or no User-Id).
+//  The principal a connection's User-Id names ("host:h1#3"), if that grant still stands;
+//  NULL otherwise (unknown, revoked, re-granted, or no User-Id).
 const principal_record_t *auth_principal (auth_t *self, const char *user_id);
 
 //  Handshakes answered so far: accepted, refused (tests, status).

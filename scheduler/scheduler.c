@@ -327,13 +327,11 @@ s_authorise_agent (scheduler_t *self, const transport_route_t *route, const wire
         s_reject (self, route, "this host's key is not (or no longer) allowed", false);
         return NULL;
     }
-    const char *claimed = NULL;
-    if (msg->kind == WIRE_HELLO)
+    //  The host the message is about: by its id, and for a HELLO also by the name it claims.
+    host_t *host = model_host_by_id (self->model, msg->host_id);
+    const char *claimed = host? host->record.name: NULL;
+    if (msg->kind == WIRE_HELLO && (!claimed || strcmp (claimed, principal->name) == 0))
         claimed = msg->body.hello.name;
-    else {
-        host_t *host = model_host_by_id (self->model, msg->host_id);
-        claimed = host? host->record.name: NULL;
-    }
     if (claimed && strcmp (claimed, principal->name)) {
         log_warn ("host key '%s' sent a %s for host '%s': refused (a host speaks only for "
                   "itself)", principal->name, wire_kind_name (msg->kind), claimed);
@@ -423,6 +421,10 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
     }
     else {
         int64_t now = clock_boottime_ms ();
+        const principal_record_t *principal = auth_principal (self->auth, route->user_id);
+        //  Who, for the audit log: kind:name as the handshake named it (without the grant).
+        char who [sizeof route->user_id];
+        snprintf (who, sizeof who, "%.*s", (int) strcspn (route->user_id, "#"), route->user_id);
         ctl_context_t context = {
             .model = self->model, .store = self->store, .version = VMSCHED_VERSION,
             .epoch = self->epoch, .uptime_ms = now - self->started, .now = now,
@@ -431,8 +433,7 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
             .rejected = self->agent_stats.malformed + self->stale,
             .wall = clock_wall_ms (), .managed = self->managed, .reconcile = &self->reconcile,
             .outbox = &self->outbox, .mutations = &self->mutations, .auth = self->auth,
-            .principal = auth_principal (self->auth, route->user_id),
-            .who = route->user_id,
+            .principal = principal, .who = who,
         };
         ctl_handle (&context, &msg->body.request, &reply.body.reply);
     }

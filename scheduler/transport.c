@@ -77,6 +77,7 @@ transport_recv (zsock_t *sock, const char *what, transport_stats_t *stats,
                 transport_route_t *route, wire_msg_t *msg)
 {
     void *handle = zsock_resolve (sock);
+    memset (msg, 0, sizeof *msg);           // empty on every path that does not fill it
     zmq_msg_t part;
     zmq_msg_init (&part);
     if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {

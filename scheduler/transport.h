@@ -20,7 +20,7 @@
 typedef struct {
     uint8_t bytes [TRANSPORT_ROUTE_SIZE];   // routing id
     size_t size;                            // used bytes
-    char user_id [80];                      // User-Id from the ZAP handler ("host:h1"), "" none
+    char user_id [WIRE_NAME_SIZE + 32];     // User-Id from the ZAP handler ("host:h1#3"), "" none
 } transport_route_t;
 
 //  Counters of one socket.

@@ -8,12 +8,19 @@
     carries, how many were sent, when, and the agent's counters. A last pair of cases runs the
     real libvirt implementation on libvirt's test driver (test:///default).
 
+    The ROUTER is a CURVE server with its own key pair (no ZAP handler: a fake accepts any
+    client key); every agent gets the key pair s_dir/agent.key[_secret] and the fake
+    scheduler's public key s_dir/scheduler.key, as in production. Separate cases check that
+    agent_new refuses missing or world-readable keys, and that an agent holding the wrong
+    scheduler key never gets a message through.
+
     Prints one `PASS unit/agent/CASE` or `FAIL unit/agent/CASE: ...` line per case; the failed
     checks themselves are on stderr just above.
 */
 #include "check.h"
 #include "agent.h"
 #include "hv_fake.h"
+#include "keys.h"
 #include "log.h"
 #include "wire.h"
 #include "vmsched.pb-c.h"
@@ -22,10 +29,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define S_ENDPOINT      "tcp://127.0.0.1:17310"
 #define S_SLICE_MS      10          // agent_run_for slice between two looks at the ROUTER
 #define S_MAX_GOT       1024        // messages one case may collect
+//  A new agent's first HELLO is dropped when it leaves before the CURVE handshake is done
+//  (ZMQ_IMMEDIATE; slow under valgrind): wait for the retry, hello_retry_ms later.
+#define S_FIRST_HELLO_MS 3000
 
 #define S_UUID_WEB      "aaaaaaaa-0000-4000-8000-000000000001"
 #define S_UUID_DB       "aaaaaaaa-0000-4000-8000-000000000002"
@@ -52,6 +63,8 @@ typedef struct {
 
 static zsock_t *s_router;       // the "scheduler" every agent connects to
 static char s_dir [] = "/tmp/vmsched-agent-test-XXXXXX";
+static char s_agent_key [64];   // s_dir/agent.key, the agents' public key (+ "_secret")
+static char s_scheduler_key [64];   // s_dir/scheduler.key: the fake scheduler's public key
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -307,6 +320,9 @@ s_setup (s_fx_t *fx, const char *subdir)
     fx->config.report_ms = 60000;
     fx->config.hello_retry_ms = 1000;
     strcpy (fx->config.log_level, "error");
+    snprintf (fx->config.secret_key, sizeof fx->config.secret_key, "%s_secret", s_agent_key);
+    snprintf (fx->config.scheduler_key, sizeof fx->config.scheduler_key, "%s",
+              s_scheduler_key);
 }
 
 //  Creates the fake hypervisor (not yet connected) and the agent. 0, or -1.
@@ -317,11 +333,11 @@ s_start (s_fx_t *fx)
     wire_capacity_t capacity = s_fake_capacity ();
     fx->hv = hv_fake_new (&capacity, &fx->fake);
     hv_t *hv = fx->hv;
-    char err [1024];
+    char err [1024] = "";
     fx->agent = hv? agent_new (&fx->config, &hv, err, sizeof err): NULL;
     fx->got = calloc (S_MAX_GOT, sizeof *fx->got);
     if (!fx->agent || !fx->got) {
-        fprintf (stderr, "  cannot start the agent: %s\n", hv? err: "no fake hypervisor");
+        fprintf (stderr, "  cannot start the agent: %s\n", fx->hv? err: "no fake hypervisor");
         return -1;
     }
     return 0;
@@ -417,7 +433,7 @@ s_case_capacity_override (void)
     fx.config.memory_mib = 2048;
     if (s_start (&fx))
         return 1;
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 1000);
+    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
     CHECK (hello != NULL);
     if (hello) {
         const wire_capacity_t *capacity = &hello->msg.body.hello.capacity;
@@ -431,7 +447,7 @@ s_case_capacity_override (void)
     fx.config.cpus = 6;
     if (s_start (&fx))
         return failures + 1;
-    hello = s_wait (&fx, WIRE_HELLO, 1000);
+    hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
     CHECK (hello != NULL);
     if (hello) {
         const wire_capacity_t *capacity = &hello->msg.body.hello.capacity;
@@ -785,7 +801,7 @@ s_case_host_id (void)
     if (s_start (&fx))
         return failures + 1;
     CHECK (strcmp (agent_host_id (fx.agent), first) == 0);
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 1000);
+    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
     CHECK (hello && strcmp (hello->msg.body.hello.host_id, first) == 0);
     s_stop (&fx);
 
@@ -1136,6 +1152,130 @@ s_case_libvirt_agent (void)
     return failures;
 }
 
+
+//  --------------------------------------------------------------------------
+//  Keys
+
+//  agent_new with config; expects a refusal whose reason contains every string of want.
+static int
+s_refused_start (const agent_config_t *config, const char *want1, const char *want2,
+                 const char *want3)
+{
+    int failures = 0;
+    wire_capacity_t capacity = s_fake_capacity ();
+    hv_fake_t *fake;
+    hv_t *hv = hv_fake_new (&capacity, &fake);
+    char err [1024] = "";
+    agent_t *agent = hv? agent_new (config, &hv, err, sizeof err): NULL;
+    CHECK (agent == NULL && hv == NULL);            // refused, and the hv freed anyway
+    CHECK (strstr (err, want1));
+    CHECK (!want2 || strstr (err, want2));
+    CHECK (!want3 || strstr (err, want3));
+    if (failures)
+        fprintf (stderr, "  agent_new said: %s\n", err);
+    agent_destroy (&agent);
+    return failures;
+}
+
+//  No secret key file: refused, naming the file and how to make one.
+static int
+s_case_secret_key_missing (void)
+{
+    s_fx_t fx;
+    s_setup (&fx, "no-secret");
+    snprintf (fx.config.secret_key, sizeof fx.config.secret_key, "%s/nosuch.key_secret", s_dir);
+    char path [1100];
+    snprintf (path, sizeof path, "cannot read secret key '%s'", fx.config.secret_key);
+    return s_refused_start (&fx.config, path, "No such file", "--keygen");
+}
+
+//  A secret key others may read: refused, saying what to run.
+static int
+s_case_secret_key_mode (void)
+{
+    int failures = 0;
+    char base [128], secret [160];
+    snprintf (base, sizeof base, "%s/open.key", s_dir);
+    snprintf (secret, sizeof secret, "%s_secret", base);
+    char err [1024] = "";
+    CHECK (keys_generate (base, "test_agent", err, sizeof err) == 0);
+    CHECK (chmod (secret, 0644) == 0);
+    s_fx_t fx;
+    s_setup (&fx, "open-secret");
+    snprintf (fx.config.secret_key, sizeof fx.config.secret_key, "%s", secret);
+    char want [256];
+    snprintf (want, sizeof want, "secret key '%s' is readable by others (mode 0644)", secret);
+    char run [256];
+    snprintf (run, sizeof run, "run: chmod 600 %s", secret);
+    failures += s_refused_start (&fx.config, want, run, NULL);
+    //  And with 0600 the same file is good.
+    CHECK (chmod (secret, 0600) == 0);
+    if (s_start (&fx) == 0)
+        CHECK (s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS) != NULL);
+    else
+        failures++;
+    s_stop (&fx);
+    return failures;
+}
+
+//  No public key file for the scheduler: refused, naming the file.
+static int
+s_case_scheduler_key_missing (void)
+{
+    s_fx_t fx;
+    s_setup (&fx, "no-scheduler-key");
+    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/nosuch.key", s_dir);
+    char want [1100];
+    snprintf (want, sizeof want, "cannot read public key '%s'", fx.config.scheduler_key);
+    return s_refused_start (&fx.config, want, "No such file", NULL);
+}
+
+//  A file in the key format whose public key is not a CURVE key: refused, naming the file.
+static int
+s_case_scheduler_key_invalid (void)
+{
+    int failures = 0;
+    s_fx_t fx;
+    s_setup (&fx, "bad-scheduler-key");
+    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/garbage.key", s_dir);
+    CHECK (s_write_file (fx.config.scheduler_key,
+                         "curve\n    public-key = \"not-a-z85-key\"\n") == 0);
+    char want [1100];
+    snprintf (want, sizeof want, "'%s' is not a key file", fx.config.scheduler_key);
+    failures += s_refused_start (&fx.config, want, NULL, NULL);
+    return failures;
+}
+
+//  An agent holding another key as the scheduler's: the CURVE handshake fails, so not one
+//  message reaches the ROUTER (no plaintext fallback); with the right key it registers.
+static int
+s_case_wrong_scheduler_key (void)
+{
+    int failures = 0;
+    char other [128], err [1024] = "";
+    snprintf (other, sizeof other, "%s/impostor.key", s_dir);
+    CHECK (keys_generate (other, "impostor", err, sizeof err) == 0);
+    s_fx_t fx;
+    s_setup (&fx, "wrong-scheduler-key");
+    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s", other);
+    fx.config.hello_retry_ms = 100;
+    if (s_start (&fx))
+        return failures + 1;
+    s_pump (&fx, 700);
+    CHECK (fx.got_count == 0);
+    CHECK (agent_generation (fx.agent) == 0);
+    CHECK (agent_stats (fx.agent)->received == 0);
+    s_stop (&fx);
+
+    s_setup (&fx, "wrong-scheduler-key");           // same identity, right key
+    fx.config.hello_retry_ms = 100;
+    if (s_start (&fx))
+        return failures + 1;
+    CHECK (s_register (&fx, 2, 0) == 0);
+    s_stop (&fx);
+    return failures;
+}
+
 //  --------------------------------------------------------------------------
 
 typedef struct {
@@ -1159,6 +1299,11 @@ static const s_case_t s_cases [] = {
     { "config_file", s_case_config_file },
     { "libvirt", s_case_libvirt },
     { "libvirt_agent", s_case_libvirt_agent },
+    { "secret_key_missing", s_case_secret_key_missing },
+    { "secret_key_mode", s_case_secret_key_mode },
+    { "scheduler_key_missing", s_case_scheduler_key_missing },
+    { "scheduler_key_invalid", s_case_scheduler_key_invalid },
+    { "wrong_scheduler_key", s_case_wrong_scheduler_key },
 };
 
 int
@@ -1172,14 +1317,33 @@ main (int argc, char **argv)
         printf ("FAIL unit/agent: cannot create a temporary directory\n");
         return 1;
     }
-    s_router = zsock_new_router ("@" S_ENDPOINT);
-    if (!s_router) {
-        printf ("FAIL unit/agent: cannot bind %s (in use?)\n", S_ENDPOINT);
+    //  Key pairs: the agents' (keys.c, as vmsched-agent --keygen makes it) and the fake
+    //  scheduler's (kept in memory; only its public key is written).
+    char err [1024] = "";
+    snprintf (s_agent_key, sizeof s_agent_key, "%s/agent.key", s_dir);
+    snprintf (s_scheduler_key, sizeof s_scheduler_key, "%s/scheduler.key", s_dir);
+    zcert_t *cert = zcert_new ();
+    if (!cert || zcert_save_public (cert, s_scheduler_key)
+    ||  keys_generate (s_agent_key, "test_agent", err, sizeof err)) {
+        printf ("FAIL unit/agent: cannot write the test key pairs: %s\n", err);
+        zcert_destroy (&cert);
         return 1;
     }
-    zsock_set_rcvtimeo (s_router, 0);
-    zsock_set_linger (s_router, 0);
-    zsock_set_maxmsgsize (s_router, WIRE_MAX_MESSAGE);
+    //  The ROUTER is a CURVE server: options before the bind.
+    s_router = zsock_new (ZMQ_ROUTER);
+    if (s_router) {
+        zsock_set_rcvtimeo (s_router, 0);
+        zsock_set_linger (s_router, 0);
+        zsock_set_maxmsgsize (s_router, WIRE_MAX_MESSAGE);
+        zcert_apply (cert, s_router);
+        zsock_set_curve_server (s_router, 1);
+    }
+    zcert_destroy (&cert);
+    if (!s_router || zsock_bind (s_router, "%s", S_ENDPOINT) < 0) {
+        printf ("FAIL unit/agent: cannot bind %s (in use?)\n", S_ENDPOINT);
+        zsock_destroy (&s_router);
+        return 1;
+    }
 
     int failed = 0;
     for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {

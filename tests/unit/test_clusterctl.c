@@ -6,11 +6,19 @@
     request so that a case can check what was sent, or that nothing was. Each case calls
     cli_main with open_memstream streams and checks the exit code and both texts.
 
+    The fake scheduler is a CURVE server with its own key pair (no ZAP handler: it accepts
+    any client key). s_run gives clusterctl "-c s_dir/base.conf" first, which names the
+    operator's key pair (made with keys_generate) and the fake's public key; a case's own -c
+    comes later and wins. Security cases: a missing secret key, `clusterctl keygen`, a
+    scheduler whose ZAP handler refuses every key (a second fake in its own ZeroMQ context,
+    so that its handler does not answer for the first), and a wrong scheduler key.
+
     Prints one `PASS unit/clusterctl/CASE` or `FAIL unit/clusterctl/CASE: ...` line per case;
     the failed checks themselves are on stderr just above.
 */
 #include "check.h"
 #include "cli.h"
+#include "keys.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -19,10 +27,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define S_PORT          "17320"
 #define S_ENDPOINT      "tcp://127.0.0.1:" S_PORT
 #define S_DEAD_ENDPOINT "tcp://127.0.0.1:17329"     // nothing listens there
+#define S_REFUSING_ENDPOINT "tcp://127.0.0.1:17500" // a CURVE server refusing every key
+#define S_ZAP_ENDPOINT  "inproc://zeromq.zap.01"    // where libzmq asks its ZAP handler
 #define S_MAX_ARGV      32
 
 static const char *s_hosts_json =
@@ -56,6 +67,15 @@ static const char *s_status_json =
 
 static char s_dir [] = "/tmp/vmsched-clusterctl-test-XXXXXX";
 static zactor_t *s_scheduler;
+static char s_base_conf [128];      // s_dir/base.conf: secret_key and scheduler_key
+static char s_operator_key [128];   // s_dir/operator.key, clusterctl's public key (+ "_secret")
+static char s_scheduler_key [128];  // s_dir/scheduler.key, the fake scheduler's public key
+
+//  What the fake scheduler's actor gets.
+typedef struct {
+    zcert_t *cert;              // borrowed: the fake scheduler's key pair
+    bool bound;                 // set by the actor before it signals
+} s_actor_args_t;
 
 //  --------------------------------------------------------------------------
 //  The fake scheduler
@@ -116,16 +136,24 @@ s_answer (const wire_ctl_request_t *request, wire_msg_t *reply, int *frames)
 }
 
 //  The actor: answers requests; "LAST" on the pipe returns "COUNT|VERB|ARG|ARG..." of the
-//  newest request. *args (a bool) says whether it could bind, before the handshake.
+//  newest request. args (s_actor_args_t) gives the key pair and gets whether it could bind,
+//  before the handshake.
 static void
 s_scheduler_actor (zsock_t *pipe, void *args)
 {
-    zsock_t *router = zsock_new_router ("@" S_ENDPOINT);
-    *(bool *) args = router != NULL;
+    s_actor_args_t *setup = args;
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    if (router) {
+        zsock_set_linger (router, 0);
+        zcert_apply (setup->cert, router);
+        zsock_set_curve_server (router, 1);
+        if (zsock_bind (router, "%s", S_ENDPOINT) < 0)
+            zsock_destroy (&router);
+    }
+    setup->bound = router != NULL;
     zsock_signal (pipe, 0);
     if (!router)
         return;
-    zsock_set_linger (router, 0);
     char last [2048] = "";
     int requests = 0;
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
@@ -212,13 +240,16 @@ typedef struct {
     char *err;                  // what it wrote to err
 } s_result_t;
 
-//  cli_main ("clusterctl", args..., NULL) with memory streams.
+//  cli_main ("clusterctl", "-c", s_base_conf, args..., NULL) with memory streams (a -c
+//  among args wins: the last one counts).
 static s_result_t
 s_run (const char *arg, ...)
 {
     char *argv [S_MAX_ARGV + 1];
     int argc = 0;
     argv [argc++] = strdup ("clusterctl");
+    argv [argc++] = strdup ("-c");
+    argv [argc++] = strdup (s_base_conf);
     va_list args;
     va_start (args, arg);
     for (const char *next = arg; next && argc < S_MAX_ARGV; next = va_arg (args, const char *))
@@ -257,6 +288,40 @@ s_write_file (const char *path, const char *text)
         return -1;
     int rc = fputs (text, file) < 0? -1: 0;
     return fclose (file) || rc? -1: 0;
+}
+
+//  s_write_file with printf formatting.
+static int
+s_write_filef (const char *path, const char *format, ...)
+{
+    char text [2048];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    return s_write_file (path, text);
+}
+
+//  The whole of a file (caller frees), or NULL.
+static char *
+s_read_file (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    char *text = calloc (1, 4096);
+    size_t size = text? fread (text, 1, 4095, file): 0;
+    (void) size;
+    fclose (file);
+    return text;
+}
+
+//  The permission bits of path, or -1.
+static int
+s_mode (const char *path)
+{
+    struct stat info;
+    return stat (path, &info)? -1: (int) (info.st_mode & 07777);
 }
 
 //  True when text is JSON equal to expected (also JSON).
@@ -587,10 +652,13 @@ s_case_config_file (void)
     snprintf (dead, sizeof dead, "%s/dead.conf", s_dir);
     snprintf (bad, sizeof bad, "%s/bad.conf", s_dir);
     snprintf (missing, sizeof missing, "%s/missing.conf", s_dir);
-    CHECK (s_write_file (good, "[clusterctl]\nserver = " S_ENDPOINT "\noutput = json\n"
-                               "timeout_ms = 2000\n") == 0);
-    CHECK (s_write_file (dead, "[clusterctl]\nserver = " S_DEAD_ENDPOINT "\n"
-                               "timeout_ms = 200\n") == 0);
+    char keys [400];
+    snprintf (keys, sizeof keys, "secret_key = %s_secret\nscheduler_key = %s\n",
+              s_operator_key, s_scheduler_key);
+    CHECK (s_write_filef (good, "[clusterctl]\nserver = " S_ENDPOINT "\noutput = json\n"
+                                "timeout_ms = 2000\n%s", keys) == 0);
+    CHECK (s_write_filef (dead, "[clusterctl]\nserver = " S_DEAD_ENDPOINT "\n"
+                                "timeout_ms = 200\n%s", keys) == 0);
     CHECK (s_write_file (bad, "[clusterctl]\nserver = " S_ENDPOINT "\nsrever = x\n") == 0);
 
     s_result_t result = s_run ("-c", good, "host", "list", NULL);
@@ -670,6 +738,249 @@ s_case_bad_answers (void)
     return failures;
 }
 
+
+//  --------------------------------------------------------------------------
+//  Keys and refused handshakes
+
+//  The refusing scheduler: a CURVE server ROUTER and a ZAP handler that answers every
+//  handshake "400", both in a ZeroMQ context of their own (a ZAP handler serves every CURVE
+//  server of its context). "COUNT" on the pipe returns "N KEY": the handshakes refused and
+//  the client key (Z85) of the last one.
+static void
+s_refusing_actor (zsock_t *pipe, void *args)
+{
+    s_actor_args_t *setup = args;
+    void *context = zmq_ctx_new ();
+    void *zap = context? zmq_socket (context, ZMQ_REP): NULL;
+    void *router = context? zmq_socket (context, ZMQ_ROUTER): NULL;
+    int zero = 0, one = 1;
+    bool ready = zap && router
+        && zmq_setsockopt (zap, ZMQ_LINGER, &zero, sizeof zero) == 0
+        && zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof zero) == 0
+        && zmq_bind (zap, S_ZAP_ENDPOINT) == 0
+        && zmq_setsockopt (router, ZMQ_CURVE_SERVER, &one, sizeof one) == 0
+        && zmq_setsockopt (router, ZMQ_CURVE_SECRETKEY, zcert_secret_key (setup->cert), 32) == 0
+        && zmq_setsockopt (router, ZMQ_ZAP_DOMAIN, "operators", 9) == 0
+        && zmq_bind (router, S_REFUSING_ENDPOINT) == 0;
+    setup->bound = ready;
+    zsock_signal (pipe, 0);
+    int refused = 0;
+    char last_key [KEYS_Z85_SIZE] = "-";
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 }, { zap, 0, ZMQ_POLLIN, 0 } };
+    while (ready && zmq_poll (items, 2, -1) >= 0) {
+        if (items [0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (pipe);
+            bool stop = !command || streq (command, "$TERM");
+            if (command && streq (command, "COUNT"))
+                zstr_sendf (pipe, "%d %s", refused, last_key);
+            zstr_free (&command);
+            if (stop)
+                break;
+        }
+        if (items [1].revents & ZMQ_POLLIN) {
+            //  version, request id, domain, address, identity, mechanism, credentials
+            zmq_msg_t frames [8];
+            int count = 0, more = 1;
+            while (more && count < 8) {
+                zmq_msg_init (&frames [count]);
+                if (zmq_msg_recv (&frames [count], zap, 0) < 0)
+                    break;
+                more = zmq_msg_more (&frames [count++]);
+            }
+            if (count >= 7 && zmq_msg_size (&frames [6]) == 32)
+                zmq_z85_encode (last_key, zmq_msg_data (&frames [6]), 32);
+            refused++;
+            zmq_send (zap, "1.0", 3, ZMQ_SNDMORE);
+            zmq_send (zap, count >= 2? zmq_msg_data (&frames [1]): "",
+                      count >= 2? zmq_msg_size (&frames [1]): 0, ZMQ_SNDMORE);
+            zmq_send (zap, "400", 3, ZMQ_SNDMORE);
+            zmq_send (zap, "not allowed", 11, ZMQ_SNDMORE);
+            zmq_send (zap, "", 0, ZMQ_SNDMORE);
+            zmq_send (zap, "", 0, 0);
+            for (int i = 0; i < count; i++)
+                zmq_msg_close (&frames [i]);
+        }
+    }
+    if (router)
+        zmq_close (router);
+    if (zap)
+        zmq_close (zap);
+    if (context)
+        zmq_ctx_term (context);
+}
+
+//  A secret key file that does not exist: exit 1, naming the file and the setting; nothing
+//  is sent.
+static int
+s_case_secret_key_missing (void)
+{
+    int failures = 0;
+    char conf [128], secret [128];
+    snprintf (conf, sizeof conf, "%s/nokey.conf", s_dir);
+    snprintf (secret, sizeof secret, "%s/nosuch.key_secret", s_dir);
+    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
+                          secret, s_scheduler_key) == 0);
+    int requests = s_requests ();
+    s_result_t result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
+    CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
+    CHECK (strstr (result.err, secret) && strstr (result.err, "secret_key"));
+    CHECK (strstr (result.err, "No such file"));
+    s_result_free (&result);
+
+    //  The same for a readable secret key: refused, saying what to run.
+    char open_key [128], open_secret [160], err [512];
+    snprintf (open_key, sizeof open_key, "%s/open.key", s_dir);
+    snprintf (open_secret, sizeof open_secret, "%s_secret", open_key);
+    CHECK (keys_generate (open_key, "test", err, sizeof err) == 0);
+    CHECK (chmod (open_secret, 0640) == 0);
+    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
+                          open_secret, s_scheduler_key) == 0);
+    result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
+    CHECK (result.rc == CLI_FAILED);
+    CHECK (strstr (result.err, "chmod 600") && strstr (result.err, open_secret));
+    s_result_free (&result);
+
+    //  And a missing scheduler key.
+    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                          "scheduler_key = %s/nosuch.key\n", s_operator_key, s_dir) == 0);
+    result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
+    CHECK (result.rc == CLI_FAILED);
+    CHECK (strstr (result.err, "nosuch.key") && strstr (result.err, "scheduler_key"));
+    s_result_free (&result);
+    CHECK (s_requests () == requests);
+    unlink (conf);
+    return failures;
+}
+
+//  keygen FILE: FILE (0644) and FILE_secret (0600), a matching pair; never overwrites.
+static int
+s_case_keygen (void)
+{
+    int failures = 0;
+    char path [128], secret [160];
+    snprintf (path, sizeof path, "%s/new-operator.key", s_dir);
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    int requests = s_requests ();
+    s_result_t result = s_run ("keygen", path, NULL);
+    CHECK (result.rc == CLI_OK && result.err [0] == 0);
+    CHECK (strstr (result.out, path) && strstr (result.out, "_secret"));
+    s_result_free (&result);
+    CHECK (s_mode (path) == 0644);
+    CHECK (s_mode (secret) == 0600);
+    char public_key [KEYS_Z85_SIZE] = "", err [512] = "";
+    CHECK (keys_load_public (path, public_key, err, sizeof err) == 0);
+    zcert_t *cert = keys_load_secret (secret, err, sizeof err);
+    CHECK (cert && streq (zcert_public_txt (cert), public_key));
+    zcert_destroy (&cert);
+    char *public_text = s_read_file (path), *secret_text = s_read_file (secret);
+    CHECK (public_text && !strstr (public_text, "secret-key"));     // only public keys move
+    CHECK (secret_text && strstr (secret_text, "secret-key"));
+
+    //  Again: refused, both files untouched.
+    result = s_run ("keygen", path, NULL);
+    CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
+    CHECK (strstr (result.err, path) && strstr (result.err, "exists already"));
+    s_result_free (&result);
+    char *public_again = s_read_file (path), *secret_again = s_read_file (secret);
+    CHECK (public_text && public_again && streq (public_text, public_again));
+    CHECK (secret_text && secret_again && streq (secret_text, secret_again));
+    free (public_text);
+    free (secret_text);
+    free (public_again);
+    free (secret_again);
+
+    //  Only the secret file left over: still refused (it would be replaced).
+    unlink (path);
+    result = s_run ("keygen", path, NULL);
+    CHECK (result.rc == CLI_FAILED && strstr (result.err, "exists already"));
+    CHECK (access (path, F_OK) != 0);
+    s_result_free (&result);
+
+    result = s_run ("keygen", NULL);
+    CHECK (result.rc == CLI_USAGE);
+    s_result_free (&result);
+    CHECK (s_requests () == requests);
+    unlink (secret);
+    return failures;
+}
+
+//  A scheduler whose ZAP handler refuses the key: exit 1 at once with "refused this key",
+//  not after the timeout; the handler was asked about clusterctl's own key.
+static int
+s_case_refused_key (void)
+{
+    int failures = 0;
+    zcert_t *cert = zcert_new ();
+    s_actor_args_t setup = { cert, false };
+    zactor_t *refusing = zactor_new (s_refusing_actor, &setup);
+    CHECK (refusing && setup.bound);
+    char key_path [128];
+    snprintf (key_path, sizeof key_path, "%s/refusing.key", s_dir);
+    CHECK (zcert_save_public (cert, key_path) == 0);
+    char conf [128];
+    snprintf (conf, sizeof conf, "%s/refusing.conf", s_dir);
+    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\nscheduler_key = %s\n",
+                          s_operator_key, key_path) == 0);
+    int64_t started = zclock_mono ();
+    s_result_t result = s_run ("-c", conf, "-s", S_REFUSING_ENDPOINT, "-t", "4000",
+                               "status", NULL);
+    int64_t elapsed = zclock_mono () - started;
+    CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
+    CHECK (strstr (result.err, "refused this key"));
+    CHECK (strstr (result.err, S_REFUSING_ENDPOINT));
+    CHECK (!strstr (result.err, "within"));
+    CHECK (elapsed < 2000);
+    if (failures)
+        fprintf (stderr, "  clusterctl said (after %" PRId64 " ms): %s", elapsed, result.err);
+    s_result_free (&result);
+    if (refusing) {
+        char operator_key [KEYS_Z85_SIZE] = "", err [512];
+        CHECK (keys_load_public (s_operator_key, operator_key, err, sizeof err) == 0);
+        zstr_send (refusing, "COUNT");
+        char *count = zstr_recv (refusing);
+        CHECK (count && atoi (count) >= 1 && strchr (count, ' ')
+               && streq (strchr (count, ' ') + 1, operator_key));
+        zstr_free (&count);
+    }
+    zactor_destroy (&refusing);
+    zcert_destroy (&cert);
+    unlink (conf);
+    unlink (key_path);
+    return failures;
+}
+
+//  scheduler_key holds another key: the server cannot decrypt clusterctl's HELLO and drops
+//  the connection during the handshake, which libzmq (4.3) reports to the client's monitor
+//  as a failed handshake: exit 1 at once, pointing at scheduler_key, not a timeout; nothing
+//  reaches the scheduler.
+static int
+s_case_wrong_scheduler_key (void)
+{
+    int failures = 0;
+    char other [128], conf [128], err [512] = "";
+    snprintf (other, sizeof other, "%s/other.key", s_dir);
+    snprintf (conf, sizeof conf, "%s/wrong.conf", s_dir);
+    CHECK (keys_generate (other, "someone else", err, sizeof err) == 0);
+    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\nscheduler_key = %s\n",
+                          s_operator_key, other) == 0);
+    int requests = s_requests ();
+    int64_t started = zclock_mono ();
+    s_result_t result = s_run ("-c", conf, "-s", S_ENDPOINT, "-t", "4000", "status", NULL);
+    int64_t elapsed = zclock_mono () - started;
+    CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
+    CHECK (strstr (result.err, "no secure connection to '" S_ENDPOINT "'"));
+    CHECK (strstr (result.err, "scheduler_key"));
+    CHECK (!strstr (result.err, "within") && !strstr (result.err, "refused this key"));
+    CHECK (elapsed < 2000);
+    if (failures)
+        fprintf (stderr, "  clusterctl said (after %" PRId64 " ms): %s", elapsed, result.err);
+    s_result_free (&result);
+    CHECK (s_requests () == requests);
+    unlink (conf);
+    return failures;
+}
+
 //  --------------------------------------------------------------------------
 
 typedef struct {
@@ -689,6 +1000,10 @@ static const s_case_t s_cases [] = {
     { "unreachable", s_case_unreachable },
     { "config_file", s_case_config_file },
     { "bad_answers", s_case_bad_answers },
+    { "secret_key_missing", s_case_secret_key_missing },
+    { "keygen", s_case_keygen },
+    { "refused_key", s_case_refused_key },
+    { "wrong_scheduler_key", s_case_wrong_scheduler_key },
 };
 
 int
@@ -701,10 +1016,27 @@ main (int argc, char **argv)
         printf ("FAIL unit/clusterctl: cannot create a temporary directory\n");
         return 1;
     }
-    bool bound = false;
-    s_scheduler = zactor_new (s_scheduler_actor, &bound);
-    if (!s_scheduler || !bound) {
+    //  Key pairs: clusterctl's (as `clusterctl keygen` makes it) and the fake scheduler's
+    //  (kept in memory; only its public key is written); base.conf names them.
+    char err [1024] = "";
+    snprintf (s_operator_key, sizeof s_operator_key, "%s/operator.key", s_dir);
+    snprintf (s_scheduler_key, sizeof s_scheduler_key, "%s/scheduler.key", s_dir);
+    snprintf (s_base_conf, sizeof s_base_conf, "%s/base.conf", s_dir);
+    zcert_t *cert = zcert_new ();
+    if (!cert || zcert_save_public (cert, s_scheduler_key)
+    ||  keys_generate (s_operator_key, "test_clusterctl", err, sizeof err)
+    ||  s_write_filef (s_base_conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                       "scheduler_key = %s\n", s_operator_key, s_scheduler_key)) {
+        printf ("FAIL unit/clusterctl: cannot write the test key pairs: %s\n", err);
+        zcert_destroy (&cert);
+        return 1;
+    }
+    s_actor_args_t setup = { cert, false };
+    s_scheduler = zactor_new (s_scheduler_actor, &setup);
+    if (!s_scheduler || !setup.bound) {
         printf ("FAIL unit/clusterctl: cannot bind %s (in use?)\n", S_ENDPOINT);
+        zactor_destroy (&s_scheduler);
+        zcert_destroy (&cert);
         return 1;
     }
     int failed = 0;
@@ -726,6 +1058,7 @@ main (int argc, char **argv)
         failed += failures > 0;
     }
     zactor_destroy (&s_scheduler);
+    zcert_destroy (&cert);
     char command [128];
     snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
     if (system (command) != 0)

@@ -4,8 +4,15 @@
     DEALER sockets: garbage, oversized frames, wrong protocol versions, multi-frame messages,
     valid-but-nonsensical values, stale generations and replayed sequence numbers. After
     each, the scheduler must still answer, count the refusal, and keep its state.
+
+    Every socket is a CURVE client, as in production: the scheduler has its own key pair
+    (secret_key) and allows the test's admin key at start (admin_key); the admin then allows
+    the test agent's key as host 'hx' (host.add), so that the hostile messages come from an
+    authenticated agent and reach the decoder. tests/unit/test_security.c covers who may
+    connect and what each key may do.
 */
 #include "check.h"
+#include "keys.h"
 #include "log.h"
 #include "scheduler.h"
 #include "wire.h"
@@ -20,12 +27,24 @@
 
 static const char *s_host_id = "33333333-3333-3333-3333-333333333333";
 
+static char s_scheduler_public [KEYS_Z85_SIZE];    // the scheduler's public key (Z85)
+
+//  A DEALER connected to endpoint as a CURVE client with the key pair whose secret file is
+//  secret (a _secret file), knowing the scheduler by s_scheduler_public.
 static zsock_t *
-s_connect (const char *endpoint)
+s_connect (const char *endpoint, const char *secret)
 {
+    char err [512];
+    zcert_t *cert = keys_load_secret (secret, err, sizeof err);
+    if (!cert)
+        fprintf (stderr, "  %s\n", err);
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     zsock_set_linger (sock, 0);
     zsock_set_rcvtimeo (sock, 2000);
+    if (cert)
+        zcert_apply (cert, sock);
+    zcert_destroy (&cert);
+    zsock_set_curve_serverkey (sock, s_scheduler_public);
     zsock_connect (sock, "%s", endpoint);
     return sock;
 }
@@ -57,20 +76,39 @@ s_recv (zsock_t *sock, wire_msg_t *msg)
     return rc? WIRE_NONE: msg->kind;
 }
 
-//  A ctl request; returns the reply's JSON (caller frees) or NULL.
+//  A ctl request with up to two arguments (NULL: fewer); returns the reply's JSON (caller
+//  frees) or NULL, and the reply's status in *status (-1: no reply) when status is given.
 static char *
-s_ctl (zsock_t *ctl, const char *verb)
+s_ctl_args (zsock_t *ctl, const char *verb, const char *arg1, const char *arg2, int *status)
 {
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", verb);
+    if (arg1)
+        wire_request_add_arg (&msg.body.request, arg1);
+    if (arg2)
+        wire_request_add_arg (&msg.body.request, arg2);
     s_send (ctl, &msg);
     wire_msg_reset (&msg);
+    if (status)
+        *status = -1;
     if (s_recv (ctl, &msg) != WIRE_CTL_REPLY)
         return NULL;
+    if (status)
+        *status = msg.body.reply.status;
+    if (msg.body.reply.status)
+        fprintf (stderr, "  %s: status %d: %s\n", verb, msg.body.reply.status,
+                 msg.body.reply.error);
     char *json = msg.body.reply.json? strdup (msg.body.reply.json): NULL;
     wire_msg_reset (&msg);
     return json;
+}
+
+//  A ctl request without arguments; returns the reply's JSON (caller frees) or NULL.
+static char *
+s_ctl (zsock_t *ctl, const char *verb)
+{
+    return s_ctl_args (ctl, verb, NULL, NULL, NULL);
 }
 
 //  The "rejected" counter from status (-1 when the scheduler does not answer).
@@ -107,6 +145,8 @@ s_run_scheduler (const char *dir)
     config.heartbeat_ms = 100;
     config.suspect_after_ms = 5000;
     config.down_after_ms = 10000;
+    snprintf (config.secret_key, sizeof config.secret_key, "%s/scheduler.key_secret", dir);
+    snprintf (config.admin_key, sizeof config.admin_key, "%s/admin.key", dir);
     log_init ("scheduler-under-test", LOG_LEVEL_ERROR);
     char err [512];
     scheduler_t *scheduler = scheduler_new (&config, err, sizeof err);
@@ -126,16 +166,41 @@ main (void)
     char dir [] = "/tmp/vmsched-sched-test-XXXXXX";
     if (!mkdtemp (dir))
         return check_report ("scheduler", 1);
+    //  Key pairs, before the fork: the scheduler's, the first admin's, host hx's.
+    char scheduler_key [128], admin_key [128], agent_key [128], admin_secret [160],
+         agent_secret [160], agent_public [KEYS_Z85_SIZE] = "", err [512] = "";
+    snprintf (scheduler_key, sizeof scheduler_key, "%s/scheduler.key", dir);
+    snprintf (admin_key, sizeof admin_key, "%s/admin.key", dir);
+    snprintf (agent_key, sizeof agent_key, "%s/hx.key", dir);
+    snprintf (admin_secret, sizeof admin_secret, "%s_secret", admin_key);
+    snprintf (agent_secret, sizeof agent_secret, "%s_secret", agent_key);
+    if (keys_generate (scheduler_key, "scheduler", err, sizeof err)
+    ||  keys_generate (admin_key, "admin", err, sizeof err)
+    ||  keys_generate (agent_key, "hx", err, sizeof err)
+    ||  keys_load_public (scheduler_key, s_scheduler_public, err, sizeof err)
+    ||  keys_load_public (agent_key, agent_public, err, sizeof err)) {
+        fprintf (stderr, "  cannot make the test keys: %s\n", err);
+        return check_report ("scheduler", 1);
+    }
     pid_t child = fork ();
     if (child == 0)
         s_run_scheduler (dir);
 
-    zsock_t *ctl = s_connect (S_CTL_EP);
-    zsock_t *agent = s_connect (S_AGENT_EP);
+    zsock_t *ctl = s_connect (S_CTL_EP, admin_secret);
     long rejected = -1;
     for (int i = 0; i < 50 && rejected < 0; i++)
         rejected = s_rejected (ctl);
     CHECK (rejected == 0);
+
+    //  The admin allows the test agent's key as host hx.
+    char key_arg [64];
+    snprintf (key_arg, sizeof key_arg, "key=%s", agent_public);
+    int status = -1;
+    char *added = s_ctl_args (ctl, "host.add", "hx", key_arg, &status);
+    CHECK (status == 0 && added && strstr (added, "\"name\":\"hx\"")
+           && strstr (added, agent_public));
+    free (added);
+    zsock_t *agent = s_connect (S_AGENT_EP, agent_secret);
 
     //  Garbage, a wrong version, two body frames: each refused and counted.
     zstr_send (agent, "this is not a protobuf envelope at all");
@@ -175,7 +240,7 @@ main (void)
     CHECK (s_rejected (ctl) == 5);
 
     //  An oversized frame: libzmq drops the connection; the scheduler carries on.
-    zsock_t *big = s_connect (S_AGENT_EP);
+    zsock_t *big = s_connect (S_AGENT_EP, agent_secret);
     size_t huge = WIRE_MAX_MESSAGE + 1024;
     uint8_t *blob = calloc (1, huge);
     zmq_send (zsock_resolve (big), blob, huge, 0);
@@ -236,7 +301,7 @@ main (void)
     zsock_destroy (&agent);
     zsock_destroy (&ctl);
     kill (child, SIGTERM);
-    int status = 0;
+    status = 0;
     waitpid (child, &status, 0);
     CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     char command [128];
