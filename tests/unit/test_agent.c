@@ -1278,12 +1278,7 @@ s_case_wrong_scheduler_key (void)
 
 //  --------------------------------------------------------------------------
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "hello", s_case_hello },
     { "capacity_override", s_case_capacity_override },
     { "welcome", s_case_welcome },
@@ -1344,25 +1339,7 @@ main (int argc, char **argv)
         zsock_destroy (&s_router);
         return 1;
     }
-
-    int failed = 0;
-    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        //  `test_agent CASE...` runs only those cases.
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= strcmp (argv [a], s_cases [i].name) == 0;
-        if (!wanted)
-            continue;
-        int64_t started = zclock_mono ();
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/agent/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/agent/%s (%" PRId64 " ms)\n", s_cases [i].name,
-                    zclock_mono () - started);
-        failed += failures > 0;
-    }
+    int failed = CHECK_RUN_ALL ("agent", s_cases, argc, argv);
     zsock_destroy (&s_router);
     char command [128];
     snprintf (command, sizeof command, "rm -rf '%s'", s_dir);

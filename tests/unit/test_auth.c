@@ -235,7 +235,7 @@ s_case_auth_handler (void)
 //  transport_recv's contract (transport.h): after -1 "msg is empty", so that the caller's
 //  wire_msg_reset is safe. A two-frame message must not leave msg as it was.
 static int
-s_case_transport_malformed_empty (void)
+check_case_transport_malformed_empty (void)
 {
     int failures = 0;
     s_unit_t unit;
@@ -292,14 +292,9 @@ s_case_secret_key_sibling (void)
 
 //  --------------------------------------------------------------------------
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "auth_handler", s_case_auth_handler },
-    { "transport_malformed_empty", s_case_transport_malformed_empty },
+    { "transport_malformed_empty", check_case_transport_malformed_empty },
     { "secret_key_sibling", s_case_secret_key_sibling },
 };
 
@@ -314,23 +309,8 @@ main (int argc, char **argv)
         printf ("FAIL unit/auth: cannot create a temporary directory and key pair\n");
         return 1;
     }
-    int failed = 0;
-    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= streq (argv [a], s_cases [i].name);
-        if (!wanted)
-            continue;
-        int64_t started = zclock_mono ();
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/auth/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/auth/%s (%" PRId64 " ms)\n", s_cases [i].name,
-                    zclock_mono () - started);
-        failed += failures > 0;
-    }
+
+    int failed = CHECK_RUN_ALL ("auth", s_cases, argc, argv);
     char command [128];
     snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
     if (system (command) != 0)

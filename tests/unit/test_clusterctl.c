@@ -983,12 +983,7 @@ s_case_wrong_scheduler_key (void)
 
 //  --------------------------------------------------------------------------
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "host_list_table", s_case_host_list_table },
     { "json_output", s_case_json_output },
     { "show_views", s_case_show_views },
@@ -1039,24 +1034,8 @@ main (int argc, char **argv)
         zcert_destroy (&cert);
         return 1;
     }
-    int failed = 0;
-    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        //  `test_clusterctl CASE...` runs only those cases.
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= streq (argv [a], s_cases [i].name);
-        if (!wanted)
-            continue;
-        int64_t started = zclock_mono ();
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/clusterctl/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/clusterctl/%s (%" PRId64 " ms)\n", s_cases [i].name,
-                    zclock_mono () - started);
-        failed += failures > 0;
-    }
+
+    int failed = CHECK_RUN_ALL ("clusterctl", s_cases, argc, argv);
     zactor_destroy (&s_scheduler);
     zcert_destroy (&cert);
     char command [128];

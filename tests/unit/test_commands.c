@@ -1032,12 +1032,7 @@ s_case_garbage (void)
 
 //  --------------------------------------------------------------------------
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "start", s_case_start },
     { "stop", s_case_stop },
     { "stale", s_case_stale },
@@ -1088,24 +1083,7 @@ main (int argc, char **argv)
         zsock_destroy (&s_router);
         return 1;
     }
-
-    int failed = 0;
-    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= strcmp (argv [a], s_cases [i].name) == 0;
-        if (!wanted)
-            continue;
-        int64_t started = zclock_mono ();
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/commands/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/commands/%s (%" PRId64 " ms)\n", s_cases [i].name,
-                    zclock_mono () - started);
-        failed += failures > 0;
-    }
+    int failed = CHECK_RUN_ALL ("commands", s_cases, argc, argv);
     zsock_destroy (&s_router);
     char command [128];
     snprintf (command, sizeof command, "rm -rf '%s'", s_dir);

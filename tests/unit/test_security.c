@@ -1328,12 +1328,7 @@ s_run_scheduler (void)
     _exit (0);
 }
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "known_key", s_case_known_key },
     { "unknown_key", s_case_unknown_key },
     { "plaintext_client", s_case_plaintext_client },
@@ -1390,22 +1385,8 @@ main (int argc, char **argv)
         printf ("FAIL unit/security: the scheduler does not answer (see %s)\n", s_log);
         failed++;
     }
-    for (size_t i = 0; status == 0 && i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= streq (argv [a], s_cases [i].name);
-        if (!wanted)
-            continue;
-        int64_t started = zclock_mono ();
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/security/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/security/%s (%" PRId64 " ms)\n", s_cases [i].name,
-                    zclock_mono () - started);
-        failed += failures > 0;
-    }
+    if (status == 0)
+        failed += CHECK_RUN_ALL ("security", s_cases, argc, argv);
     zsock_destroy (&s_admin);
     kill (child, SIGTERM);
     int exit_status = 0;

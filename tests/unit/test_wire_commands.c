@@ -511,12 +511,7 @@ s_case_uuid_valid (void)
 
 //  --------------------------------------------------------------------------
 
-typedef struct {
-    const char *name;           // shown in the PASS/FAIL line
-    int (*run) (void);          // returns its failed checks
-} s_case_t;
-
-static const s_case_t s_cases [] = {
+static const check_case_t s_cases [] = {
     { "command_round_trip", s_case_command_round_trip },
     { "result_round_trip", s_case_result_round_trip },
     { "result_message", s_case_result_message },
@@ -530,21 +525,7 @@ int
 main (int argc, char **argv)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
-    int failed = 0;
-    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
-        //  `test_wire_commands CASE...` runs only those cases.
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= strcmp (argv [a], s_cases [i].name) == 0;
-        if (!wanted)
-            continue;
-        int failures = s_cases [i].run ();
-        if (failures)
-            printf ("FAIL unit/wire_commands/%s: %d check(s) failed (listed above)\n",
-                    s_cases [i].name, failures);
-        else
-            printf ("PASS unit/wire_commands/%s\n", s_cases [i].name);
-        failed += failures > 0;
-    }
+
+    int failed = CHECK_RUN_ALL ("wire_commands", s_cases, argc, argv);
     return failed? 1: 0;
 }
