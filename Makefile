@@ -1,9 +1,11 @@
 # vmsched - cluster-wide VM placement and failover scheduler for libvirt/KVM hosts.
 #
 # make            build vmsched-scheduler, vmsched-agent and clusterctl into build/bin
-# make test       install build dependencies, build, run every test (unit, integration, lab)
+# make test       install build dependencies, build, run every test (unit, fuzz corpus
+#                 replay, integration, lab)
 # make demo       install, build, run a scheduler + three agents on libvirt's test driver
 # make check      test + asan + valgrind
+# make fuzz       libFuzzer runs of every decoder (FUZZ_SECONDS each); make bench: figures
 # See README.md for the rest (install, clean, asan, valgrind, demo-stop).
 
 PREFIX   ?= /usr/local

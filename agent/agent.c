@@ -34,6 +34,8 @@ struct agent {
     executor_t *executor;       // command workers (owned)
     commands_t *commands;       // command fencing, queue, progress (owned)
     zsock_t *dealer;            // to the scheduler
+    zsock_t *monitor;           // the dealer's failed handshakes (refused key, wrong key)
+    uint64_t handshake_failures;    // counted, logged rate-limited
     zloop_t *loop;              // the one loop
     zmq_pollitem_t notes_item;  // the hypervisor's notification pipe in the loop
     char host_id [WIRE_ID_SIZE];    // persistent identity
@@ -504,6 +506,36 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  A CURVE handshake with the scheduler failed: say why, so the operator can act.
+static int
+s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    zframe_t *frame = zframe_recv (sock);
+    uint16_t event = 0;
+    if (frame && zframe_size (frame) >= 2)
+        memcpy (&event, zframe_data (frame), 2);
+    bool more = frame && zframe_more (frame);
+    zframe_destroy (&frame);
+    while (more && (frame = zframe_recv (sock))) {
+        more = zframe_more (frame);
+        zframe_destroy (&frame);
+    }
+    self->handshake_failures++;
+    if (self->handshake_failures > 3 && self->handshake_failures % 100)
+        return 0;
+    if (event & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        log_error ("the scheduler refused this host's key (%" PRIu64 " times so far): an "
+                   "admin allows it with 'clusterctl host add %s --key <this host's public "
+                   "key file>'", self->handshake_failures, self->config.name);
+    else
+        log_error ("no secure connection to the scheduler at %s (%" PRIu64 " times so far): "
+                   "is scheduler_key '%s' its public key?", self->config.scheduler,
+                   self->handshake_failures, self->config.scheduler_key);
+    return 0;
+}
+
 //  A worker finished a command.
 static int
 s_on_worker (zloop_t *loop, zsock_t *sock, void *arg)
@@ -585,6 +617,20 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
     zsock_set_linger (self->dealer, 0);
     zsock_set_heartbeat_ivl (self->dealer, 1000);
     zsock_set_heartbeat_timeout (self->dealer, 3000);
+    char monitor [64];
+    //  Unique per agent object ever made in this process (inproc names are freed lazily).
+    snprintf (monitor, sizeof monitor, "inproc://agent-monitor-%016" PRIx64, self->session);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor
+    ||  zmq_socket_monitor (zsock_resolve (self->dealer), monitor,
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+    ||  zsock_connect (self->monitor, "%s", monitor) < 0) {
+        snprintf (err, err_size, "cannot watch the scheduler connection: %s",
+                  zmq_strerror (zmq_errno ()));
+        agent_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->dealer, "%s", config->scheduler) < 0) {
         snprintf (err, err_size, "cannot connect to scheduler endpoint '%s': %s",
                   config->scheduler, zmq_strerror (zmq_errno ()));
@@ -603,6 +649,7 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
     self->notes_item = (zmq_pollitem_t) { NULL, hv_notify_fd (self->hv), ZMQ_POLLIN, 0 };
     if (!self->loop
     ||  zloop_reader (self->loop, self->dealer, s_on_scheduler, self)
+    ||  zloop_reader (self->loop, self->monitor, s_on_monitor, self)
     ||  zloop_poller (self->loop, &self->notes_item, s_on_notes, self)
     ||  zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self) < 0) {
         snprintf (err, err_size, "cannot set up the event loop");
@@ -662,6 +709,9 @@ agent_destroy (agent_t **self_p)
     zloop_destroy (&self->loop);
     commands_destroy (&self->commands);
     executor_destroy (&self->executor);     // waits for running commands
+    if (self->dealer && self->monitor)
+        zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+    zsock_destroy (&self->monitor);
     zsock_destroy (&self->dealer);
     hv_destroy (&self->hv);
     free (self);

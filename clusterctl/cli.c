@@ -102,10 +102,13 @@ s_verb_help (FILE *out, const verb_t *verb)
     if (verb->flags [0].name)
         fprintf (out, "\nOptions:\n");
     for (int i = 0; verb->flags [i].name; i++) {
-        bool value = verb->flags [i].kind == FLAG_VALUE || verb->flags [i].kind == FLAG_FILE
-                  || strcmp (verb->flags [i].key, "wait") == 0;
+        flag_kind_t kind = verb->flags [i].kind;
+        const char *value = kind == FLAG_FILE || kind == FLAG_KEY? " FILE"
+                          : kind == FLAG_TIME? " TIME"
+                          : kind == FLAG_VALUE || strcmp (verb->flags [i].key, "wait") == 0
+                          ? " VALUE": "";
         char flag [48];
-        snprintf (flag, sizeof flag, "%s%s", verb->flags [i].name, value? " VALUE": "");
+        snprintf (flag, sizeof flag, "%s%s", verb->flags [i].name, value);
         fprintf (out, "  %-28s %s\n", flag, verb->flags [i].help);
     }
 }

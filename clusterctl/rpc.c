@@ -5,6 +5,7 @@
 */
 #include "rpc.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #define S_FAILED_HANDSHAKE (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
@@ -103,7 +104,8 @@ rpc_call (const char *endpoint, zcert_t *cert, const char *server_key, int timeo
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     zsock_t *monitor = zsock_new (ZMQ_PAIR);
     char monitor_endpoint [64];
-    snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://rpc-monitor-%p", (void *) sock);
+    snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://rpc-monitor-%016" PRIx64,
+              msg.session);                 // random: inproc names are freed lazily
     int rc = -1;
     if (!sock || !monitor)
         snprintf (err, err_size, "cannot create a socket");

@@ -60,8 +60,8 @@ keys_load_secret (const char *path, char *err, size_t err_size)
     }
     struct stat info;
     if (stat (path, &info)) {
-        snprintf (err, err_size, "cannot read secret key '%s': %s (make one with --keygen)",
-                  path, strerror (errno));
+        snprintf (err, err_size, "cannot read secret key '%s': %s (make a key pair with "
+                  "--keygen, or 'clusterctl keygen' for operators)", path, strerror (errno));
         return NULL;
     }
     if (info.st_mode & 077) {

@@ -223,7 +223,7 @@ auth_handle (auth_t *self)
                       !curve? "not a CURVE client"
                       : !principal? "unknown key"
                       : "the key belongs to the other endpoint", self->refused);
-        if (curve && !principal)
+        if (curve && !principal && (self->refused <= 20 || self->refused % 1000 == 0))
             log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE%s'",
                       key, agents? "host": "user", agents? "": " --role ROLE");
         s_reply (self, id_data, id_size, "400", "not allowed", "");

@@ -211,6 +211,10 @@ s_status (const ctl_context_t *context, uint32_t argc, char **args, json_t **res
             "memory_used_mib", (json_int_t) totals.memory_used_mib,
         "messages", "received", (json_int_t) context->received,
             "rejected", (json_int_t) context->rejected);
+    json_object_set_new (*result, "security", json_pack ("{s:I, s:I, s:I}",
+        "keys_allowed", (json_int_t) auth_count (context->auth),
+        "handshakes_accepted", (json_int_t) auth_accepted (context->auth),
+        "handshakes_refused", (json_int_t) auth_refused (context->auth)));
     return 0;
 }
 
@@ -412,6 +416,8 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         reply->status = 1;
         snprintf (reply->error, sizeof reply->error, "cannot build the answer (out of memory)");
     }
-    if (verb->role > ROLE_VIEWER)
+    //  Changes are audited; reading (also an admin's user list and the audit log) is not.
+    bool reads = strcmp (verb->verb, "user.list") == 0 || strcmp (verb->verb, "audit") == 0;
+    if (verb->role > ROLE_VIEWER && !reads)
         s_audit (context, request, reply);
 }

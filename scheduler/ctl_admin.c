@@ -100,8 +100,8 @@ s_revoke (const ctl_context_t *context, principal_kind_t kind, const char *name,
 {
     const char *what = kind == PRINCIPAL_HOST? "host": "user";
     if (!auth_find (context->auth, kind, name)) {
-        snprintf (err, err_size, "no %s '%.64s' is allowed (see 'clusterctl %s list')", what,
-                  name, kind == PRINCIPAL_HOST? "host": "user");
+        snprintf (err, err_size, "no %s '%.64s' is allowed (see 'clusterctl user list', which "
+                  "lists users and hosts)", what, name);
         return 1;
     }
     if (kind == PRINCIPAL_USER && context->principal

@@ -333,8 +333,9 @@ s_authorise_agent (scheduler_t *self, const transport_route_t *route, const wire
     if (msg->kind == WIRE_HELLO && (!claimed || strcmp (claimed, principal->name) == 0))
         claimed = msg->body.hello.name;
     if (claimed && strcmp (claimed, principal->name)) {
-        log_warn ("host key '%s' sent a %s for host '%s': refused (a host speaks only for "
-                  "itself)", principal->name, wire_kind_name (msg->kind), claimed);
+        if (self->stale < 20 || self->stale % 1000 == 0)
+            log_warn ("host key '%s' sent a %s for host '%s': refused (a host speaks only for "
+                      "itself)", principal->name, wire_kind_name (msg->kind), claimed);
         snprintf (what, sizeof what, "a %s impersonating host '%s'", wire_kind_name (msg->kind),
                   claimed);
         s_refuse (self, NULL, what);
@@ -525,9 +526,17 @@ s_bootstrap_admin (scheduler_t *self, char *err, size_t err_size)
     snprintf (admin.name, sizeof admin.name, "admin");
     if (keys_load_public (self->config.admin_key, admin.key, err, err_size))
         return -1;
-    for (size_t i = 0; i < auth_count (self->auth); i++)
-        if (strcmp (auth_at (self->auth, i)->key, admin.key) == 0)
-            return 0;                       // allowed already (under whatever name)
+    for (size_t i = 0; i < auth_count (self->auth); i++) {
+        const principal_record_t *known = auth_at (self->auth, i);
+        if (strcmp (known->key, admin.key) == 0 && known->kind == PRINCIPAL_USER)
+            return 0;                       // allowed already (under whatever user name)
+        if (strcmp (known->key, admin.key) == 0) {
+            snprintf (err, err_size, "admin_key '%s' is the key of host '%s'; an operator "
+                      "needs a key of their own (clusterctl keygen)", self->config.admin_key,
+                      known->name);
+            return -1;
+        }
+    }
     if (auth_allow (self->auth, &admin)) {
         snprintf (err, err_size, "admin_key '%s': a user named 'admin' exists with another "
                   "key; remove admin_key from the configuration", self->config.admin_key);
@@ -566,9 +575,10 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     self->config = *config;
     self->started = clock_boottime_ms ();
     self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
-    self->store = store_open (config->database, err, err_size);
-    self->cert = self->store? keys_load_secret (config->secret_key, err, err_size): NULL;
-    self->auth = self->cert? auth_new (err, err_size): NULL;
+    //  The key first: a scheduler that cannot run must leave no database behind.
+    self->cert = keys_load_secret (config->secret_key, err, err_size);
+    self->store = self->cert? store_open (config->database, err, err_size): NULL;
+    self->auth = self->store? auth_new (err, err_size): NULL;
     if (!self->auth) {
         scheduler_destroy (&self);
         return NULL;

@@ -1,4 +1,5 @@
-/*  fuzz_config.c - the configuration parser with every program's key table. */
+/*  fuzz_config.c - the configuration parser with the daemons' key tables (clusterctl's table
+    is private to cli.c; the parser is the same code). */
 #include "agent.h"
 #include "config.h"
 #include "fuzz.h"
