@@ -13,7 +13,7 @@
 # Functions: lab_prepare; lab_up N; lab_down; lab_ip I; lab_host_pid I; lab_exec I CMD...;
 # lab_ctl_exec CMD...; lab_spawn I LOG CMD...; lab_ctl_spawn LOG CMD...; lab_virsh I ARGS...;
 # lab_tiny_xml NAME [MIB]; lab_create I NAME; lab_migrate NAME FROM TO;
-# lab_restart_libvirtd I; lab_kill_libvirtd I; lab_start_libvirtd I; lab_crash I;
+# lab_restart_libvirtd I; lab_kill_libvirtd I; lab_start_libvirtd I; lab_crash I; lab_boot I;
 # lab_partition I; lab_heal I; lab_running_copies NAME.
 # Every process is started and stopped by pid; lab_down is idempotent and also cleans up
 # after a lab whose test died.
@@ -138,12 +138,20 @@ CONF
 
 # lab_start_host I - starts host I's namespaces and init; records its pids.
 lab_start_host() {
+    local i=$1
+    ip netns add "$(lab_ns "$i")" || return 1
+    lab_link "$(lab_ns "$i")" "$(lab_ip "$i")" || return 1
+    lab_host_files "$i"
+    lab_power_on "$i"
+}
+
+# lab_power_on I - starts host I's init (pid, mount and UTS namespaces) in its network
+# namespace; its /run starts empty, as after a reboot.
+lab_power_on() {
     local i=$1 ns dir="$LAB_DIR/h$1"
     ns=$(lab_ns "$i")
-    ip netns add "$ns" || return 1
-    lab_link "$ns" "$(lab_ip "$i")" || return 1
-    lab_host_files "$i"
     rm -f "$dir/ready"
+    rm -rf "${dir:?}/run/libvirt" && mkdir -p "$dir/run/libvirt"
     setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc \
         --propagation private -- bash "$LAB_HERE/host-init.sh" "$dir" "h$i" \
         > "$dir/init.log" 2>&1 < /dev/null &
@@ -175,26 +183,35 @@ lab_up() {
     ip netns add "$(lab_ctl_ns)" && lab_link "$(lab_ctl_ns)" "$(lab_ip 254)" || return 1
     for i in $(seq 1 "$n"); do lab_start_host "$i" || return 1; done
     local deadline=$(( $(date +%s) + 60 ))
-    for i in $(seq 1 "$n"); do
-        local pid=""
-        until [ -f "$LAB_DIR/h$i/ready" ] && pid=$(lab_init_pid "$i"); do
-            if [ "$(date +%s)" -ge "$deadline" ]; then
-                lab_log "host h$i did not come up; init log:"; cat "$LAB_DIR/h$i/init.log" >&2
-                return 1
-            fi
-            sleep 0.05
-        done
-        echo "$pid" > "$LAB_DIR/h$i/init.pid"
-        until lab_virsh "$i" version > /dev/null 2>&1; do
-            if [ "$(date +%s)" -ge "$deadline" ]; then
-                lab_log "libvirtd of h$i does not answer; its log:"
-                tail -n 20 "$LAB_DIR/h$i/var/log/libvirt/libvirtd.log" >&2
-                return 1
-            fi
-            sleep 0.05
-        done
-    done
+    for i in $(seq 1 "$n"); do lab_wait_host "$i" "$deadline" || return 1; done
     lab_log "$n hosts up in $(( ($(date +%s%N) - started) / 1000000 )) ms"
+}
+
+# lab_wait_host I DEADLINE - waits (until DEADLINE, epoch seconds) for host I's init and
+# libvirtd; records the init's pid.
+lab_wait_host() {
+    local i=$1 deadline=$2 pid=""
+    until [ -f "$LAB_DIR/h$i/ready" ] && pid=$(lab_init_pid "$i"); do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            lab_log "host h$i did not come up; init log:"; cat "$LAB_DIR/h$i/init.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "$pid" > "$LAB_DIR/h$i/init.pid"
+    until lab_virsh "$i" version > /dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            lab_log "libvirtd of h$i does not answer; its log:"
+            tail -n 20 "$LAB_DIR/h$i/var/log/libvirt/libvirtd.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# lab_boot I - a crashed host I comes back (empty /run, libvirtd started, no domains).
+lab_boot() {
+    lab_power_on "$1" && lab_wait_host "$1" $(( $(date +%s) + 30 ))
 }
 
 # lab_exec I CMD... - runs CMD inside host I (all its namespaces).

@@ -199,6 +199,31 @@ fi
 check autostart-one-copy "exactly one web-1" test "$(lab_running_copies web-1)" = 1
 
 # ---------------------------------------------------------------------------------------
+# Autostart after a host comes back: db-1 (must run on h3) waits while h3 is down, never
+# starts elsewhere, and is started again on h3 when h3 is back with its agent.
+
+cluster_kill agent-h3 KILL
+lab_crash 3
+down3() { [ "$(ctl -o json host show h3 | jq -r .state)" = down ]; }
+check host-down "h3 should be declared down" cluster_wait 10 down3
+check waits-for-host "db-1 must not run anywhere while h3 is down (must rule), copies: $(lab_running_copies db-1)" \
+    test "$(lab_running_copies db-1)" = 0
+why=$(vm_field db-1 .reason)
+check reason-while-down "db-1's reason should say it waits for h3, is: $why" \
+    exited_with 0 0 "$why" "h3"
+t=$(date +%s%N)
+lab_boot 3 || fail host-boot "h3 did not come back"
+pid=$(lab_spawn 3 "$CLUSTER_DIR/h3/agent.log" "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h3/agent.conf") \
+    && echo "agent-h3 $pid" >> "$CLUSTER_DIR/pids"
+restarted() { [ "$(vm_field db-1 .state)" = running ] && [ "$(vm_field db-1 .host)" = h3 ] \
+              && [ "$(lab_running_copies db-1)" = 1 ]; }
+if cluster_wait 30 restarted; then
+    pass autostart-host-back "db-1 running on h3 again $(ms_since "$t") ms after h3 was powered on"
+else
+    fail autostart-host-back "db-1: $(vm_field db-1 .reason)"; dump_logs
+fi
+
+# ---------------------------------------------------------------------------------------
 # Stop and delete
 
 ctl vm stop web-2 > /dev/null || fail stop "vm stop web-2 failed"
