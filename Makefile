@@ -45,7 +45,8 @@ COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c commo
 AGENT_SRC     := $(wildcard agent/*.c)
 SCHEDULER_SRC := $(wildcard scheduler/*.c)
 CTL_SRC       := $(wildcard clusterctl/*.c)
-UNIT_SRC      := $(wildcard tests/unit/*.c)
+UNIT_SRC      := $(wildcard tests/unit/test_*.c)
+UNIT_HELP_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))   # shared by the tests
 
 PROTO_C  := $(GEN)/vmsched.pb-c.c
 PROTO_H  := $(GEN)/vmsched.pb-c.h
@@ -93,8 +94,10 @@ $(BIN)/clusterctl: $(CTL_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_CTL))
 
-# One binary per tests/unit/test_MODULE.c, linked with every program's modules.
-$(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(AGENT_LIB_OBJ) $(SCHEDULER_LIB_OBJ) $(CTL_LIB_OBJ) $(COMMON_OBJ)
+# One binary per tests/unit/test_MODULE.c, linked with every program's modules and the tests'
+# shared helpers (the other tests/unit/*.c).
+$(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(call obj_of,$(UNIT_HELP_SRC)) $(AGENT_LIB_OBJ) \
+               $(SCHEDULER_LIB_OBJ) $(CTL_LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST))
 
