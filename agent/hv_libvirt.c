@@ -35,7 +35,7 @@
 #define S_KEEPALIVE_INTERVAL_S  5   // remote connections: probe libvirtd every 5 s ...
 #define S_KEEPALIVE_COUNT       3   // ... and give up after 3 unanswered probes
 
-typedef struct {
+typedef struct libvirt_hv {
     char *uri;                  // libvirt connection URI
     bool events;                // register lifecycle and close callbacks (main instance)
     virConnectPtr conn;         // NULL when not connected
@@ -43,6 +43,10 @@ typedef struct {
     int pipe_read;              // notification pipe, read end (agent thread, non-blocking)
     int pipe_write;             // notification pipe, write end (event thread)
     bool holds_loop;            // this instance counts in s_loop.users
+    pthread_mutex_t conn_lock;  // guards conn while shared instances borrow it
+    struct libvirt_hv *parent;  // shared instance of a private-world URI: borrow its
+                                // connection (test:///FILE gives every connection its own
+                                // hypervisor, so a second connection would see nothing)
 } libvirt_hv_t;
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
@@ -179,13 +183,32 @@ s_disconnect (void *impl)
     libvirt_hv_t *self = impl;
     if (!self->conn)
         return;
+    pthread_mutex_lock (&self->conn_lock);
     if (self->lifecycle_id >= 0)
         virConnectDomainEventDeregisterAny (self->conn, self->lifecycle_id);
     self->lifecycle_id = -1;
     if (self->events)
         virConnectUnregisterCloseCallback (self->conn, s_on_close);
-    virConnectClose (self->conn);
+    virConnectClose (self->conn);           // a borrowed connection: one reference less
     self->conn = NULL;
+    pthread_mutex_unlock (&self->conn_lock);
+}
+
+//  A shared instance of a private-world URI takes a reference on its parent's connection.
+static int
+s_borrow (libvirt_hv_t *self, char *err, size_t err_size)
+{
+    pthread_mutex_lock (&self->parent->conn_lock);
+    virConnectPtr conn = self->parent->conn;
+    if (conn)
+        virConnectRef (conn);
+    pthread_mutex_unlock (&self->parent->conn_lock);
+    if (!conn) {
+        snprintf (err, err_size, "not connected to '%s' yet", self->uri);
+        return -1;
+    }
+    self->conn = conn;
+    return 0;
 }
 
 static int
@@ -200,7 +223,12 @@ s_connect (void *impl, char *err, size_t err_size)
         snprintf (err, err_size, "cannot start the libvirt event thread");
         return -1;
     }
-    self->conn = virConnectOpen (self->uri);
+    if (self->parent)
+        return s_borrow (self, err, err_size);
+    virConnectPtr conn = virConnectOpen (self->uri);
+    pthread_mutex_lock (&self->conn_lock);
+    self->conn = conn;
+    pthread_mutex_unlock (&self->conn_lock);
     if (!self->conn) {
         char what [512];
         snprintf (what, sizeof what, "cannot connect to '%s'", self->uri);
@@ -626,6 +654,7 @@ s_destroy (void *impl)
     s_loop_release (self);
     close (self->pipe_read);
     close (self->pipe_write);
+    pthread_mutex_destroy (&self->conn_lock);
     free (self->uri);
     free (self);
 }
@@ -649,6 +678,7 @@ s_new (const char *uri, bool events)
     fcntl (fds [1], F_SETFL, O_NONBLOCK);
     self->pipe_read = fds [0];
     self->pipe_write = fds [1];
+    pthread_mutex_init (&self->conn_lock, NULL);
     self->lifecycle_id = -1;
     self->events = events;
     self->uri = strdup (uri);
@@ -659,10 +689,22 @@ s_new (const char *uri, bool events)
     return self;
 }
 
+//  True for URIs whose every connection is a hypervisor of its own: the test driver with a
+//  node file (test:///default is one per process, shared by its connections).
+static bool
+s_private_world (const char *uri)
+{
+    return strncmp (uri, "test:///", 8) == 0 && strcmp (uri, "test:///default") != 0;
+}
+
 static void *
 s_share (void *impl)
 {
-    return s_new (((libvirt_hv_t *) impl)->uri, false);
+    libvirt_hv_t *parent = impl;
+    libvirt_hv_t *self = s_new (parent->uri, false);
+    if (self && s_private_world (parent->uri))
+        self->parent = parent;              // outlives its shared instances (executor)
+    return self;
 }
 
 static const hv_ops_t s_libvirt_ops = {

@@ -48,7 +48,7 @@ table_format (const json_t *value, table_format_t format, char *buf, size_t size
         snprintf (buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
     else
     if (json_is_real (value))
-        snprintf (buf, size, "%.1f", json_real_value (value));
+        snprintf (buf, size, "%.2f", json_real_value (value));
     else
     if (json_is_boolean (value))
         snprintf (buf, size, "%s", json_is_true (value)? "true": "false");

@@ -46,8 +46,16 @@ if ! cluster_wait 20 cluster_hosts_up 3; then
     exit 1
 fi
 # Wait for the first full reports.
-vm_count() { [ "$(ctl -o json vm list | jq '.vms | length')" = 6 ]; }
+vm_count() { [ "$(ctl -o json vm list | jq '.vms | length')" -ge 6 ]; }
 cluster_wait 10 vm_count || true
+
+# One cluster-managed VM: vmsched picks its host (spread) and starts it there.
+cat > "$CLUSTER_DIR/managed-1.xml" <<XML
+<domain type='test'><name>managed-1</name><memory unit='MiB'>2048</memory><vcpu>2</vcpu>
+  <os><type>hvm</type></os></domain>
+XML
+ctl vm create managed-1 --xml "$CLUSTER_DIR/managed-1.xml" > /dev/null
+ctl vm start managed-1 > /dev/null || echo "demo: managed-1 did not start: $(ctl vm why managed-1)" >&2
 
 echo
 echo "\$ clusterctl host list"
@@ -55,6 +63,9 @@ ctl host list
 echo
 echo "\$ clusterctl vm list"
 ctl vm list
+echo
+echo "\$ clusterctl vm why managed-1"
+ctl vm why managed-1
 echo
 echo "vmsched demo running: scheduler on tcp://127.0.0.1:$((CLUSTER_PORT + 1)), every connection"
 echo "CurveZMQ-secured (keys in $CLUSTER_DIR/keys; you are user 'admin'). Logs and database in"

@@ -198,6 +198,25 @@ check generations-kept "agents continue without re-registering" \
     test "$(ctl -o json host list | jq -c '[.hosts[] | {name, id, generation}]')" = "$before"
 
 # ---------------------------------------------------------------------------------------
+# A cluster-managed VM on the test driver: placed, started by an agent's worker, stopped,
+# deleted
+
+cat > "$CLUSTER_DIR/m-1.xml" <<XML
+<domain type='test'><name>m-1</name><memory unit='MiB'>1024</memory><vcpu>1</vcpu>
+  <os><type>hvm</type></os></domain>
+XML
+ctl vm create m-1 --xml "$CLUSTER_DIR/m-1.xml" > /dev/null || fail managed-create "vm create m-1 failed"
+if ctl vm start m-1 > "$CLUSTER_DIR/m-1.out" 2>&1; then
+    pass managed-start "m-1 running on $(ctl -o json vm show m-1 | jq -r .host)"
+else
+    fail managed-start "$(cat "$CLUSTER_DIR/m-1.out")"
+fi
+check managed-stop "vm stop m-1 should end with m-1 shut off" ctl vm stop m-1
+check managed-delete "vm delete m-1 should forget it" ctl vm delete m-1
+check managed-gone "m-1 should be gone from vm list" \
+    test "$(ctl -o json vm list | jq '[.vms[] | select(.name == "m-1")] | length')" = 0
+
+# ---------------------------------------------------------------------------------------
 # Bad configuration and bad usage
 
 printf '[scheduler]\nheartbeat_ms = fast\n' > "$CLUSTER_DIR/bad.conf"
