@@ -1,27 +1,30 @@
 /*  test_agent.c - the agent on the fake hypervisor, with the test playing the scheduler.
 
-    The test binds a ROUTER where the scheduler would be and drives each agent single-threaded:
-    agent_run_for a short slice, then collect whatever arrived on the ROUTER (decoded with
-    wire_decode, stamped with the time it was seen), answer with WELCOME or REJECT, change the
-    fake hypervisor, repeat. Every case starts a fresh agent with its own state directory under
-    one mkdtemp directory (removed at the end) and checks real values: what each message
-    carries, how many were sent, when, and the agent's counters. A last pair of cases runs the
-    real libvirt implementation on libvirt's test driver (test:///default).
+    fixture_agent.c binds a ROUTER where the scheduler would be and drives each agent
+    single-threaded: agent_run_for a short slice, then collect whatever arrived on the ROUTER
+    (decoded with wire_decode, stamped with the time it was seen), answer with WELCOME or
+    REJECT, change the fake hypervisor, repeat. Every case starts a fresh agent with its own
+    state directory under one mkdtemp directory (removed at the end) and checks real values:
+    what each message carries, how many were sent, when, and the agent's counters. A last
+    pair of cases runs the real libvirt implementation on libvirt's test driver
+    (test:///default).
 
     The ROUTER is a CURVE server with its own key pair (no ZAP handler: a fake accepts any
-    client key); every agent gets the key pair s_dir/agent.key[_secret] and the fake
-    scheduler's public key s_dir/scheduler.key, as in production. Separate cases check that
-    agent_new refuses missing or world-readable keys, and that an agent holding the wrong
-    scheduler key never gets a message through.
+    client key); every agent gets the key pair s_env.dir/agent.key[_secret] and the fake
+    scheduler's public key s_env.dir/scheduler.key, as in production. Separate cases check
+    that agent_new refuses missing or world-readable keys, and that an agent holding the
+    wrong scheduler key never gets a message through.
 
     Prints one `PASS unit/agent/CASE` or `FAIL unit/agent/CASE: ...` line per case; the failed
     checks themselves are on stderr just above.
 */
 #include "check.h"
 #include "agent.h"
+#include "fixture_agent.h"
+#include "fixture_files.h"
+#include "fixture_wire.h"
 #include "hv_fake.h"
 #include "keys.h"
-#include "log.h"
 #include "wire.h"
 #include "vmsched.pb-c.h"
 
@@ -32,39 +35,14 @@
 #include <sys/stat.h>
 
 #define S_ENDPOINT      "tcp://127.0.0.1:17310"
-#define S_SLICE_MS      10          // agent_run_for slice between two looks at the ROUTER
-#define S_MAX_GOT       1024        // messages one case may collect
-//  A new agent's first HELLO is dropped when it leaves before the CURVE handshake is done
-//  (ZMQ_IMMEDIATE; slow under valgrind): wait for the retry, hello_retry_ms later.
-#define S_FIRST_HELLO_MS 3000
+#define S_EPOCH         3           // leader epoch every WELCOME gives
 
 #define S_UUID_WEB      "aaaaaaaa-0000-4000-8000-000000000001"
 #define S_UUID_DB       "aaaaaaaa-0000-4000-8000-000000000002"
 #define S_UUID_TMP      "aaaaaaaa-0000-4000-8000-000000000003"
 #define S_UUID_NEW      "aaaaaaaa-0000-4000-8000-000000000004"
 
-//  One message the agent sent, as the scheduler saw it.
-typedef struct {
-    wire_msg_t msg;             // decoded (owns report domains)
-    int64_t at;                 // zclock_mono () when the test received it
-} s_got_t;
-
-//  One agent under test, its fake hypervisor and everything it sent.
-typedef struct {
-    agent_config_t config;      // set up by s_setup, adjusted by the case
-    agent_t *agent;             // under test
-    hv_t *hv;                   // borrowed (the agent owns it): fault injection
-    hv_fake_t *fake;            // the fake hypervisor's control handle
-    zframe_t *peer;             // the agent's routing id, from its first message
-    s_got_t *got;               // S_MAX_GOT entries
-    size_t got_count;           // used entries of got
-    size_t cursor;              // s_wait looks from here
-} s_fx_t;
-
-static zsock_t *s_router;       // the "scheduler" every agent connects to
-static char s_dir [] = "/tmp/vmsched-agent-test-XXXXXX";
-static char s_agent_key [64];   // s_dir/agent.key, the agents' public key (+ "_secret")
-static char s_scheduler_key [64];   // s_dir/scheduler.key: the fake scheduler's public key
+static fixture_agent_env_t s_env;   // the fake scheduler, the keys, the directory
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -80,30 +58,6 @@ s_is_uuid (const char *text)
             return false;
     }
     return true;
-}
-
-//  Reads the first line of path into out (no newline); "" when unreadable.
-static void
-s_read_line (const char *path, char *out, size_t size)
-{
-    out [0] = 0;
-    FILE *file = fopen (path, "r");
-    if (file) {
-        if (!fgets (out, (int) size, file))
-            out [0] = 0;
-        fclose (file);
-    }
-    out [strcspn (out, "\n")] = 0;
-}
-
-static int
-s_write_file (const char *path, const char *text)
-{
-    FILE *file = fopen (path, "w");
-    if (!file)
-        return -1;
-    int rc = fputs (text, file) < 0? -1: 0;
-    return fclose (file) || rc? -1: 0;
 }
 
 static wire_capacity_t
@@ -122,250 +76,41 @@ s_fake_capacity (void)
     return capacity;
 }
 
-//  --------------------------------------------------------------------------
-//  The scheduler's side
-
 static void
-s_drain_router (void)
-{
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (s_router)))
-        zmsg_destroy (&msg);
-}
-
-//  Takes everything the ROUTER holds; keeps the messages of this fixture's agent.
-static void
-s_collect (s_fx_t *fx)
-{
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (s_router))) {
-        zframe_t *id = zmsg_pop (msg);
-        zframe_t *body = zmsg_pop (msg);
-        if (id && body && zmsg_size (msg) == 0 && fx->got_count < S_MAX_GOT) {
-            s_got_t *got = &fx->got [fx->got_count];
-            char err [256];
-            if (wire_decode (zframe_data (body), zframe_size (body), &got->msg,
-                             err, sizeof err))
-                fprintf (stderr, "  the agent sent an undecodable message: %s\n", err);
-            else
-            if (strcmp (got->msg.host_id, agent_host_id (fx->agent)))
-                wire_msg_reset (&got->msg);         // a previous case's agent
-            else {
-                got->at = zclock_mono ();
-                fx->got_count++;
-                if (!fx->peer)
-                    fx->peer = zframe_dup (id);
-            }
-        }
-        zframe_destroy (&id);
-        zframe_destroy (&body);
-        zmsg_destroy (&msg);
-    }
-}
-
-//  Runs the agent for about ms, collecting what it sends.
-static void
-s_pump (s_fx_t *fx, int ms)
-{
-    int64_t end = zclock_mono () + ms;
-    do {
-        agent_run_for (fx->agent, S_SLICE_MS);
-        s_collect (fx);
-    } while (zclock_mono () < end);
-}
-
-//  The first message of kind at or after the cursor, waiting up to timeout_ms for it; moves
-//  the cursor past it. NULL on timeout.
-static const s_got_t *
-s_wait (s_fx_t *fx, wire_kind_t kind, int timeout_ms)
-{
-    int64_t end = zclock_mono () + timeout_ms;
-    while (true) {
-        for (size_t i = fx->cursor; i < fx->got_count; i++)
-            if (fx->got [i].msg.kind == kind) {
-                fx->cursor = i + 1;
-                return &fx->got [i];
-            }
-        if (zclock_mono () >= end)
-            return NULL;
-        s_pump (fx, S_SLICE_MS);
-    }
-}
-
-//  Moves the cursor to the end: later waits see only what arrives from now on.
-static size_t
-s_mark (s_fx_t *fx)
-{
-    s_collect (fx);
-    fx->cursor = fx->got_count;
-    return fx->cursor;
-}
-
-static size_t
-s_count (const s_fx_t *fx, wire_kind_t kind, size_t from)
-{
-    size_t count = 0;
-    for (size_t i = from; i < fx->got_count; i++)
-        count += fx->got [i].msg.kind == kind;
-    return count;
-}
-
-//  The newest message of kind, or NULL.
-static const s_got_t *
-s_last (const s_fx_t *fx, wire_kind_t kind)
-{
-    for (size_t i = fx->got_count; i > 0; i--)
-        if (fx->got [i - 1].msg.kind == kind)
-            return &fx->got [i - 1];
-    return NULL;
-}
-
-static const wire_domain_t *
-s_find_domain (const wire_report_t *report, const char *uuid)
-{
-    for (uint32_t i = 0; i < report->domain_count; i++)
-        if (strcmp (report->domains [i].uuid, uuid) == 0)
-            return &report->domains [i];
-    return NULL;
-}
-
-//  Sends raw frames (routing id first) to the agent.
-static void
-s_send_frames (s_fx_t *fx, zframe_t *first, zframe_t *second)
-{
-    if (!fx->peer) {
-        fprintf (stderr, "  nothing to answer: the agent has not sent anything yet\n");
-        zframe_destroy (&first);
-        zframe_destroy (&second);
-        return;
-    }
-    zmsg_t *msg = zmsg_new ();
-    zframe_t *peer = zframe_dup (fx->peer);
-    zmsg_append (msg, &peer);
-    zmsg_append (msg, &first);
-    if (second)
-        zmsg_append (msg, &second);
-    zmsg_send (&msg, s_router);
-}
-
-static zframe_t *
-s_encode (wire_msg_t *msg)
-{
-    uint8_t *data;
-    size_t size;
-    char err [256];
-    if (wire_encode (msg, &data, &size, err, sizeof err)) {
-        fprintf (stderr, "  cannot encode a test message: %s\n", err);
-        return zframe_new ("", 0);
-    }
-    zframe_t *frame = zframe_new (data, size);
-    free (data);
-    return frame;
-}
-
-static void
-s_send_welcome (s_fx_t *fx, uint64_t hello_seq, uint64_t generation, uint32_t heartbeat_ms)
-{
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_WELCOME);
-    msg.seq = 1;
-    msg.body.welcome = (wire_welcome_t) { generation, 3, hello_seq, heartbeat_ms };
-    s_send_frames (fx, s_encode (&msg), NULL);
-}
-
-static void
-s_send_reject (s_fx_t *fx, const char *reason, bool reregister)
+s_send_reject (fixture_agent_t *fx, const char *reason, bool reregister)
 {
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REJECT);
     msg.seq = 1;
     snprintf (msg.body.reject.reason, sizeof msg.body.reject.reason, "%s", reason);
     msg.body.reject.reregister = reregister;
-    s_send_frames (fx, s_encode (&msg), NULL);
-}
-
-//  Answers the agent's newest HELLO until it is registered with generation. 0, or -1.
-static int
-s_register (s_fx_t *fx, uint64_t generation, uint32_t heartbeat_ms)
-{
-    int64_t end = zclock_mono () + 3000;
-    while (zclock_mono () < end) {
-        if (!s_wait (fx, WIRE_HELLO, (int) (end - zclock_mono ())))
-            break;
-        s_send_welcome (fx, s_last (fx, WIRE_HELLO)->msg.seq, generation, heartbeat_ms);
-        for (int waited = 0; waited < 300 && agent_generation (fx->agent) != generation;
-             waited += S_SLICE_MS)
-            s_pump (fx, S_SLICE_MS);
-        if (agent_generation (fx->agent) == generation)
-            return 0;
-    }
-    fprintf (stderr, "  the agent did not register\n");
-    return -1;
+    fixture_agent_send (fx, &msg);
 }
 
 //  --------------------------------------------------------------------------
 //  Fixture
 
-//  Config for a new agent whose state lives in s_dir/subdir.
+//  Config for a new agent "h-test" (heartbeat 100 ms, s_fake_capacity) whose state lives in
+//  s_env.dir/subdir.
 static void
-s_setup (s_fx_t *fx, const char *subdir)
+s_setup (fixture_agent_t *fx, const char *subdir)
 {
-    memset (fx, 0, sizeof *fx);
-    agent_config_defaults (&fx->config);
-    strcpy (fx->config.name, "h-test");
-    strcpy (fx->config.scheduler, S_ENDPOINT);
-    strcpy (fx->config.libvirt_uri, "fake:///");
-    snprintf (fx->config.state_dir, sizeof fx->config.state_dir, "%s/%s", s_dir, subdir);
+    fixture_agent_setup (fx, &s_env, "h-test", subdir);
     fx->config.heartbeat_ms = 100;
-    fx->config.report_ms = 60000;
-    fx->config.hello_retry_ms = 1000;
-    strcpy (fx->config.log_level, "error");
-    snprintf (fx->config.secret_key, sizeof fx->config.secret_key, "%s_secret", s_agent_key);
-    snprintf (fx->config.scheduler_key, sizeof fx->config.scheduler_key, "%s",
-              s_scheduler_key);
+    fx->capacity = s_fake_capacity ();
 }
 
-//  Creates the fake hypervisor (not yet connected) and the agent. 0, or -1.
+//  fixture_agent_start_fake, then registered as generation (heartbeat from config). 0, or -1.
 static int
-s_start (s_fx_t *fx)
+s_start_registered (fixture_agent_t *fx, uint64_t generation)
 {
-    s_drain_router ();
-    wire_capacity_t capacity = s_fake_capacity ();
-    fx->hv = hv_fake_new (&capacity, &fx->fake);
-    hv_t *hv = fx->hv;
-    char err [1024] = "";
-    fx->agent = hv? agent_new (&fx->config, &hv, err, sizeof err): NULL;
-    fx->got = calloc (S_MAX_GOT, sizeof *fx->got);
-    if (!fx->agent || !fx->got) {
-        fprintf (stderr, "  cannot start the agent: %s\n", fx->hv? err: "no fake hypervisor");
-        return -1;
-    }
-    return 0;
-}
-
-//  s_start, then registered as generation (heartbeat from config). 0, or -1.
-static int
-s_start_registered (s_fx_t *fx, uint64_t generation)
-{
-    if (s_start (fx))
+    if (fixture_agent_start_fake (fx))
         return -1;
     hv_fake_define (fx->fake, S_UUID_WEB, "web-1", DOMAIN_RUNNING, 2, 2097152);
     hv_fake_define (fx->fake, S_UUID_DB, "db-1", DOMAIN_SHUTOFF, 4, 4194304);
-    if (s_register (fx, generation, 0))
+    if (fixture_agent_register (fx, generation, S_EPOCH, 0))
         return -1;
-    return s_wait (fx, WIRE_REPORT, 1000)? 0: -1;
-}
-
-static void
-s_stop (s_fx_t *fx)
-{
-    agent_destroy (&fx->agent);
-    for (size_t i = 0; fx->got && i < fx->got_count; i++)
-        wire_msg_reset (&fx->got [i].msg);
-    free (fx->got);
-    zframe_destroy (&fx->peer);
-    s_drain_router ();
-    memset (fx, 0, sizeof *fx);
+    return fixture_agent_wait (fx, WIRE_REPORT, 1000)? 0: -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -376,23 +121,23 @@ static int
 s_case_hello (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "hello");
     fx.config.hello_retry_ms = 100;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
-    const s_got_t *first = s_wait (&fx, WIRE_HELLO, 1000);
+    const fixture_agent_got_t *first = fixture_agent_wait (&fx, WIRE_HELLO, 1000);
     CHECK (first != NULL);
-    s_pump (&fx, 600);
-    size_t hellos = s_count (&fx, WIRE_HELLO, 0);
+    fixture_agent_pump (&fx, 600);
+    size_t hellos = fixture_agent_count (&fx, WIRE_HELLO, 0);
     CHECK (hellos >= 4 && hellos <= 9);
-    CHECK (s_count (&fx, WIRE_HELLO, 0) == fx.got_count);     // nothing else unregistered
+    CHECK (fixture_agent_count (&fx, WIRE_HELLO, 0) == fx.got_count); // nothing else unregistered
     CHECK (agent_generation (fx.agent) == 0);
     CHECK (agent_stats (fx.agent)->registrations == 0);
     CHECK (agent_stats (fx.agent)->hv_connects == 1);
     CHECK (hv_fake_connects (fx.fake) == 1);
     if (first && hellos >= 2) {
-        const s_got_t *last = s_last (&fx, WIRE_HELLO);
+        const fixture_agent_got_t *last = fixture_agent_last (&fx, WIRE_HELLO);
         int64_t interval = (last->at - first->at) / (int64_t) (hellos - 1);
         CHECK (interval >= 80 && interval <= 200);
         for (size_t i = 1; i < fx.got_count; i++)
@@ -400,8 +145,8 @@ s_case_hello (void)
         const wire_hello_t *hello = &first->msg.body.hello;
         char path [1200], stored [64], boot_id [64];
         snprintf (path, sizeof path, "%s/host-id", fx.config.state_dir);
-        s_read_line (path, stored, sizeof stored);
-        s_read_line ("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id);
+        fixture_files_read_line (path, stored, sizeof stored);
+        fixture_files_read_line ("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id);
         CHECK (s_is_uuid (hello->host_id));
         CHECK (strcmp (hello->host_id, agent_host_id (fx.agent)) == 0);
         CHECK (strcmp (hello->host_id, stored) == 0);
@@ -418,7 +163,7 @@ s_case_hello (void)
         CHECK (strcmp (hello->capacity.cpu_model, "fake-model") == 0);
         CHECK (hello->capacity.numa_count == 2 && hello->capacity.numa [1].memory_mib == 8192);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -427,13 +172,14 @@ static int
 s_case_capacity_override (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "override");
     fx.config.cpus = 4;
     fx.config.memory_mib = 2048;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO,
+                                                           FIXTURE_AGENT_FIRST_HELLO_MS);
     CHECK (hello != NULL);
     if (hello) {
         const wire_capacity_t *capacity = &hello->msg.body.hello.capacity;
@@ -441,20 +187,20 @@ s_case_capacity_override (void)
         CHECK (capacity->numa_count == 0);
         CHECK (strcmp (capacity->cpu_model, "fake-model") == 0 && capacity->nested);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     s_setup (&fx, "override-cpus");
     fx.config.cpus = 6;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return failures + 1;
-    hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
+    hello = fixture_agent_wait (&fx, WIRE_HELLO, FIXTURE_AGENT_FIRST_HELLO_MS);
     CHECK (hello != NULL);
     if (hello) {
         const wire_capacity_t *capacity = &hello->msg.body.hello.capacity;
         CHECK (capacity->cpus == 6 && capacity->memory_mib == 16384);
         CHECK (capacity->numa_count == 0);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -464,10 +210,10 @@ static int
 s_case_welcome (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "welcome");
     fx.config.hello_retry_ms = 100;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
     hv_fake_define (fx.fake, S_UUID_WEB, "web-1", DOMAIN_RUNNING, 2, 2097152);
     hv_fake_define (fx.fake, S_UUID_DB, "db-1", DOMAIN_SHUTOFF, 4, 4194304);
@@ -475,32 +221,33 @@ s_case_welcome (void)
     hv_fake_make_transient (fx.fake, S_UUID_TMP);
 
     //  Wrong: a seq never sent, and the seq of an older HELLO.
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 1000);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO, 1000);
     CHECK (hello != NULL);
     uint64_t old_seq = hello? hello->msg.seq: 0;
-    CHECK (s_wait (&fx, WIRE_HELLO, 1000) != NULL);
-    s_send_welcome (&fx, old_seq + 1000, 7, 0);
-    s_send_welcome (&fx, old_seq, 7, 0);
-    s_pump (&fx, 300);
+    CHECK (fixture_agent_wait (&fx, WIRE_HELLO, 1000) != NULL);
+    fixture_agent_send_welcome (&fx, old_seq + 1000, 7, S_EPOCH, 0);
+    fixture_agent_send_welcome (&fx, old_seq, 7, S_EPOCH, 0);
+    fixture_agent_pump (&fx, 300);
     CHECK (agent_generation (fx.agent) == 0);
     CHECK (agent_stats (fx.agent)->received == 2);
     CHECK (agent_stats (fx.agent)->registrations == 0);
-    CHECK (s_count (&fx, WIRE_REPORT, 0) == 0 && s_count (&fx, WIRE_HEARTBEAT, 0) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_REPORT, 0) == 0
+           && fixture_agent_count (&fx, WIRE_HEARTBEAT, 0) == 0);
 
     //  Right: the newest HELLO's seq.
-    const s_got_t *newest = s_last (&fx, WIRE_HELLO);
-    size_t before = s_mark (&fx);
+    const fixture_agent_got_t *newest = fixture_agent_last (&fx, WIRE_HELLO);
+    size_t before = fixture_agent_mark (&fx);
     int64_t sent_at = zclock_mono ();
-    s_send_welcome (&fx, newest? newest->msg.seq: 0, 7, 0);
-    const s_got_t *report = NULL;
+    fixture_agent_send_welcome (&fx, newest? newest->msg.seq: 0, 7, S_EPOCH, 0);
+    const fixture_agent_got_t *report = NULL;
     for (int tries = 0; !report && tries < 100; tries++) {
-        report = s_wait (&fx, WIRE_REPORT, S_SLICE_MS);
+        report = fixture_agent_wait (&fx, WIRE_REPORT, FIXTURE_AGENT_SLICE_MS);
         //  A HELLO sent before our WELCOME arrived makes the WELCOME stale: answer again.
-        const s_got_t *later = s_wait (&fx, WIRE_HELLO, 0);
+        const fixture_agent_got_t *later = fixture_agent_wait (&fx, WIRE_HELLO, 0);
         if (!report && later && agent_generation (fx.agent) == 0) {
-            before = s_mark (&fx);
+            before = fixture_agent_mark (&fx);
             sent_at = zclock_mono ();
-            s_send_welcome (&fx, later->msg.seq, 7, 0);
+            fixture_agent_send_welcome (&fx, later->msg.seq, 7, S_EPOCH, 0);
         }
     }
     CHECK (agent_generation (fx.agent) == 7);
@@ -509,16 +256,16 @@ s_case_welcome (void)
     if (report) {
         //  The first thing after registering (HELLOs that crossed the WELCOME aside),
         //  promptly, complete.
-        for (const s_got_t *got = &fx.got [before]; got < report; got++)
+        for (const fixture_agent_got_t *got = &fx.got [before]; got < report; got++)
             CHECK (got->msg.kind == WIRE_HELLO);
         CHECK (report->at - sent_at < 300);
         CHECK (report->msg.generation == 7);
         const wire_report_t *body = &report->msg.body.report;
         CHECK (body->hypervisor_connected);
         CHECK (body->domain_count == 3);
-        const wire_domain_t *web = s_find_domain (body, S_UUID_WEB);
-        const wire_domain_t *db = s_find_domain (body, S_UUID_DB);
-        const wire_domain_t *batch = s_find_domain (body, S_UUID_TMP);
+        const wire_domain_t *web = fixture_agent_find_domain (body, S_UUID_WEB);
+        const wire_domain_t *db = fixture_agent_find_domain (body, S_UUID_DB);
+        const wire_domain_t *batch = fixture_agent_find_domain (body, S_UUID_TMP);
         CHECK (web && strcmp (web->name, "web-1") == 0 && web->state == DOMAIN_RUNNING
                && web->vcpus == 2 && web->memory_kib == 2097152 && web->persistent
                && web->has_cpu_time);
@@ -529,11 +276,11 @@ s_case_welcome (void)
         CHECK (agent_stats (fx.agent)->reports == 1);
     }
     //  No more HELLOs once registered.
-    size_t after = s_mark (&fx);
-    s_pump (&fx, 300);
-    CHECK (s_count (&fx, WIRE_HELLO, after) == 0);
-    CHECK (s_count (&fx, WIRE_HEARTBEAT, after) >= 2);
-    s_stop (&fx);
+    size_t after = fixture_agent_mark (&fx);
+    fixture_agent_pump (&fx, 300);
+    CHECK (fixture_agent_count (&fx, WIRE_HELLO, after) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_HEARTBEAT, after) >= 2);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -542,16 +289,16 @@ static int
 s_case_heartbeat (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "heartbeat");
     if (s_start_registered (&fx, 7))
         return 1;
-    size_t from = s_mark (&fx);
-    s_pump (&fx, 1000);
-    size_t count = s_count (&fx, WIRE_HEARTBEAT, from);
+    size_t from = fixture_agent_mark (&fx);
+    fixture_agent_pump (&fx, 1000);
+    size_t count = fixture_agent_count (&fx, WIRE_HEARTBEAT, from);
     CHECK (count >= 6 && count <= 11);
-    const s_got_t *first = s_wait (&fx, WIRE_HEARTBEAT, 0);
-    const s_got_t *last = s_last (&fx, WIRE_HEARTBEAT);
+    const fixture_agent_got_t *first = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 0);
+    const fixture_agent_got_t *last = fixture_agent_last (&fx, WIRE_HEARTBEAT);
     if (first && count >= 2) {
         int64_t interval = (last->at - first->at) / (int64_t) (count - 1);
         CHECK (interval >= 85 && interval <= 160);
@@ -564,25 +311,25 @@ s_case_heartbeat (void)
         CHECK (msg->body.report.hypervisor_connected);
         CHECK (msg->seq > fx.got [i - 1].msg.seq);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     //  The scheduler's interval from WELCOME replaces the configured one.
     s_setup (&fx, "heartbeat-welcome");
     fx.config.heartbeat_ms = 1000;
-    if (s_start (&fx) || s_register (&fx, 2, 200))
+    if (fixture_agent_start_fake (&fx) || fixture_agent_register (&fx, 2, S_EPOCH, 200))
         return failures + 1;
-    from = s_mark (&fx);
-    s_pump (&fx, 1100);
-    count = s_count (&fx, WIRE_HEARTBEAT, from);
+    from = fixture_agent_mark (&fx);
+    fixture_agent_pump (&fx, 1100);
+    count = fixture_agent_count (&fx, WIRE_HEARTBEAT, from);
     CHECK (count >= 4 && count <= 6);
-    first = s_wait (&fx, WIRE_HEARTBEAT, 0);
-    last = s_last (&fx, WIRE_HEARTBEAT);
+    first = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 0);
+    last = fixture_agent_last (&fx, WIRE_HEARTBEAT);
     if (first && count >= 2) {
         int64_t interval = (last->at - first->at) / (int64_t) (count - 1);
         CHECK (interval >= 180 && interval <= 280);
         CHECK (last->msg.generation == 2);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -591,22 +338,23 @@ static int
 s_case_events (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "events");
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
     hv_fake_define (fx.fake, S_UUID_DB, "db-1", DOMAIN_SHUTOFF, 4, 4194304);
     hv_fake_define (fx.fake, S_UUID_TMP, "tmp-1", DOMAIN_RUNNING, 1, 1048576);
     hv_fake_make_transient (fx.fake, S_UUID_TMP);
-    if (s_register (&fx, 7, 0) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (fixture_agent_register (&fx, 7, S_EPOCH, 0)
+    ||  !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    s_mark (&fx);
+    fixture_agent_mark (&fx);
 
     int64_t changed_at = zclock_mono ();
     CHECK (hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_RUNNING) == 0);
-    const s_got_t *got = s_wait (&fx, WIRE_EVENT, 1000);
+    const fixture_agent_got_t *got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got != NULL);
     if (got) {
         const wire_event_t *event = &got->msg.body.event;
@@ -619,14 +367,14 @@ s_case_events (void)
     }
 
     CHECK (hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_PAUSED) == 0);
-    got = s_wait (&fx, WIRE_EVENT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got && got->msg.body.event.kind == EVENT_SUSPENDED
            && got->msg.body.event.domain.state == DOMAIN_PAUSED);
 
     //  A transient domain that stops is gone: UNDEFINED, last state shutoff.
     changed_at = zclock_mono ();
     CHECK (hv_fake_set_state (fx.fake, S_UUID_TMP, DOMAIN_SHUTOFF) == 0);
-    got = s_wait (&fx, WIRE_EVENT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got != NULL);
     if (got) {
         const wire_event_t *event = &got->msg.body.event;
@@ -639,20 +387,20 @@ s_case_events (void)
 
     //  A new running domain: DEFINED then STARTED; undefining one: UNDEFINED.
     CHECK (hv_fake_define (fx.fake, S_UUID_NEW, "new-1", DOMAIN_RUNNING, 2, 1048576) == 0);
-    got = s_wait (&fx, WIRE_EVENT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got && got->msg.body.event.kind == EVENT_DEFINED
            && strcmp (got->msg.body.event.domain.uuid, S_UUID_NEW) == 0);
-    got = s_wait (&fx, WIRE_EVENT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got && got->msg.body.event.kind == EVENT_STARTED
            && got->msg.body.event.domain.state == DOMAIN_RUNNING);
     CHECK (hv_fake_undefine (fx.fake, S_UUID_DB) == 0);
-    got = s_wait (&fx, WIRE_EVENT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_EVENT, 1000);
     CHECK (got && got->msg.body.event.kind == EVENT_UNDEFINED
            && strcmp (got->msg.body.event.domain.name, "db-1") == 0);
     CHECK (agent_stats (fx.agent)->events == 6);
-    s_pump (&fx, 100);
-    CHECK (s_count (&fx, WIRE_EVENT, 0) == 6);
-    s_stop (&fx);
+    fixture_agent_pump (&fx, 100);
+    CHECK (fixture_agent_count (&fx, WIRE_EVENT, 0) == 6);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -661,27 +409,27 @@ static int
 s_case_hypervisor_loss (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "loss");
     fx.config.report_ms = 300;
     if (s_start_registered (&fx, 7))
         return 1;
     CHECK (hv_fake_connects (fx.fake) == 1);
-    s_mark (&fx);
+    fixture_agent_mark (&fx);
 
     int64_t lost_at = zclock_mono ();
     hv_fake_set_reachable (fx.fake, false);
-    const s_got_t *got = s_wait (&fx, WIRE_HEARTBEAT, 1000);
+    const fixture_agent_got_t *got = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 1000);
     CHECK (got && !got->msg.body.report.hypervisor_connected);
     CHECK (got && got->at - lost_at < 100);        // at once, not at the next interval
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
 
     //  A change nobody hears about while disconnected; the resync REPORT must carry it.
     hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_RUNNING);
-    s_pump (&fx, 700);
-    CHECK (s_count (&fx, WIRE_REPORT, from) == 0);
-    CHECK (s_count (&fx, WIRE_EVENT, from) == 0);
-    CHECK (s_count (&fx, WIRE_HEARTBEAT, from) >= 5);
+    fixture_agent_pump (&fx, 700);
+    CHECK (fixture_agent_count (&fx, WIRE_REPORT, from) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_EVENT, from) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_HEARTBEAT, from) >= 5);
     for (size_t i = from; i < fx.got_count; i++)
         CHECK (fx.got [i].msg.kind == WIRE_HEARTBEAT
                && !fx.got [i].msg.body.report.hypervisor_connected
@@ -690,20 +438,20 @@ s_case_hypervisor_loss (void)
     CHECK (agent_generation (fx.agent) == 7);
 
     hv_fake_set_reachable (fx.fake, true);
-    const s_got_t *report = s_wait (&fx, WIRE_REPORT, 3000);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 3000);
     CHECK (report != NULL);
     CHECK (hv_fake_connects (fx.fake) == 2);
     CHECK (agent_stats (fx.agent)->hv_connects == 2);
     if (report) {
         const wire_report_t *body = &report->msg.body.report;
-        const wire_domain_t *db = s_find_domain (body, S_UUID_DB);
+        const wire_domain_t *db = fixture_agent_find_domain (body, S_UUID_DB);
         CHECK (body->hypervisor_connected && body->domain_count == 2);
         CHECK (db && db->state == DOMAIN_RUNNING);
         CHECK (report->msg.generation == 7);
     }
-    got = s_wait (&fx, WIRE_HEARTBEAT, 1000);
+    got = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 1000);
     CHECK (got && got->msg.body.report.hypervisor_connected);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -712,22 +460,22 @@ static int
 s_case_reject_reregister (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "reject");
     if (s_start_registered (&fx, 7))
         return 1;
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     s_send_reject (&fx, "replayed seq", false);
-    s_pump (&fx, 250);
+    fixture_agent_pump (&fx, 250);
     CHECK (agent_stats (fx.agent)->rejects == 1);
     CHECK (agent_generation (fx.agent) == 7);
-    CHECK (s_count (&fx, WIRE_HELLO, from) == 0);
-    CHECK (s_count (&fx, WIRE_HEARTBEAT, from) >= 1);
+    CHECK (fixture_agent_count (&fx, WIRE_HELLO, from) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_HEARTBEAT, from) >= 1);
 
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     int64_t sent_at = zclock_mono ();
     s_send_reject (&fx, "unknown generation", true);
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 1000);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO, 1000);
     CHECK (hello != NULL);
     CHECK (hello && hello->at - sent_at < 200);
     CHECK (hello && strcmp (hello->msg.body.hello.host_id, agent_host_id (fx.agent)) == 0);
@@ -736,16 +484,16 @@ s_case_reject_reregister (void)
     CHECK (agent_stats (fx.agent)->rejects == 2);
     //  Unregistered: HELLOs only, no heartbeats or reports.
     size_t hello_at = hello? (size_t) (hello - fx.got): from;
-    s_pump (&fx, 300);
-    CHECK (s_count (&fx, WIRE_HEARTBEAT, hello_at) == 0);
-    CHECK (s_count (&fx, WIRE_REPORT, hello_at) == 0);
+    fixture_agent_pump (&fx, 300);
+    CHECK (fixture_agent_count (&fx, WIRE_HEARTBEAT, hello_at) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_REPORT, hello_at) == 0);
 
     fx.cursor = hello_at;
-    CHECK (s_register (&fx, 8, 0) == 0);
-    const s_got_t *report = s_wait (&fx, WIRE_REPORT, 1000);
+    CHECK (fixture_agent_register (&fx, 8, S_EPOCH, 0) == 0);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 1000);
     CHECK (report && report->msg.generation == 8 && report->msg.body.report.domain_count == 2);
     CHECK (agent_stats (fx.agent)->registrations == 2);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -754,32 +502,32 @@ static int
 s_case_reject_refused (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "refused");
     fx.config.hello_retry_ms = 100;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
-    CHECK (s_wait (&fx, WIRE_HELLO, 1000) != NULL);
+    CHECK (fixture_agent_wait (&fx, WIRE_HELLO, 1000) != NULL);
     s_send_reject (&fx, "host name 'h-test' is registered with another host id", false);
     for (int waited = 0; waited < 1000 && agent_stats (fx.agent)->rejects == 0;
-         waited += S_SLICE_MS)
-        s_pump (&fx, S_SLICE_MS);
+         waited += FIXTURE_AGENT_SLICE_MS)
+        fixture_agent_pump (&fx, FIXTURE_AGENT_SLICE_MS);
     int64_t refused_at = zclock_mono ();
     CHECK (agent_stats (fx.agent)->rejects == 1);
-    s_pump (&fx, 50);                               // whatever was already on its way
-    size_t from = s_mark (&fx);
-    s_pump (&fx, 1000);                             // ten retry intervals
-    CHECK (s_count (&fx, WIRE_HELLO, from) == 0);
+    fixture_agent_pump (&fx, 50);                               // whatever was already on its way
+    size_t from = fixture_agent_mark (&fx);
+    fixture_agent_pump (&fx, 1000);                             // ten retry intervals
+    CHECK (fixture_agent_count (&fx, WIRE_HELLO, from) == 0);
     CHECK (agent_generation (fx.agent) == 0);
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 6000);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO, 6000);
     CHECK (hello != NULL);
     CHECK (hello && hello->at - refused_at >= 4500);
     //  And that HELLO can still be answered.
     if (hello)
-        s_send_welcome (&fx, hello->msg.seq, 4, 0);
-    CHECK (s_wait (&fx, WIRE_REPORT, 1000) != NULL);
+        fixture_agent_send_welcome (&fx, hello->msg.seq, 4, S_EPOCH, 0);
+    CHECK (fixture_agent_wait (&fx, WIRE_REPORT, 1000) != NULL);
     CHECK (agent_generation (fx.agent) == 4);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -788,36 +536,37 @@ static int
 s_case_host_id (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     char first [WIRE_ID_SIZE] = "";
     s_setup (&fx, "persist");
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return 1;
     snprintf (first, sizeof first, "%s", agent_host_id (fx.agent));
     CHECK (s_is_uuid (first));
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     s_setup (&fx, "persist");
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return failures + 1;
     CHECK (strcmp (agent_host_id (fx.agent), first) == 0);
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO,
+                                                           FIXTURE_AGENT_FIRST_HELLO_MS);
     CHECK (hello && strcmp (hello->msg.body.hello.host_id, first) == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     //  Another state_dir: another identity.
     s_setup (&fx, "persist-other");
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return failures + 1;
     CHECK (s_is_uuid (agent_host_id (fx.agent)) && strcmp (agent_host_id (fx.agent), first));
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     //  Corrupt: refused, with the file named; the hv is taken (and freed) anyway.
     char dir [1100], path [1200], err [1024] = "";
-    snprintf (dir, sizeof dir, "%s/corrupt", s_dir);
+    snprintf (dir, sizeof dir, "%s/corrupt", s_env.dir);
     snprintf (path, sizeof path, "%s/host-id", dir);
     CHECK (zsys_dir_create ("%s", dir) == 0);
-    CHECK (s_write_file (path, "this is not a uuid\n") == 0);
+    CHECK (fixture_files_write (path, "this is not a uuid\n") == 0);
     agent_config_t config;
     s_setup (&fx, "corrupt");
     config = fx.config;
@@ -845,20 +594,20 @@ static int
 s_case_list_failure (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "list-failure");
     fx.config.report_ms = 300;
     if (s_start_registered (&fx, 7))
         return 1;
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     hv_fail_at (fx.hv, 1);                          // the next periodic report's list
     for (int waited = 0; waited < 3000 && hv_fake_connects (fx.fake) < 2;
-         waited += S_SLICE_MS)
-        s_pump (&fx, S_SLICE_MS);
+         waited += FIXTURE_AGENT_SLICE_MS)
+        fixture_agent_pump (&fx, FIXTURE_AGENT_SLICE_MS);
     CHECK (hv_fake_connects (fx.fake) == 2);
     int64_t reconnected_at = zclock_mono ();
     //  The first REPORT since the failure is the resync sent on reconnecting.
-    const s_got_t *report = s_wait (&fx, WIRE_REPORT, 1000);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 1000);
     CHECK (report && report->msg.body.report.domain_count == 2);
     CHECK (report && report->at - reconnected_at < 100);
     //  The gap was heard about, and nothing ever claimed the domains were gone.
@@ -876,20 +625,20 @@ s_case_list_failure (void)
 
     //  A failing lookup loses one EVENT; the next REPORT carries the change. (Just after a
     //  REPORT, so that the failure hits the event's lookup, not the next report's list.)
-    s_mark (&fx);
-    CHECK (s_wait (&fx, WIRE_REPORT, 1000) != NULL);
+    fixture_agent_mark (&fx);
+    CHECK (fixture_agent_wait (&fx, WIRE_REPORT, 1000) != NULL);
     hv_fail_at (fx.hv, 1);
     hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_RUNNING);
-    report = s_wait (&fx, WIRE_REPORT, 1000);
+    report = fixture_agent_wait (&fx, WIRE_REPORT, 1000);
     CHECK (report != NULL);
     if (report) {
-        const wire_domain_t *db = s_find_domain (&report->msg.body.report, S_UUID_DB);
+        const wire_domain_t *db = fixture_agent_find_domain (&report->msg.body.report, S_UUID_DB);
         CHECK (db && db->state == DOMAIN_RUNNING);
     }
     fx.cursor = 0;
-    CHECK (s_wait (&fx, WIRE_EVENT, 0) == NULL);
+    CHECK (fixture_agent_wait (&fx, WIRE_EVENT, 0) == NULL);
     CHECK (hv_fake_connects (fx.fake) == 2);        // a lookup failure keeps the connection
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -899,19 +648,19 @@ static int
 s_case_malformed (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "malformed");
     if (s_start_registered (&fx, 7))
         return 1;
     uint64_t received = agent_stats (fx.agent)->received;
     CHECK (agent_stats (fx.agent)->malformed == 0);
 
-    s_send_frames (&fx, zframe_new ("\x08\xff\xff garbage \x00\x01", 14), NULL);
-    s_send_frames (&fx, zframe_new ("", 0), NULL);
+    fixture_agent_send_frames (&fx, zframe_new ("\x08\xff\xff garbage \x00\x01", 14), NULL);
+    fixture_agent_send_frames (&fx, zframe_new ("", 0), NULL);
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REJECT);              // would end the registration if taken
     msg.body.reject.reregister = true;
-    s_send_frames (&fx, s_encode (&msg), zframe_new ("second", 6));
+    fixture_agent_send_frames (&fx, fixture_wire_frame (&msg), zframe_new ("second", 6));
 
     Vmsched__Envelope envelope = VMSCHED__ENVELOPE__INIT;
     Vmsched__Reject reject = VMSCHED__REJECT__INIT;
@@ -923,24 +672,24 @@ s_case_malformed (void)
     reject.reregister = true;
     uint8_t packed [64];
     size_t size = vmsched__envelope__pack (&envelope, packed);
-    s_send_frames (&fx, zframe_new (packed, size), NULL);
+    fixture_agent_send_frames (&fx, zframe_new (packed, size), NULL);
 
     wire_msg_init (&msg, WIRE_HEARTBEAT);           // valid, but not for an agent
-    s_send_frames (&fx, s_encode (&msg), NULL);
-    size_t from = s_mark (&fx);
-    s_pump (&fx, 300);
+    fixture_agent_send (&fx, &msg);
+    size_t from = fixture_agent_mark (&fx);
+    fixture_agent_pump (&fx, 300);
     CHECK (agent_stats (fx.agent)->malformed == 5);
     CHECK (agent_stats (fx.agent)->received == received + 1);
     CHECK (agent_stats (fx.agent)->rejects == 0);
     CHECK (agent_generation (fx.agent) == 7);
-    CHECK (s_count (&fx, WIRE_HEARTBEAT, from) >= 2);
-    CHECK (s_count (&fx, WIRE_HELLO, from) == 0);
+    CHECK (fixture_agent_count (&fx, WIRE_HEARTBEAT, from) >= 2);
+    CHECK (fixture_agent_count (&fx, WIRE_HELLO, from) == 0);
 
     //  Still listening: a real REJECT works.
     s_send_reject (&fx, "unknown generation", true);
-    CHECK (s_wait (&fx, WIRE_HELLO, 1000) != NULL);
+    CHECK (fixture_agent_wait (&fx, WIRE_HELLO, 1000) != NULL);
     CHECK (agent_stats (fx.agent)->rejects == 1);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -989,10 +738,10 @@ s_case_config_file (void)
 {
     int failures = 0;
     char path [128], err [1024] = "";
-    snprintf (path, sizeof path, "%s/agent.conf", s_dir);
+    snprintf (path, sizeof path, "%s/agent.conf", s_env.dir);
     agent_config_t config;
     agent_config_defaults (&config);
-    CHECK (s_write_file (path,
+    CHECK (fixture_files_write (path,
         "; a test agent\n"
         "[agent]\n"
         "name = node-7\n"
@@ -1016,18 +765,18 @@ s_case_config_file (void)
     CHECK (config.cpus == 16 && config.memory_mib == 65536);
     CHECK (agent_config_check (&config, err, sizeof err) == 0);
 
-    CHECK (s_write_file (path, "[agent]\nname = n1\ncolour = blue\n") == 0);
+    CHECK (fixture_files_write (path, "[agent]\nname = n1\ncolour = blue\n") == 0);
     CHECK (config_load (path, agent_config_keys, &config, err, sizeof err) == -1);
     CHECK (strstr (err, path) && strstr (err, "line 3") && strstr (err, "unknown key 'colour'"));
     CHECK (strstr (err, "heartbeat_ms"));           // the known keys are listed
 
-    CHECK (s_write_file (path, "[agent]\nheartbeat_ms = 10\n") == 0);
+    CHECK (fixture_files_write (path, "[agent]\nheartbeat_ms = 10\n") == 0);
     CHECK (config_load (path, agent_config_keys, &config, err, sizeof err) == -1);
     CHECK (strstr (err, "from 50 to 60000"));
-    CHECK (s_write_file (path, "[capacity]\nthreads = 4\n") == 0);
+    CHECK (fixture_files_write (path, "[capacity]\nthreads = 4\n") == 0);
     CHECK (config_load (path, agent_config_keys, &config, err, sizeof err) == -1);
     CHECK (strstr (err, "unknown key 'threads' in [capacity]"));
-    CHECK (s_write_file (path, "[agnet]\nname = n1\n") == 0);
+    CHECK (fixture_files_write (path, "[agnet]\nname = n1\n") == 0);
     CHECK (config_load (path, agent_config_keys, &config, err, sizeof err) == -1);
     CHECK (strstr (err, "unknown section [agnet]"));
     unlink (path);
@@ -1114,22 +863,16 @@ static int
 s_case_libvirt_agent (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "libvirt");
     strcpy (fx.config.libvirt_uri, "test:///default");
-    s_drain_router ();
-    fx.got = calloc (S_MAX_GOT, sizeof *fx.got);
-    hv_t *hv = hv_libvirt_new (fx.config.libvirt_uri);
-    fx.hv = hv;
-    char err [1024] = "";
-    fx.agent = hv? agent_new (&fx.config, &hv, err, sizeof err): NULL;
+    int started = fixture_agent_start (&fx, hv_libvirt_new (fx.config.libvirt_uri));
     CHECK (fx.agent != NULL);
-    if (!fx.agent || !fx.got) {
-        fprintf (stderr, "  cannot start the agent: %s\n", err);
-        s_stop (&fx);
+    if (started) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    const s_got_t *hello = s_wait (&fx, WIRE_HELLO, 2000);
+    const fixture_agent_got_t *hello = fixture_agent_wait (&fx, WIRE_HELLO, 2000);
     CHECK (hello != NULL);
     if (hello) {
         const wire_capacity_t *capacity = &hello->msg.body.hello.capacity;
@@ -1137,8 +880,8 @@ s_case_libvirt_agent (void)
         CHECK (strcmp (hello->msg.body.hello.hypervisor_uri, "test:///default") == 0);
     }
     fx.cursor = 0;
-    CHECK (s_register (&fx, 5, 0) == 0);
-    const s_got_t *report = s_wait (&fx, WIRE_REPORT, 1000);
+    CHECK (fixture_agent_register (&fx, 5, S_EPOCH, 0) == 0);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 1000);
     CHECK (report != NULL);
     if (report) {
         const wire_report_t *body = &report->msg.body.report;
@@ -1148,7 +891,7 @@ s_case_libvirt_agent (void)
                     && body->domains [i].state == DOMAIN_RUNNING;
         CHECK (running);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -1181,9 +924,9 @@ s_refused_start (const agent_config_t *config, const char *want1, const char *wa
 static int
 s_case_secret_key_missing (void)
 {
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "no-secret");
-    snprintf (fx.config.secret_key, sizeof fx.config.secret_key, "%s/nosuch.key_secret", s_dir);
+    snprintf (fx.config.secret_key, sizeof fx.config.secret_key, "%s/nosuch.key_secret", s_env.dir);
     char path [1100];
     snprintf (path, sizeof path, "cannot read secret key '%s'", fx.config.secret_key);
     return s_refused_start (&fx.config, path, "No such file", "--keygen");
@@ -1195,12 +938,12 @@ s_case_secret_key_mode (void)
 {
     int failures = 0;
     char base [128], secret [160];
-    snprintf (base, sizeof base, "%s/open.key", s_dir);
+    snprintf (base, sizeof base, "%s/open.key", s_env.dir);
     snprintf (secret, sizeof secret, "%s_secret", base);
     char err [1024] = "";
     CHECK (keys_generate (base, "test_agent", err, sizeof err) == 0);
     CHECK (chmod (secret, 0644) == 0);
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "open-secret");
     snprintf (fx.config.secret_key, sizeof fx.config.secret_key, "%s", secret);
     char want [256];
@@ -1210,11 +953,11 @@ s_case_secret_key_mode (void)
     failures += s_refused_start (&fx.config, want, run, NULL);
     //  And with 0600 the same file is good.
     CHECK (chmod (secret, 0600) == 0);
-    if (s_start (&fx) == 0)
-        CHECK (s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS) != NULL);
+    if (fixture_agent_start_fake (&fx) == 0)
+        CHECK (fixture_agent_wait (&fx, WIRE_HELLO, FIXTURE_AGENT_FIRST_HELLO_MS) != NULL);
     else
         failures++;
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -1222,9 +965,9 @@ s_case_secret_key_mode (void)
 static int
 s_case_scheduler_key_missing (void)
 {
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "no-scheduler-key");
-    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/nosuch.key", s_dir);
+    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/nosuch.key", s_env.dir);
     char want [1100];
     snprintf (want, sizeof want, "cannot read public key '%s'", fx.config.scheduler_key);
     return s_refused_start (&fx.config, want, "No such file", NULL);
@@ -1235,10 +978,10 @@ static int
 s_case_scheduler_key_invalid (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "bad-scheduler-key");
-    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/garbage.key", s_dir);
-    CHECK (s_write_file (fx.config.scheduler_key,
+    snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s/garbage.key", s_env.dir);
+    CHECK (fixture_files_write (fx.config.scheduler_key,
                          "curve\n    public-key = \"not-a-z85-key\"\n") == 0);
     char want [1100];
     snprintf (want, sizeof want, "'%s' is not a key file", fx.config.scheduler_key);
@@ -1253,26 +996,26 @@ s_case_wrong_scheduler_key (void)
 {
     int failures = 0;
     char other [128], err [1024] = "";
-    snprintf (other, sizeof other, "%s/impostor.key", s_dir);
+    snprintf (other, sizeof other, "%s/impostor.key", s_env.dir);
     CHECK (keys_generate (other, "impostor", err, sizeof err) == 0);
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "wrong-scheduler-key");
     snprintf (fx.config.scheduler_key, sizeof fx.config.scheduler_key, "%s", other);
     fx.config.hello_retry_ms = 100;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return failures + 1;
-    s_pump (&fx, 700);
+    fixture_agent_pump (&fx, 700);
     CHECK (fx.got_count == 0);
     CHECK (agent_generation (fx.agent) == 0);
     CHECK (agent_stats (fx.agent)->received == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
 
     s_setup (&fx, "wrong-scheduler-key");           // same identity, right key
     fx.config.hello_retry_ms = 100;
-    if (s_start (&fx))
+    if (fixture_agent_start_fake (&fx))
         return failures + 1;
-    CHECK (s_register (&fx, 2, 0) == 0);
-    s_stop (&fx);
+    CHECK (fixture_agent_register (&fx, 2, S_EPOCH, 0) == 0);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -1304,46 +1047,6 @@ static const check_case_t s_cases [] = {
 int
 main (int argc, char **argv)
 {
-    setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
-    log_init ("test_agent", getenv ("VMSCHED_TEST_LOG")? LOG_LEVEL_DEBUG: LOG_LEVEL_NONE);
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    if (!mkdtemp (s_dir)) {
-        printf ("FAIL unit/agent: cannot create a temporary directory\n");
-        return 1;
-    }
-    //  Key pairs: the agents' (keys.c, as vmsched-agent --keygen makes it) and the fake
-    //  scheduler's (kept in memory; only its public key is written).
-    char err [1024] = "";
-    snprintf (s_agent_key, sizeof s_agent_key, "%s/agent.key", s_dir);
-    snprintf (s_scheduler_key, sizeof s_scheduler_key, "%s/scheduler.key", s_dir);
-    zcert_t *cert = zcert_new ();
-    if (!cert || zcert_save_public (cert, s_scheduler_key)
-    ||  keys_generate (s_agent_key, "test_agent", err, sizeof err)) {
-        printf ("FAIL unit/agent: cannot write the test key pairs: %s\n", err);
-        zcert_destroy (&cert);
-        return 1;
-    }
-    //  The ROUTER is a CURVE server: options before the bind.
-    s_router = zsock_new (ZMQ_ROUTER);
-    if (s_router) {
-        zsock_set_rcvtimeo (s_router, 0);
-        zsock_set_linger (s_router, 0);
-        zsock_set_maxmsgsize (s_router, WIRE_MAX_MESSAGE);
-        zcert_apply (cert, s_router);
-        zsock_set_curve_server (s_router, 1);
-    }
-    zcert_destroy (&cert);
-    if (!s_router || zsock_bind (s_router, "%s", S_ENDPOINT) < 0) {
-        printf ("FAIL unit/agent: cannot bind %s (in use?)\n", S_ENDPOINT);
-        zsock_destroy (&s_router);
-        return 1;
-    }
-    int failed = CHECK_RUN_ALL ("agent", s_cases, argc, argv);
-    zsock_destroy (&s_router);
-    char command [128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
-    return failed? 1: 0;
+    return fixture_agent_main (&s_env, "agent", S_ENDPOINT, s_cases,
+                               sizeof s_cases / sizeof s_cases [0], argc, argv);
 }

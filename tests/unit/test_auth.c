@@ -12,6 +12,9 @@
 */
 #include "auth.h"
 #include "check.h"
+#include "fixture_files.h"
+#include "fixture_keys.h"
+#include "fixture_wire.h"
 #include "keys.h"
 #include "log.h"
 #include "transport.h"
@@ -24,70 +27,17 @@
 #define S_UNIT_EP       "tcp://127.0.0.1:17520"
 #define S_SILENCE_MS    500         // "nothing arrives" means nothing within this long
 
-//  One key pair on disk.
-typedef struct {
-    char path [128];                // public key file
-    char secret [160];              // secret key file (path + "_secret")
-    char public_key [KEYS_Z85_SIZE];    // Z85
-} s_key_t;
-
-static char s_dir [] = "/tmp/vmsched-auth-test-XXXXXX";
-static s_key_t s_server_key;        // the ROUTER's key pair
-
-//  Makes s_dir/NAME.key and its secret. 0 or -1.
-static int
-s_key_make (s_key_t *key, const char *name)
-{
-    char err [512] = "";
-    memset (key, 0, sizeof *key);
-    snprintf (key->path, sizeof key->path, "%s/%s.key", s_dir, name);
-    snprintf (key->secret, sizeof key->secret, "%s_secret", key->path);
-    if (keys_generate (key->path, name, err, sizeof err)
-    ||  keys_load_public (key->path, key->public_key, err, sizeof err)) {
-        fprintf (stderr, "  cannot make key '%s': %s\n", name, err);
-        return -1;
-    }
-    return 0;
-}
+static char s_dir [64];             // the temporary directory: key pairs
+static fixture_keys_t s_server_key; // the ROUTER's key pair
 
 //  A DEALER to endpoint: a CURVE client with key that knows the server by s_server_key, or
 //  a plaintext client when key is NULL. A refused client retries only every 10 s.
 static zsock_t *
-s_client (const char *endpoint, const s_key_t *key)
+s_client (const char *endpoint, const fixture_keys_t *key)
 {
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    assert (sock);
-    zsock_set_linger (sock, 0);
-    zsock_set_reconnect_ivl (sock, 10000);
-    if (key) {
-        char err [512];
-        zcert_t *cert = keys_load_secret (key->secret, err, sizeof err);
-        if (!cert)
-            fprintf (stderr, "  %s\n", err);
-        else
-            zcert_apply (cert, sock);
-        zcert_destroy (&cert);
-        zsock_set_curve_serverkey (sock, s_server_key.public_key);
-    }
-    zsock_connect (sock, "%s", endpoint);
-    return sock;
+    return fixture_keys_client (endpoint, key, s_server_key.public_key, 10000);
 }
 
-//  Encodes and sends msg, then resets it.
-static void
-s_send_msg (zsock_t *sock, wire_msg_t *msg)
-{
-    uint8_t *data;
-    size_t size;
-    char err [256];
-    if (wire_encode (msg, &data, &size, err, sizeof err) == 0) {
-        zmq_send (zsock_resolve (sock), data, size, 0);
-        free (data);
-    }
-    else
-        fprintf (stderr, "  cannot encode a test message: %s\n", err);
-    wire_msg_reset (msg);
-}
 
 //  --------------------------------------------------------------------------
 //  Cases
@@ -160,9 +110,10 @@ s_case_auth_handler (void)
     int failures = 0;
     s_unit_t unit;
     memset (&unit, 0, sizeof unit);
-    s_key_t host_key, user_key, stranger;
-    if (s_key_make (&host_key, "unit-host") || s_key_make (&user_key, "unit-user")
-    ||  s_key_make (&stranger, "unit-stranger") || s_unit_open (&unit)) {
+    fixture_keys_t host_key, user_key, stranger;
+    if (fixture_keys_make (&host_key, s_dir, "unit-host")
+    ||  fixture_keys_make (&user_key, s_dir, "unit-user")
+    ||  fixture_keys_make (&stranger, s_dir, "unit-stranger") || s_unit_open (&unit)) {
         s_unit_close (&unit);
         return 1;
     }
@@ -192,7 +143,7 @@ s_case_auth_handler (void)
     wire_msg_init (&msg, WIRE_HEARTBEAT);
     msg.seq = 1;
     strcpy (msg.host_id, "aaaaaaaa-0000-4000-8000-00000000000e");
-    s_send_msg (client, &msg);
+    fixture_wire_send (client, &msg);
     CHECK (s_unit_pump (&unit, 1000, true, &route, &msg) == 1 && msg.kind == WIRE_HEARTBEAT);
     wire_msg_reset (&msg);
     CHECK (streq (route.user_id, "host:unit-host#1"));
@@ -215,13 +166,13 @@ s_case_auth_handler (void)
 
     //  A stranger, a user key in the agents domain, a plaintext client: nothing arrives;
     //  the first two are refused handshakes, the plaintext one never gets that far.
-    const s_key_t *refused [] = { &stranger, &user_key, NULL };
+    const fixture_keys_t *refused [] = { &stranger, &user_key, NULL };
     for (int i = 0; i < 3; i++) {
         client = s_client (S_UNIT_EP, refused [i]);
         wire_msg_init (&msg, WIRE_HEARTBEAT);
         msg.seq = 1;
         strcpy (msg.host_id, "aaaaaaaa-0000-4000-8000-00000000000e");
-        s_send_msg (client, &msg);
+        fixture_wire_send (client, &msg);
         CHECK (s_unit_pump (&unit, S_SILENCE_MS, false, &route, &msg) == 0);
         zsock_destroy (&client);
     }
@@ -240,8 +191,8 @@ check_case_transport_malformed_empty (void)
     int failures = 0;
     s_unit_t unit;
     memset (&unit, 0, sizeof unit);
-    s_key_t host_key;
-    if (s_key_make (&host_key, "unit-frames") || s_unit_open (&unit)) {
+    fixture_keys_t host_key;
+    if (fixture_keys_make (&host_key, s_dir, "unit-frames") || s_unit_open (&unit)) {
         s_unit_close (&unit);
         return 1;
     }
@@ -274,8 +225,8 @@ static int
 s_case_secret_key_sibling (void)
 {
     int failures = 0;
-    s_key_t key;
-    if (s_key_make (&key, "sibling"))
+    fixture_keys_t key;
+    if (fixture_keys_make (&key, s_dir, "sibling"))
         return 1;
     CHECK (chmod (key.path, 0600) == 0);
     CHECK (chmod (key.secret, 0644) == 0);
@@ -305,15 +256,13 @@ main (int argc, char **argv)
     log_init ("test_auth", getenv ("VMSCHED_TEST_LOG")? LOG_LEVEL_DEBUG: LOG_LEVEL_NONE);
     zsys_init ();
     zsys_set_logstream (NULL);
-    if (!mkdtemp (s_dir) || s_key_make (&s_server_key, "server")) {
+    if (fixture_files_tempdir (s_dir, sizeof s_dir, "auth")
+    ||  fixture_keys_make (&s_server_key, s_dir, "server")) {
         printf ("FAIL unit/auth: cannot create a temporary directory and key pair\n");
         return 1;
     }
 
     int failed = CHECK_RUN_ALL ("auth", s_cases, argc, argv);
-    char command [128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
+    fixture_files_remove_dir (s_dir);
     return failed? 1: 0;
 }

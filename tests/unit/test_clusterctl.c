@@ -18,6 +18,8 @@
 */
 #include "check.h"
 #include "cli.h"
+#include "fixture_files.h"
+#include "fixture_keys.h"
 #include "keys.h"
 #include "wire.h"
 
@@ -65,7 +67,7 @@ static const char *s_status_json =
     " \"capacity\": {\"cpus\": 8, \"vcpus_used\": 2, \"memory_mib\": 16384,"
     " \"memory_used_mib\": 2048}}";
 
-static char s_dir [] = "/tmp/vmsched-clusterctl-test-XXXXXX";
+static char s_dir [64];             // the temporary directory: keys and config files
 static zactor_t *s_scheduler;
 static char s_base_conf [128];      // s_dir/base.conf: secret_key and scheduler_key
 static char s_operator_key [128];   // s_dir/operator.key, clusterctl's public key (+ "_secret")
@@ -142,14 +144,7 @@ static void
 s_scheduler_actor (zsock_t *pipe, void *args)
 {
     s_actor_args_t *setup = args;
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    if (router) {
-        zsock_set_linger (router, 0);
-        zcert_apply (setup->cert, router);
-        zsock_set_curve_server (router, 1);
-        if (zsock_bind (router, "%s", S_ENDPOINT) < 0)
-            zsock_destroy (&router);
-    }
+    zsock_t *router = fixture_keys_router (S_ENDPOINT, setup->cert, -1);
     setup->bound = router != NULL;
     zsock_signal (pipe, 0);
     if (!router)
@@ -278,42 +273,6 @@ s_result_free (s_result_t *result)
     free (result->out);
     free (result->err);
     result->out = result->err = NULL;
-}
-
-static int
-s_write_file (const char *path, const char *text)
-{
-    FILE *file = fopen (path, "w");
-    if (!file)
-        return -1;
-    int rc = fputs (text, file) < 0? -1: 0;
-    return fclose (file) || rc? -1: 0;
-}
-
-//  s_write_file with printf formatting.
-static int
-s_write_filef (const char *path, const char *format, ...)
-{
-    char text [2048];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
-    va_end (args);
-    return s_write_file (path, text);
-}
-
-//  The whole of a file (caller frees), or NULL.
-static char *
-s_read_file (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return NULL;
-    char *text = calloc (1, 4096);
-    size_t size = text? fread (text, 1, 4095, file): 0;
-    (void) size;
-    fclose (file);
-    return text;
 }
 
 //  The permission bits of path, or -1.
@@ -655,11 +614,11 @@ s_case_config_file (void)
     char keys [400];
     snprintf (keys, sizeof keys, "secret_key = %s_secret\nscheduler_key = %s\n",
               s_operator_key, s_scheduler_key);
-    CHECK (s_write_filef (good, "[clusterctl]\nserver = " S_ENDPOINT "\noutput = json\n"
-                                "timeout_ms = 2000\n%s", keys) == 0);
-    CHECK (s_write_filef (dead, "[clusterctl]\nserver = " S_DEAD_ENDPOINT "\n"
-                                "timeout_ms = 200\n%s", keys) == 0);
-    CHECK (s_write_file (bad, "[clusterctl]\nserver = " S_ENDPOINT "\nsrever = x\n") == 0);
+    CHECK (fixture_files_writef (good, "[clusterctl]\nserver = " S_ENDPOINT "\noutput = json\n"
+                                 "timeout_ms = 2000\n%s", keys) == 0);
+    CHECK (fixture_files_writef (dead, "[clusterctl]\nserver = " S_DEAD_ENDPOINT "\n"
+                                 "timeout_ms = 200\n%s", keys) == 0);
+    CHECK (fixture_files_write (bad, "[clusterctl]\nserver = " S_ENDPOINT "\nsrever = x\n") == 0);
 
     s_result_t result = s_run ("-c", good, "host", "list", NULL);
     CHECK (result.rc == CLI_OK);
@@ -819,8 +778,8 @@ s_case_secret_key_missing (void)
     char conf [128], secret [128];
     snprintf (conf, sizeof conf, "%s/nokey.conf", s_dir);
     snprintf (secret, sizeof secret, "%s/nosuch.key_secret", s_dir);
-    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
-                          secret, s_scheduler_key) == 0);
+    CHECK (fixture_files_writef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
+                                 secret, s_scheduler_key) == 0);
     int requests = s_requests ();
     s_result_t result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
     CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
@@ -834,16 +793,17 @@ s_case_secret_key_missing (void)
     snprintf (open_secret, sizeof open_secret, "%s_secret", open_key);
     CHECK (keys_generate (open_key, "test", err, sizeof err) == 0);
     CHECK (chmod (open_secret, 0640) == 0);
-    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
-                          open_secret, s_scheduler_key) == 0);
+    CHECK (fixture_files_writef (conf, "[clusterctl]\nsecret_key = %s\nscheduler_key = %s\n",
+                                 open_secret, s_scheduler_key) == 0);
     result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
     CHECK (result.rc == CLI_FAILED);
     CHECK (strstr (result.err, "chmod 600") && strstr (result.err, open_secret));
     s_result_free (&result);
 
     //  And a missing scheduler key.
-    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\n"
-                          "scheduler_key = %s/nosuch.key\n", s_operator_key, s_dir) == 0);
+    CHECK (fixture_files_writef (conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                                 "scheduler_key = %s/nosuch.key\n", s_operator_key,
+                                 s_dir) == 0);
     result = s_run ("-c", conf, "-s", S_ENDPOINT, "host", "list", NULL);
     CHECK (result.rc == CLI_FAILED);
     CHECK (strstr (result.err, "nosuch.key") && strstr (result.err, "scheduler_key"));
@@ -873,7 +833,7 @@ s_case_keygen (void)
     zcert_t *cert = keys_load_secret (secret, err, sizeof err);
     CHECK (cert && streq (zcert_public_txt (cert), public_key));
     zcert_destroy (&cert);
-    char *public_text = s_read_file (path), *secret_text = s_read_file (secret);
+    char *public_text = fixture_files_read (path), *secret_text = fixture_files_read (secret);
     CHECK (public_text && !strstr (public_text, "secret-key"));     // only public keys move
     CHECK (secret_text && strstr (secret_text, "secret-key"));
 
@@ -882,7 +842,7 @@ s_case_keygen (void)
     CHECK (result.rc == CLI_FAILED && result.out [0] == 0);
     CHECK (strstr (result.err, path) && strstr (result.err, "exists already"));
     s_result_free (&result);
-    char *public_again = s_read_file (path), *secret_again = s_read_file (secret);
+    char *public_again = fixture_files_read (path), *secret_again = fixture_files_read (secret);
     CHECK (public_text && public_again && streq (public_text, public_again));
     CHECK (secret_text && secret_again && streq (secret_text, secret_again));
     free (public_text);
@@ -920,8 +880,8 @@ s_case_refused_key (void)
     CHECK (zcert_save_public (cert, key_path) == 0);
     char conf [128];
     snprintf (conf, sizeof conf, "%s/refusing.conf", s_dir);
-    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\nscheduler_key = %s\n",
-                          s_operator_key, key_path) == 0);
+    CHECK (fixture_files_writef (conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                                 "scheduler_key = %s\n", s_operator_key, key_path) == 0);
     int64_t started = zclock_mono ();
     s_result_t result = s_run ("-c", conf, "-s", S_REFUSING_ENDPOINT, "-t", "4000",
                                "status", NULL);
@@ -962,8 +922,8 @@ s_case_wrong_scheduler_key (void)
     snprintf (other, sizeof other, "%s/other.key", s_dir);
     snprintf (conf, sizeof conf, "%s/wrong.conf", s_dir);
     CHECK (keys_generate (other, "someone else", err, sizeof err) == 0);
-    CHECK (s_write_filef (conf, "[clusterctl]\nsecret_key = %s_secret\nscheduler_key = %s\n",
-                          s_operator_key, other) == 0);
+    CHECK (fixture_files_writef (conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                                 "scheduler_key = %s\n", s_operator_key, other) == 0);
     int requests = s_requests ();
     int64_t started = zclock_mono ();
     s_result_t result = s_run ("-c", conf, "-s", S_ENDPOINT, "-t", "4000", "status", NULL);
@@ -1007,7 +967,7 @@ main (int argc, char **argv)
     setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
     zsys_init ();
     zsys_set_logstream (NULL);
-    if (!mkdtemp (s_dir)) {
+    if (fixture_files_tempdir (s_dir, sizeof s_dir, "clusterctl")) {
         printf ("FAIL unit/clusterctl: cannot create a temporary directory\n");
         return 1;
     }
@@ -1017,11 +977,10 @@ main (int argc, char **argv)
     snprintf (s_operator_key, sizeof s_operator_key, "%s/operator.key", s_dir);
     snprintf (s_scheduler_key, sizeof s_scheduler_key, "%s/scheduler.key", s_dir);
     snprintf (s_base_conf, sizeof s_base_conf, "%s/base.conf", s_dir);
-    zcert_t *cert = zcert_new ();
-    if (!cert || zcert_save_public (cert, s_scheduler_key)
-    ||  keys_generate (s_operator_key, "test_clusterctl", err, sizeof err)
-    ||  s_write_filef (s_base_conf, "[clusterctl]\nsecret_key = %s_secret\n"
-                       "scheduler_key = %s\n", s_operator_key, s_scheduler_key)) {
+    zcert_t *cert = fixture_keys_server_cert (s_scheduler_key);
+    if (!cert || keys_generate (s_operator_key, "test_clusterctl", err, sizeof err)
+    ||  fixture_files_writef (s_base_conf, "[clusterctl]\nsecret_key = %s_secret\n"
+                              "scheduler_key = %s\n", s_operator_key, s_scheduler_key)) {
         printf ("FAIL unit/clusterctl: cannot write the test key pairs: %s\n", err);
         zcert_destroy (&cert);
         return 1;
@@ -1038,9 +997,6 @@ main (int argc, char **argv)
     int failed = CHECK_RUN_ALL ("clusterctl", s_cases, argc, argv);
     zactor_destroy (&s_scheduler);
     zcert_destroy (&cert);
-    char command [128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
+    fixture_files_remove_dir (s_dir);
     return failed? 1: 0;
 }

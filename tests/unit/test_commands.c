@@ -9,8 +9,8 @@
     the ROUTER, repeat. Every case starts a fresh agent (4 workers) with its own state
     directory under one mkdtemp directory, removed at the end. The ROUTER is a CURVE server
     with its own key pair (no ZAP handler: the fake accepts any client key); every agent
-    gets the key pair s_dir/agent.key[_secret] and the fake scheduler's public key
-    s_dir/scheduler.key, as in production.
+    gets the key pair s_env.dir/agent.key[_secret] and the fake scheduler's public key
+    s_env.dir/scheduler.key, as in production.
 
     Prints one `PASS unit/commands/CASE` or `FAIL unit/commands/CASE: ...` line per case;
     the failed checks themselves are on stderr just above. `test_commands CASE...` runs only
@@ -18,9 +18,8 @@
 */
 #include "check.h"
 #include "agent.h"
+#include "fixture_agent.h"
 #include "hv_fake.h"
-#include "keys.h"
-#include "log.h"
 #include "wire.h"
 #include "vmsched.pb-c.h"
 
@@ -30,11 +29,6 @@
 #include <string.h>
 
 #define S_ENDPOINT      "tcp://127.0.0.1:17330"
-#define S_SLICE_MS      10          // agent_run_for slice between two looks at the ROUTER
-#define S_MAX_GOT       1024        // messages one case may collect
-//  A new agent's first HELLO is dropped when it leaves before the CURVE handshake is done
-//  (ZMQ_IMMEDIATE; slow under valgrind): wait for the retry, hello_retry_ms later.
-#define S_FIRST_HELLO_MS 3000
 #define S_GENERATION    3           // host generation the WELCOME gives
 #define S_EPOCH         5           // leader epoch the WELCOME gives
 #define S_TARGET_URI    "qemu+tls://h2/system"
@@ -48,136 +42,20 @@ static char s_xml_a [] = "<domain type='kvm'><name>vm-a</name>"
 static char s_xml_b [] = "<domain type='kvm'><name>vm-b</name>"
                          "<uuid>" S_UUID_B "</uuid></domain>";
 
-//  One message the agent sent, as the scheduler saw it.
-typedef struct {
-    wire_msg_t msg;             // decoded (owns report domains)
-    int64_t at;                 // zclock_mono () when the test received it
-} s_got_t;
-
-//  One agent under test, its fake hypervisor and everything it sent.
-typedef struct {
-    agent_config_t config;      // set up by s_setup, adjusted by the case
-    agent_t *agent;             // under test
-    hv_fake_t *fake;            // the fake hypervisor's control handle
-    zframe_t *peer;             // the agent's routing id, from its first message
-    s_got_t *got;               // S_MAX_GOT entries
-    size_t got_count;           // used entries of got
-    size_t cursor;              // s_wait looks from here
-} s_fx_t;
-
-static zsock_t *s_router;       // the "scheduler" every agent connects to
-static char s_dir [] = "/tmp/vmsched-commands-test-XXXXXX";
-static char s_agent_key [64];   // s_dir/agent.key, the agents' public key (+ "_secret")
-static char s_scheduler_key [64];   // s_dir/scheduler.key: the fake scheduler's public key
+static fixture_agent_env_t s_env;   // the fake scheduler, the keys, the directory
 
 //  --------------------------------------------------------------------------
 //  The scheduler's side
 
-static wire_capacity_t
-s_fake_capacity (void)
-{
-    wire_capacity_t capacity;
-    memset (&capacity, 0, sizeof capacity);
-    capacity.cpus = 8;
-    capacity.memory_mib = 16384;
-    strcpy (capacity.cpu_model, "fake-model");
-    return capacity;
-}
-
-static void
-s_drain_router (void)
-{
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (s_router)))
-        zmsg_destroy (&msg);
-}
-
-//  Takes everything the ROUTER holds; keeps the messages of this fixture's agent.
-static void
-s_collect (s_fx_t *fx)
-{
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (s_router))) {
-        zframe_t *id = zmsg_pop (msg);
-        zframe_t *body = zmsg_pop (msg);
-        if (id && body && zmsg_size (msg) == 0 && fx->got_count < S_MAX_GOT) {
-            s_got_t *got = &fx->got [fx->got_count];
-            char err [256];
-            if (wire_decode (zframe_data (body), zframe_size (body), &got->msg,
-                             err, sizeof err))
-                fprintf (stderr, "  the agent sent an undecodable message: %s\n", err);
-            else
-            if (strcmp (got->msg.host_id, agent_host_id (fx->agent)))
-                wire_msg_reset (&got->msg);         // a previous case's agent
-            else {
-                got->at = zclock_mono ();
-                fx->got_count++;
-                if (!fx->peer)
-                    fx->peer = zframe_dup (id);
-            }
-        }
-        zframe_destroy (&id);
-        zframe_destroy (&body);
-        zmsg_destroy (&msg);
-    }
-}
-
-//  Runs the agent for about ms, collecting what it sends.
-static void
-s_pump (s_fx_t *fx, int ms)
-{
-    int64_t end = zclock_mono () + ms;
-    do {
-        agent_run_for (fx->agent, S_SLICE_MS);
-        s_collect (fx);
-    } while (zclock_mono () < end);
-}
-
-//  The first message of kind at or after the cursor, waiting up to timeout_ms for it; moves
-//  the cursor past it. NULL on timeout.
-static const s_got_t *
-s_wait (s_fx_t *fx, wire_kind_t kind, int timeout_ms)
-{
-    int64_t end = zclock_mono () + timeout_ms;
-    while (true) {
-        for (size_t i = fx->cursor; i < fx->got_count; i++)
-            if (fx->got [i].msg.kind == kind) {
-                fx->cursor = i + 1;
-                return &fx->got [i];
-            }
-        if (zclock_mono () >= end)
-            return NULL;
-        s_pump (fx, S_SLICE_MS);
-    }
-}
-
-//  Collects, then returns the index the next message will get (for searches "from now").
-static size_t
-s_mark (s_fx_t *fx)
-{
-    s_collect (fx);
-    fx->cursor = fx->got_count;
-    return fx->cursor;
-}
-
-static const s_got_t *
-s_last (const s_fx_t *fx, wire_kind_t kind)
-{
-    for (size_t i = fx->got_count; i > 0; i--)
-        if (fx->got [i - 1].msg.kind == kind)
-            return &fx->got [i - 1];
-    return NULL;
-}
-
 //  Index of a collected message (for order checks).
 static size_t
-s_index (const s_fx_t *fx, const s_got_t *got)
+s_index (const fixture_agent_t *fx, const fixture_agent_got_t *got)
 {
     return (size_t) (got - fx->got);
 }
 
 static bool
-s_is_result (const s_got_t *got, uint64_t id, command_status_t status)
+s_is_result (const fixture_agent_got_t *got, uint64_t id, command_status_t status)
 {
     return got->msg.kind == WIRE_COMMAND_RESULT && got->msg.body.result.id == id
         && got->msg.body.result.status == status;
@@ -185,8 +63,8 @@ s_is_result (const s_got_t *got, uint64_t id, command_status_t status)
 
 //  The first result for command id with status at or after index from, waiting up to
 //  timeout_ms for it. NULL on timeout. Does not move the cursor.
-static const s_got_t *
-s_result (s_fx_t *fx, size_t from, uint64_t id, command_status_t status, int timeout_ms)
+static const fixture_agent_got_t *
+s_result (fixture_agent_t *fx, size_t from, uint64_t id, command_status_t status, int timeout_ms)
 {
     int64_t end = zclock_mono () + timeout_ms;
     while (true) {
@@ -195,13 +73,13 @@ s_result (s_fx_t *fx, size_t from, uint64_t id, command_status_t status, int tim
                 return &fx->got [i];
         if (zclock_mono () >= end)
             return NULL;
-        s_pump (fx, S_SLICE_MS);
+        fixture_agent_pump (fx, FIXTURE_AGENT_SLICE_MS);
     }
 }
 
 //  Results for command id (any status when status is RESULT_NONE) from index from.
 static size_t
-s_results (const s_fx_t *fx, size_t from, uint64_t id, command_status_t status)
+s_results (const fixture_agent_t *fx, size_t from, uint64_t id, command_status_t status)
 {
     size_t count = 0;
     for (size_t i = from; i < fx->got_count; i++) {
@@ -214,7 +92,7 @@ s_results (const s_fx_t *fx, size_t from, uint64_t id, command_status_t status)
 
 //  All command results of status from index from (any command).
 static size_t
-s_status_count (const s_fx_t *fx, size_t from, command_status_t status)
+s_status_count (const fixture_agent_t *fx, size_t from, command_status_t status)
 {
     size_t count = 0;
     for (size_t i = from; i < fx->got_count; i++)
@@ -225,8 +103,8 @@ s_status_count (const s_fx_t *fx, size_t from, command_status_t status)
 
 //  The first EVENT of kind about domain uuid at or after index from, waiting up to
 //  timeout_ms for it. NULL on timeout.
-static const s_got_t *
-s_event (s_fx_t *fx, size_t from, const char *uuid, event_kind_t kind, int timeout_ms)
+static const fixture_agent_got_t *
+s_event (fixture_agent_t *fx, size_t from, const char *uuid, event_kind_t kind, int timeout_ms)
 {
     int64_t end = zclock_mono () + timeout_ms;
     while (true) {
@@ -238,69 +116,19 @@ s_event (s_fx_t *fx, size_t from, const char *uuid, event_kind_t kind, int timeo
         }
         if (zclock_mono () >= end)
             return NULL;
-        s_pump (fx, S_SLICE_MS);
+        fixture_agent_pump (fx, FIXTURE_AGENT_SLICE_MS);
     }
 }
 
 //  EVENTs about domain uuid from index from.
 static size_t
-s_events (const s_fx_t *fx, size_t from, const char *uuid)
+s_events (const fixture_agent_t *fx, size_t from, const char *uuid)
 {
     size_t count = 0;
     for (size_t i = from; i < fx->got_count; i++)
         count += fx->got [i].msg.kind == WIRE_EVENT
               && strcmp (fx->got [i].msg.body.event.domain.uuid, uuid) == 0;
     return count;
-}
-
-static const wire_domain_t *
-s_find_domain (const wire_report_t *report, const char *uuid)
-{
-    for (uint32_t i = 0; i < report->domain_count; i++)
-        if (strcmp (report->domains [i].uuid, uuid) == 0)
-            return &report->domains [i];
-    return NULL;
-}
-
-//  Sends one frame (routing id first) to the agent; takes ownership of frame.
-static void
-s_send_frame (s_fx_t *fx, zframe_t *frame)
-{
-    if (!fx->peer) {
-        fprintf (stderr, "  nothing to answer: the agent has not sent anything yet\n");
-        zframe_destroy (&frame);
-        return;
-    }
-    zmsg_t *msg = zmsg_new ();
-    zframe_t *peer = zframe_dup (fx->peer);
-    zmsg_append (msg, &peer);
-    zmsg_append (msg, &frame);
-    zmsg_send (&msg, s_router);
-}
-
-static zframe_t *
-s_encode (wire_msg_t *msg)
-{
-    uint8_t *data;
-    size_t size;
-    char err [256];
-    if (wire_encode (msg, &data, &size, err, sizeof err)) {
-        fprintf (stderr, "  cannot encode a test message: %s\n", err);
-        return zframe_new ("", 0);
-    }
-    zframe_t *frame = zframe_new (data, size);
-    free (data);
-    return frame;
-}
-
-static void
-s_send_welcome (s_fx_t *fx, uint64_t hello_seq)
-{
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_WELCOME);
-    msg.seq = 1;
-    msg.body.welcome = (wire_welcome_t) { S_GENERATION, S_EPOCH, hello_seq, 0 };
-    s_send_frame (fx, s_encode (&msg));
 }
 
 //  A command of the current registration and epoch; START carries its VM's xml (borrowed),
@@ -325,31 +153,31 @@ s_command (uint64_t id, command_action_t action, const char *uuid, uint64_t vm_g
 
 //  Sends command to the agent (its xml stays the caller's).
 static void
-s_send_command (s_fx_t *fx, const wire_command_t *command)
+s_send_command (fixture_agent_t *fx, const wire_command_t *command)
 {
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_COMMAND);
     msg.seq = 1;
     msg.body.command = *command;
-    s_send_frame (fx, s_encode (&msg));
+    fixture_agent_send (fx, &msg);
 }
 
 //  Asks for a REPORT and returns it (NULL when none came within a second).
-static const s_got_t *
-s_report (s_fx_t *fx)
+static const fixture_agent_got_t *
+s_report (fixture_agent_t *fx)
 {
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT_REQUEST);
     msg.seq = 1;
     snprintf (msg.body.reject.reason, sizeof msg.body.reject.reason, "test");
-    s_mark (fx);
-    s_send_frame (fx, s_encode (&msg));
-    return s_wait (fx, WIRE_REPORT, 1000);
+    fixture_agent_mark (fx);
+    fixture_agent_send (fx, &msg);
+    return fixture_agent_wait (fx, WIRE_REPORT, 1000);
 }
 
 //  Sends a hand-made envelope carrying command (for what wire_encode refuses to send).
 static void
-s_send_raw_command (s_fx_t *fx, Vmsched__Command *command)
+s_send_raw_command (fixture_agent_t *fx, Vmsched__Command *command)
 {
     Vmsched__Envelope envelope = VMSCHED__ENVELOPE__INIT;
     envelope.has_version = envelope.has_seq = true;
@@ -362,89 +190,37 @@ s_send_raw_command (s_fx_t *fx, Vmsched__Command *command)
     if (!data)
         return;
     vmsched__envelope__pack (&envelope, data);
-    s_send_frame (fx, zframe_new (data, size));
+    fixture_agent_send_frames (fx, zframe_new (data, size), NULL);
     free (data);
-}
-
-//  Answers the agent's newest HELLO until it is registered. 0, or -1.
-static int
-s_register (s_fx_t *fx)
-{
-    int64_t end = zclock_mono () + 3000;
-    while (zclock_mono () < end) {
-        if (!s_wait (fx, WIRE_HELLO, (int) (end - zclock_mono ())))
-            break;
-        s_send_welcome (fx, s_last (fx, WIRE_HELLO)->msg.seq);
-        for (int waited = 0; waited < 300 && agent_generation (fx->agent) != S_GENERATION;
-             waited += S_SLICE_MS)
-            s_pump (fx, S_SLICE_MS);
-        if (agent_generation (fx->agent) == S_GENERATION)
-            return 0;
-    }
-    fprintf (stderr, "  the agent did not register\n");
-    return -1;
 }
 
 //  --------------------------------------------------------------------------
 //  Fixture
 
-//  Config for a new agent whose state lives in s_dir/subdir.
+//  Config for a new agent "h-cmd" (heartbeat 1 s, 4 workers) whose state lives in
+//  s_env.dir/subdir.
 static void
-s_setup (s_fx_t *fx, const char *subdir)
+s_setup (fixture_agent_t *fx, const char *subdir)
 {
-    memset (fx, 0, sizeof *fx);
-    agent_config_defaults (&fx->config);
-    strcpy (fx->config.name, "h-cmd");
-    strcpy (fx->config.scheduler, S_ENDPOINT);
-    strcpy (fx->config.libvirt_uri, "fake:///");
-    snprintf (fx->config.state_dir, sizeof fx->config.state_dir, "%s/%s", s_dir, subdir);
+    fixture_agent_setup (fx, &s_env, "h-cmd", subdir);
     fx->config.heartbeat_ms = 1000;
-    fx->config.report_ms = 60000;
-    fx->config.hello_retry_ms = 1000;
     fx->config.workers = 4;
-    strcpy (fx->config.log_level, "error");
-    snprintf (fx->config.secret_key, sizeof fx->config.secret_key, "%s_secret", s_agent_key);
-    snprintf (fx->config.scheduler_key, sizeof fx->config.scheduler_key, "%s",
-              s_scheduler_key);
 }
 
-//  Creates the fake hypervisor and the agent (not registered yet). 0, or -1.
+//  Registers the started agent: generation 3, epoch 5, no heartbeat override. 0, or -1.
 static int
-s_start (s_fx_t *fx)
+s_register (fixture_agent_t *fx)
 {
-    s_drain_router ();
-    wire_capacity_t capacity = s_fake_capacity ();
-    hv_t *hv = hv_fake_new (&capacity, &fx->fake);
-    bool have_hv = hv != NULL;                      // agent_new takes hv, even on failure
-    char err [1024] = "";
-    fx->agent = hv? agent_new (&fx->config, &hv, err, sizeof err): NULL;
-    fx->got = calloc (S_MAX_GOT, sizeof *fx->got);
-    if (!fx->agent || !fx->got) {
-        fprintf (stderr, "  cannot start the agent: %s\n", have_hv? err: "no fake hypervisor");
-        return -1;
-    }
-    return 0;
+    return fixture_agent_register (fx, S_GENERATION, S_EPOCH, 0);
 }
 
-//  s_start, then registered (generation 3, epoch 5) with its first REPORT seen. 0, or -1.
+//  fixture_agent_start_fake, then registered with its first REPORT seen. 0, or -1.
 static int
-s_start_registered (s_fx_t *fx)
+s_start_registered (fixture_agent_t *fx)
 {
-    if (s_start (fx) || s_register (fx))
+    if (fixture_agent_start_fake (fx) || s_register (fx))
         return -1;
-    return s_wait (fx, WIRE_REPORT, 1000)? 0: -1;
-}
-
-static void
-s_stop (s_fx_t *fx)
-{
-    agent_destroy (&fx->agent);
-    for (size_t i = 0; fx->got && i < fx->got_count; i++)
-        wire_msg_reset (&fx->got [i].msg);
-    free (fx->got);
-    zframe_destroy (&fx->peer);
-    s_drain_router ();
-    memset (fx, 0, sizeof *fx);
+    return fixture_agent_wait (fx, WIRE_REPORT, 1000)? 0: -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -456,17 +232,17 @@ static int
 s_case_start (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "start");
     if (s_start_registered (&fx)) {
-        s_stop (&fx);
+        fixture_agent_stop (&fx);
         return 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (101, COMMAND_START, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    const s_got_t *accepted = s_result (&fx, from, 101, RESULT_ACCEPTED, 1000);
-    const s_got_t *done = s_result (&fx, from, 101, RESULT_DONE, 2000);
+    const fixture_agent_got_t *accepted = s_result (&fx, from, 101, RESULT_ACCEPTED, 1000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 101, RESULT_DONE, 2000);
     CHECK (accepted && done);
     if (accepted && done) {
         const wire_command_result_t *result = &done->msg.body.result;
@@ -483,23 +259,23 @@ s_case_start (void)
     }
     CHECK (s_results (&fx, from, 101, RESULT_NONE) == 2);
     //  The fake posted STARTED: the agent tells the scheduler, with the domain running.
-    const s_got_t *event = s_event (&fx, from, S_UUID_A, EVENT_STARTED, 1000);
+    const fixture_agent_got_t *event = s_event (&fx, from, S_UUID_A, EVENT_STARTED, 1000);
     CHECK (event != NULL);
     if (event) {
         CHECK (event->msg.body.event.domain.state == DOMAIN_RUNNING);
         CHECK (strcmp (event->msg.body.event.domain.name, "vm-a") == 0);
     }
-    const s_got_t *report = s_report (&fx);
+    const fixture_agent_got_t *report = s_report (&fx);
     CHECK (report != NULL);
     if (report) {
-        const wire_domain_t *a = s_find_domain (&report->msg.body.report, S_UUID_A);
+        const wire_domain_t *a = fixture_agent_find_domain (&report->msg.body.report, S_UUID_A);
         CHECK (report->msg.body.report.domain_count == 1);
         CHECK (a && a->state == DOMAIN_RUNNING && strcmp (a->name, "vm-a") == 0);
         CHECK (a && !a->persistent);                        // START makes it transient
     }
 
     //  Again, as a new command of the same VM generation.
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (102, COMMAND_START, S_UUID_A, 1);
     s_send_command (&fx, &command);
     accepted = s_result (&fx, from, 102, RESULT_ACCEPTED, 1000);
@@ -507,12 +283,12 @@ s_case_start (void)
     CHECK (accepted && done);
     if (done)
         CHECK (strcmp (done->msg.body.result.message, "was already running") == 0);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     CHECK (s_events (&fx, from, S_UUID_A) == 0);             // nothing happened to it
     CHECK (s_results (&fx, from, 101, RESULT_NONE) == 0);
     CHECK (s_status_count (&fx, 0, RESULT_FAILED) == 0);
     CHECK (s_status_count (&fx, 0, RESULT_STALE) == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -522,46 +298,46 @@ static int
 s_case_stop (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "stop");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (201, COMMAND_STOP, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    const s_got_t *accepted = s_result (&fx, from, 201, RESULT_ACCEPTED, 1000);
-    const s_got_t *done = s_result (&fx, from, 201, RESULT_DONE, 2000);
+    const fixture_agent_got_t *accepted = s_result (&fx, from, 201, RESULT_ACCEPTED, 1000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 201, RESULT_DONE, 2000);
     CHECK (accepted && done);
     if (accepted && done) {
         CHECK (s_index (&fx, accepted) < s_index (&fx, done));
         CHECK (strcmp (done->msg.body.result.message, "stopped") == 0);
     }
-    const s_got_t *event = s_event (&fx, from, S_UUID_A, EVENT_STOPPED, 1000);
+    const fixture_agent_got_t *event = s_event (&fx, from, S_UUID_A, EVENT_STOPPED, 1000);
     CHECK (event && event->msg.body.event.domain.state == DOMAIN_SHUTOFF);
-    const s_got_t *report = s_report (&fx);
+    const fixture_agent_got_t *report = s_report (&fx);
     CHECK (report != NULL);
     if (report) {
-        const wire_domain_t *a = s_find_domain (&report->msg.body.report, S_UUID_A);
+        const wire_domain_t *a = fixture_agent_find_domain (&report->msg.body.report, S_UUID_A);
         CHECK (a && a->state == DOMAIN_SHUTOFF && a->persistent);
     }
 
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (202, COMMAND_STOP, S_UUID_A, 1);
     s_send_command (&fx, &command);
     done = s_result (&fx, from, 202, RESULT_DONE, 2000);
     CHECK (done && strcmp (done->msg.body.result.message, "was not running") == 0);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     CHECK (s_events (&fx, from, S_UUID_A) == 0);
 
     //  A started (transient) domain that is stopped disappears.
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (203, COMMAND_START, S_UUID_B, 1);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 203, RESULT_DONE, 2000) != NULL);
@@ -572,9 +348,9 @@ s_case_stop (void)
     CHECK (s_event (&fx, from, S_UUID_B, EVENT_UNDEFINED, 1000) != NULL);
     report = s_report (&fx);
     CHECK (report && report->msg.body.report.domain_count == 1);
-    CHECK (report && !s_find_domain (&report->msg.body.report, S_UUID_B));
+    CHECK (report && !fixture_agent_find_domain (&report->msg.body.report, S_UUID_B));
     CHECK (s_status_count (&fx, 0, RESULT_FAILED) == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -585,17 +361,17 @@ static int
 s_case_stale (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "stale");
     if (s_start_registered (&fx)) {
-        s_stop (&fx);
+        fixture_agent_stop (&fx);
         return 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (301, COMMAND_START, S_UUID_A, 1);
     command.leader_epoch = 4;
     s_send_command (&fx, &command);
-    const s_got_t *stale = s_result (&fx, from, 301, RESULT_STALE, 1000);
+    const fixture_agent_got_t *stale = s_result (&fx, from, 301, RESULT_STALE, 1000);
     CHECK (stale != NULL);
     if (stale) {
         const wire_command_result_t *result = &stale->msg.body.result;
@@ -610,19 +386,19 @@ s_case_stale (void)
     CHECK (stale && strcmp (stale->msg.body.result.message,
                             "stale: meant for host generation 2, this agent is generation 3")
                     == 0);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     //  Neither ran: one answer each, no event, no domain.
     CHECK (s_results (&fx, from, 301, RESULT_NONE) == 1);
     CHECK (s_results (&fx, from, 302, RESULT_NONE) == 1);
     CHECK (s_events (&fx, from, S_UUID_A) == 0);
-    const s_got_t *report = s_report (&fx);
+    const fixture_agent_got_t *report = s_report (&fx);
     CHECK (report && report->msg.body.report.domain_count == 0);
 
     //  VM generation 5 seen; 4 is stale, the VM keeps running.
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (303, COMMAND_START, S_UUID_A, 5);
     s_send_command (&fx, &command);
-    const s_got_t *done = s_result (&fx, from, 303, RESULT_DONE, 2000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 303, RESULT_DONE, 2000);
     CHECK (done && strcmp (done->msg.body.result.message, "started") == 0);
     command = s_command (304, COMMAND_STOP, S_UUID_A, 4);
     s_send_command (&fx, &command);
@@ -630,13 +406,14 @@ s_case_stale (void)
     CHECK (stale && strcmp (stale->msg.body.result.message,
                             "stale: vm generation 4 is older than 5") == 0);
     CHECK (stale && stale->msg.body.result.vm_generation == 4);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     CHECK (s_results (&fx, from, 304, RESULT_NONE) == 1);
     report = s_report (&fx);
-    const wire_domain_t *a = report? s_find_domain (&report->msg.body.report, S_UUID_A): NULL;
+    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
+                                                                S_UUID_A): NULL;
     CHECK (a && a->state == DOMAIN_RUNNING);
     //  The generation is per VM: B may still use generation 1.
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (305, COMMAND_START, S_UUID_B, 1);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 305, RESULT_DONE, 2000) != NULL);
@@ -653,12 +430,13 @@ s_case_stale (void)
     stale = s_result (&fx, from, 307, RESULT_STALE, 1000);
     CHECK (stale && strcmp (stale->msg.body.result.message,
                             "stale: leader epoch 5 is older than 6") == 0);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     CHECK (s_results (&fx, from, 307, RESULT_NONE) == 1);
     report = s_report (&fx);
-    CHECK (report && !s_find_domain (&report->msg.body.report, S_UUID_A));   // still stopped
+    CHECK (report && !fixture_agent_find_domain (&report->msg.body.report,
+                                                 S_UUID_A));            // still stopped
     CHECK (s_status_count (&fx, 0, RESULT_FAILED) == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -668,17 +446,18 @@ static int
 s_case_not_registered (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "not_registered");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
-    CHECK (s_wait (&fx, WIRE_HELLO, S_FIRST_HELLO_MS) != NULL);     // the peer to answer
-    size_t from = s_mark (&fx);
+    //  The peer to answer.
+    CHECK (fixture_agent_wait (&fx, WIRE_HELLO, FIXTURE_AGENT_FIRST_HELLO_MS) != NULL);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (401, COMMAND_START, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    const s_got_t *stale = s_result (&fx, from, 401, RESULT_STALE, 1000);
+    const fixture_agent_got_t *stale = s_result (&fx, from, 401, RESULT_STALE, 1000);
     CHECK (stale != NULL);
     if (stale) {
         CHECK (strcmp (stale->msg.body.result.message,
@@ -690,16 +469,16 @@ s_case_not_registered (void)
 
     fx.cursor = 0;
     CHECK (s_register (&fx) == 0);
-    const s_got_t *report = s_wait (&fx, WIRE_REPORT, 1000);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 1000);
     CHECK (report && report->msg.body.report.domain_count == 0);     // it never ran
     CHECK (s_results (&fx, from, 401, RESULT_NONE) == 1);
 
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 401, RESULT_ACCEPTED, 1000) != NULL);
-    const s_got_t *done = s_result (&fx, from, 401, RESULT_DONE, 2000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 401, RESULT_DONE, 2000);
     CHECK (done && strcmp (done->msg.body.result.message, "started") == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -709,44 +488,44 @@ static int
 s_case_repeat (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "repeat");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_set_migration (fx.fake, 400, false);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t migrate = s_command (501, COMMAND_MIGRATE, S_UUID_A, 1);
     s_send_command (&fx, &migrate);
-    const s_got_t *first = s_result (&fx, from, 501, RESULT_ACCEPTED, 1000);
+    const fixture_agent_got_t *first = s_result (&fx, from, 501, RESULT_ACCEPTED, 1000);
     CHECK (first && strcmp (first->msg.body.result.message, "accepted") == 0);
-    s_pump (&fx, 100);                                  // the next tick starts it
-    size_t again = s_mark (&fx);
+    fixture_agent_pump (&fx, 100);                                  // the next tick starts it
+    size_t again = fixture_agent_mark (&fx);
     s_send_command (&fx, &migrate);
     //  STOP of the same VM waits behind the migration: sent twice, it is "queued".
     wire_command_t stop = s_command (502, COMMAND_STOP, S_UUID_A, 1);
     s_send_command (&fx, &stop);
     s_send_command (&fx, &stop);
-    const s_got_t *running = s_result (&fx, again, 501, RESULT_ACCEPTED, 1000);
+    const fixture_agent_got_t *running = s_result (&fx, again, 501, RESULT_ACCEPTED, 1000);
     CHECK (running && strcmp (running->msg.body.result.message, "running") == 0);
-    const s_got_t *stop_accepted = s_result (&fx, again, 502, RESULT_ACCEPTED, 1000);
+    const fixture_agent_got_t *stop_accepted = s_result (&fx, again, 502, RESULT_ACCEPTED, 1000);
     CHECK (stop_accepted && strcmp (stop_accepted->msg.body.result.message, "accepted") == 0);
-    const s_got_t *queued = stop_accepted
+    const fixture_agent_got_t *queued = stop_accepted
                           ? s_result (&fx, s_index (&fx, stop_accepted) + 1, 502,
                                       RESULT_ACCEPTED, 1000): NULL;
     CHECK (queued && strcmp (queued->msg.body.result.message, "queued") == 0);
 
-    const s_got_t *done = s_result (&fx, from, 501, RESULT_DONE, 3000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 501, RESULT_DONE, 3000);
     CHECK (done && strcmp (done->msg.body.result.message, "migrated to 'h2'") == 0);
-    const s_got_t *stopped = s_result (&fx, from, 502, RESULT_DONE, 2000);
+    const fixture_agent_got_t *stopped = s_result (&fx, from, 502, RESULT_DONE, 2000);
     CHECK (stopped && strcmp (stopped->msg.body.result.message, "was not running") == 0);
-    s_pump (&fx, 100);
+    fixture_agent_pump (&fx, 100);
     //  Each ran once: a second migration would have FAILED (the domain left), and there
     //  was exactly one final answer each.
     CHECK (s_results (&fx, from, 501, RESULT_ACCEPTED) == 2);
@@ -760,21 +539,21 @@ s_case_repeat (void)
     if (done && stopped) {
         wire_command_result_t first_done = done->msg.body.result;
         wire_command_result_t first_stopped = stopped->msg.body.result;
-        size_t later = s_mark (&fx);
+        size_t later = fixture_agent_mark (&fx);
         s_send_command (&fx, &migrate);
         s_send_command (&fx, &stop);
-        const s_got_t *repeat = s_result (&fx, later, 501, RESULT_DONE, 1000);
+        const fixture_agent_got_t *repeat = s_result (&fx, later, 501, RESULT_DONE, 1000);
         CHECK (repeat && memcmp (&repeat->msg.body.result, &first_done,
                                  sizeof first_done) == 0);
         repeat = s_result (&fx, later, 502, RESULT_DONE, 1000);
         CHECK (repeat && memcmp (&repeat->msg.body.result, &first_stopped,
                                  sizeof first_stopped) == 0);
-        s_pump (&fx, 200);
+        fixture_agent_pump (&fx, 200);
         CHECK (s_results (&fx, later, 501, RESULT_NONE) == 1);     // no ACCEPTED, no FAILED
         CHECK (s_results (&fx, later, 502, RESULT_NONE) == 1);
         CHECK (s_events (&fx, later, S_UUID_A) == 0);
     }
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -785,32 +564,32 @@ static int
 s_case_serial_parallel (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "serial");
     fx.config.workers = 4;
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_set_migration (fx.fake, 300, false);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     int64_t sent = zclock_mono ();
     wire_command_t command = s_command (601, COMMAND_MIGRATE, S_UUID_A, 1);
     s_send_command (&fx, &command);
     command = s_command (602, COMMAND_STOP, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    s_pump (&fx, 60);
+    fixture_agent_pump (&fx, 60);
     command = s_command (603, COMMAND_START, S_UUID_B, 1);
     s_send_command (&fx, &command);
 
-    const s_got_t *migrated = s_result (&fx, from, 601, RESULT_DONE, 3000);
-    const s_got_t *stopped = s_result (&fx, from, 602, RESULT_DONE, 3000);
-    const s_got_t *started = s_result (&fx, from, 603, RESULT_DONE, 3000);
+    const fixture_agent_got_t *migrated = s_result (&fx, from, 601, RESULT_DONE, 3000);
+    const fixture_agent_got_t *stopped = s_result (&fx, from, 602, RESULT_DONE, 3000);
+    const fixture_agent_got_t *started = s_result (&fx, from, 603, RESULT_DONE, 3000);
     CHECK (migrated && stopped && started);
     CHECK (s_result (&fx, from, 602, RESULT_ACCEPTED, 0) != NULL);
     if (migrated && stopped && started) {
@@ -830,10 +609,10 @@ s_case_serial_parallel (void)
     //  The fake reports no job progress (its progress() answers "no job"), so a migration
     //  on it never produces PROGRESS results.
     CHECK (s_status_count (&fx, from, RESULT_PROGRESS) == 0);
-    const s_got_t *report = s_report (&fx);
+    const fixture_agent_got_t *report = s_report (&fx);
     CHECK (report && report->msg.body.report.domain_count == 1);
-    CHECK (report && s_find_domain (&report->msg.body.report, S_UUID_B));
-    s_stop (&fx);
+    CHECK (report && fixture_agent_find_domain (&report->msg.body.report, S_UUID_B));
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -842,23 +621,23 @@ static int
 s_case_migrate_failure (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "migrate_failure");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_set_migration (fx.fake, 0, true);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (701, COMMAND_MIGRATE, S_UUID_A, 1);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 701, RESULT_ACCEPTED, 1000) != NULL);
-    const s_got_t *failed = s_result (&fx, from, 701, RESULT_FAILED, 2000);
+    const fixture_agent_got_t *failed = s_result (&fx, from, 701, RESULT_FAILED, 2000);
     CHECK (failed != NULL);
     if (failed) {
         CHECK (strcmp (failed->msg.body.result.message,
@@ -866,11 +645,12 @@ s_case_migrate_failure (void)
         CHECK (strcmp (failed->msg.body.result.vm_uuid, S_UUID_A) == 0);
     }
     CHECK (s_results (&fx, from, 701, RESULT_DONE) == 0);
-    const s_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? s_find_domain (&report->msg.body.report, S_UUID_A): NULL;
+    const fixture_agent_got_t *report = s_report (&fx);
+    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
+                                                                S_UUID_A): NULL;
     CHECK (a && a->state == DOMAIN_RUNNING);
     CHECK (s_events (&fx, from, S_UUID_A) == 0);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -881,25 +661,25 @@ static int
 s_case_migrate_timeout (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "migrate_timeout");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_set_migration (fx.fake, 2000, false);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     int64_t sent = zclock_mono ();
     wire_command_t command = s_command (801, COMMAND_MIGRATE, S_UUID_A, 1);
     command.timeout_ms = 200;
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 801, RESULT_ACCEPTED, 1000) != NULL);
-    const s_got_t *failed = s_result (&fx, from, 801, RESULT_FAILED, 1500);
+    const fixture_agent_got_t *failed = s_result (&fx, from, 801, RESULT_FAILED, 1500);
     CHECK (failed != NULL);
     if (failed) {
         CHECK (strncmp (failed->msg.body.result.message, "timed out after 200 ms and aborted: ",
@@ -908,10 +688,11 @@ s_case_migrate_timeout (void)
         CHECK (failed->at - sent >= 200 && failed->at - sent < 1000);
     }
     CHECK (s_results (&fx, from, 801, RESULT_DONE) == 0);
-    const s_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? s_find_domain (&report->msg.body.report, S_UUID_A): NULL;
+    const fixture_agent_got_t *report = s_report (&fx);
+    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
+                                                                S_UUID_A): NULL;
     CHECK (a && a->state == DOMAIN_RUNNING);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -922,28 +703,28 @@ static int
 s_case_abort (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "abort");
-    if (s_start (&fx)) {
-        s_stop (&fx);
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
         return 1;
     }
     hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_define (fx.fake, S_UUID_B, "vm-b", DOMAIN_RUNNING, 2, 1048576);
     hv_fake_set_migration (fx.fake, 500, false);
-    if (s_register (&fx) || !s_wait (&fx, WIRE_REPORT, 1000)) {
-        s_stop (&fx);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
         return failures + 1;
     }
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
     wire_command_t command = s_command (901, COMMAND_ABORT, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    const s_got_t *done = s_result (&fx, from, 901, RESULT_DONE, 1000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 901, RESULT_DONE, 1000);
     CHECK (done && strcmp (done->msg.body.result.message, "no migration running") == 0);
-    s_pump (&fx, 50);
+    fixture_agent_pump (&fx, 50);
     CHECK (s_results (&fx, from, 901, RESULT_NONE) == 1);      // no ACCEPTED: done at once
 
-    from = s_mark (&fx);
+    from = fixture_agent_mark (&fx);
     command = s_command (902, COMMAND_MIGRATE, S_UUID_A, 1);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 902, RESULT_ACCEPTED, 1000) != NULL);
@@ -951,29 +732,30 @@ s_case_abort (void)
     command = s_command (905, COMMAND_MIGRATE, S_UUID_A, 1);
     s_send_command (&fx, &command);
     CHECK (s_result (&fx, from, 905, RESULT_ACCEPTED, 1000) != NULL);
-    s_pump (&fx, 100);                          // the first migration is running
+    fixture_agent_pump (&fx, 100);                          // the first migration is running
     command = s_command (903, COMMAND_ABORT, S_UUID_B, 1);
     s_send_command (&fx, &command);
     done = s_result (&fx, from, 903, RESULT_DONE, 1000);
     CHECK (done && strcmp (done->msg.body.result.message, "no migration running") == 0);
     command = s_command (904, COMMAND_ABORT, S_UUID_A, 1);
     s_send_command (&fx, &command);
-    const s_got_t *cancelled = s_result (&fx, from, 905, RESULT_FAILED, 1000);
+    const fixture_agent_got_t *cancelled = s_result (&fx, from, 905, RESULT_FAILED, 1000);
     CHECK (cancelled && strcmp (cancelled->msg.body.result.message,
                                 "aborted on request before it started") == 0);
-    const s_got_t *answer = s_result (&fx, from, 904, RESULT_DONE, 1000);
+    const fixture_agent_got_t *answer = s_result (&fx, from, 904, RESULT_DONE, 1000);
     CHECK (answer && strcmp (answer->msg.body.result.message, "queued migration cancelled") == 0);
     command = s_command (906, COMMAND_ABORT, S_UUID_A, 1);
     s_send_command (&fx, &command);
     answer = s_result (&fx, from, 906, RESULT_DONE, 1000);
     CHECK (answer && strcmp (answer->msg.body.result.message, "abort requested") == 0);
-    const s_got_t *aborted = s_result (&fx, from, 902, RESULT_FAILED, 2000);
+    const fixture_agent_got_t *aborted = s_result (&fx, from, 902, RESULT_FAILED, 2000);
     CHECK (aborted && strncmp (aborted->msg.body.result.message, "aborted on request: ", 20) == 0);
     CHECK (s_results (&fx, from, 902, RESULT_DONE) == 0);
-    const s_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? s_find_domain (&report->msg.body.report, S_UUID_A): NULL;
+    const fixture_agent_got_t *report = s_report (&fx);
+    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
+                                                                S_UUID_A): NULL;
     CHECK (a && a->state == DOMAIN_RUNNING);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -983,15 +765,15 @@ static int
 s_case_garbage (void)
 {
     int failures = 0;
-    s_fx_t fx;
+    fixture_agent_t fx;
     s_setup (&fx, "garbage");
     if (s_start_registered (&fx)) {
-        s_stop (&fx);
+        fixture_agent_stop (&fx);
         return 1;
     }
     uint64_t received = agent_stats (fx.agent)->received;
     CHECK (agent_stats (fx.agent)->malformed == 0);
-    size_t from = s_mark (&fx);
+    size_t from = fixture_agent_mark (&fx);
 
     Vmsched__Command command = VMSCHED__COMMAND__INIT;
     command.has_id = command.has_leader_epoch = command.has_host_generation = true;
@@ -1012,7 +794,7 @@ s_case_garbage (void)
     command.id = 1003;
     command.vm_uuid = "";                                   // empty vm
     s_send_raw_command (&fx, &command);
-    s_pump (&fx, 200);
+    fixture_agent_pump (&fx, 200);
     CHECK (agent_stats (fx.agent)->malformed == 3);
     CHECK (agent_stats (fx.agent)->received == received);
     for (size_t i = from; i < fx.got_count; i++)
@@ -1023,10 +805,10 @@ s_case_garbage (void)
     command.id = 1004;
     command.vm_uuid = S_UUID_A;
     s_send_raw_command (&fx, &command);
-    const s_got_t *done = s_result (&fx, from, 1004, RESULT_DONE, 2000);
+    const fixture_agent_got_t *done = s_result (&fx, from, 1004, RESULT_DONE, 2000);
     CHECK (done && strcmp (done->msg.body.result.message, "started") == 0);
     CHECK (agent_stats (fx.agent)->malformed == 3);
-    s_stop (&fx);
+    fixture_agent_stop (&fx);
     return failures;
 }
 
@@ -1048,46 +830,6 @@ static const check_case_t s_cases [] = {
 int
 main (int argc, char **argv)
 {
-    setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
-    log_init ("test_commands", getenv ("VMSCHED_TEST_LOG")? LOG_LEVEL_DEBUG: LOG_LEVEL_NONE);
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    if (!mkdtemp (s_dir)) {
-        printf ("FAIL unit/commands: cannot create a temporary directory\n");
-        return 1;
-    }
-    //  Key pairs: the agents' (keys.c, as vmsched-agent --keygen makes it) and the fake
-    //  scheduler's (kept in memory; only its public key is written).
-    char err [1024] = "";
-    snprintf (s_agent_key, sizeof s_agent_key, "%s/agent.key", s_dir);
-    snprintf (s_scheduler_key, sizeof s_scheduler_key, "%s/scheduler.key", s_dir);
-    zcert_t *cert = zcert_new ();
-    if (!cert || zcert_save_public (cert, s_scheduler_key)
-    ||  keys_generate (s_agent_key, "test_commands", err, sizeof err)) {
-        printf ("FAIL unit/commands: cannot write the test key pairs: %s\n", err);
-        zcert_destroy (&cert);
-        return 1;
-    }
-    //  The ROUTER is a CURVE server: options before the bind.
-    s_router = zsock_new (ZMQ_ROUTER);
-    if (s_router) {
-        zsock_set_rcvtimeo (s_router, 0);
-        zsock_set_linger (s_router, 0);
-        zsock_set_maxmsgsize (s_router, WIRE_MAX_MESSAGE);
-        zcert_apply (cert, s_router);
-        zsock_set_curve_server (s_router, 1);
-    }
-    zcert_destroy (&cert);
-    if (!s_router || zsock_bind (s_router, "%s", S_ENDPOINT) < 0) {
-        printf ("FAIL unit/commands: cannot bind %s (in use?)\n", S_ENDPOINT);
-        zsock_destroy (&s_router);
-        return 1;
-    }
-    int failed = CHECK_RUN_ALL ("commands", s_cases, argc, argv);
-    zsock_destroy (&s_router);
-    char command [128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
-    return failed? 1: 0;
+    return fixture_agent_main (&s_env, "commands", S_ENDPOINT, s_cases,
+                               sizeof s_cases / sizeof s_cases [0], argc, argv);
 }

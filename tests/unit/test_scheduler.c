@@ -12,6 +12,9 @@
     connect and what each key may do.
 */
 #include "check.h"
+#include "fixture_files.h"
+#include "fixture_keys.h"
+#include "fixture_wire.h"
 #include "keys.h"
 #include "log.h"
 #include "scheduler.h"
@@ -27,40 +30,16 @@
 
 static const char *s_host_id = "33333333-3333-3333-3333-333333333333";
 
-static char s_scheduler_public [KEYS_Z85_SIZE];    // the scheduler's public key (Z85)
+static fixture_keys_t s_scheduler_key;     // the scheduler's key pair
 
-//  A DEALER connected to endpoint as a CURVE client with the key pair whose secret file is
-//  secret (a _secret file), knowing the scheduler by s_scheduler_public.
+//  A DEALER connected to endpoint as a CURVE client with key, knowing the scheduler by
+//  s_scheduler_key; receives wait up to 2 s.
 static zsock_t *
-s_connect (const char *endpoint, const char *secret)
+s_connect (const char *endpoint, const fixture_keys_t *key)
 {
-    char err [512];
-    zcert_t *cert = keys_load_secret (secret, err, sizeof err);
-    if (!cert)
-        fprintf (stderr, "  %s\n", err);
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    zsock_set_linger (sock, 0);
+    zsock_t *sock = fixture_keys_client (endpoint, key, s_scheduler_key.public_key, 100);
     zsock_set_rcvtimeo (sock, 2000);
-    if (cert)
-        zcert_apply (cert, sock);
-    zcert_destroy (&cert);
-    zsock_set_curve_serverkey (sock, s_scheduler_public);
-    zsock_connect (sock, "%s", endpoint);
     return sock;
-}
-
-static void
-s_send (zsock_t *sock, wire_msg_t *msg)
-{
-    uint8_t *data;
-    size_t size;
-    char err [256];
-    if (wire_encode (msg, &data, &size, err, sizeof err) == 0) {
-        zmq_send (zsock_resolve (sock), data, size, 0);
-        free (data);
-    }
-    else
-        fprintf (stderr, "  cannot encode test message: %s\n", err);
 }
 
 //  Receives one message; returns its kind (WIRE_NONE on timeout or error).
@@ -88,8 +67,7 @@ s_ctl_args (zsock_t *ctl, const char *verb, const char *arg1, const char *arg2, 
         wire_request_add_arg (&msg.body.request, arg1);
     if (arg2)
         wire_request_add_arg (&msg.body.request, arg2);
-    s_send (ctl, &msg);
-    wire_msg_reset (&msg);
+    fixture_wire_send (ctl, &msg);
     if (status)
         *status = -1;
     if (s_recv (ctl, &msg) != WIRE_CTL_REPLY)
@@ -163,44 +141,32 @@ int
 main (void)
 {
     int failures = 0;
-    char dir [] = "/tmp/vmsched-sched-test-XXXXXX";
-    if (!mkdtemp (dir))
+    char dir [64];
+    if (fixture_files_tempdir (dir, sizeof dir, "sched"))
         return check_report ("scheduler", 1);
     //  Key pairs, before the fork: the scheduler's, the first admin's, host hx's.
-    char scheduler_key [128], admin_key [128], agent_key [128], admin_secret [160],
-         agent_secret [160], agent_public [KEYS_Z85_SIZE] = "", err [512] = "";
-    snprintf (scheduler_key, sizeof scheduler_key, "%s/scheduler.key", dir);
-    snprintf (admin_key, sizeof admin_key, "%s/admin.key", dir);
-    snprintf (agent_key, sizeof agent_key, "%s/hx.key", dir);
-    snprintf (admin_secret, sizeof admin_secret, "%s_secret", admin_key);
-    snprintf (agent_secret, sizeof agent_secret, "%s_secret", agent_key);
-    if (keys_generate (scheduler_key, "scheduler", err, sizeof err)
-    ||  keys_generate (admin_key, "admin", err, sizeof err)
-    ||  keys_generate (agent_key, "hx", err, sizeof err)
-    ||  keys_load_public (scheduler_key, s_scheduler_public, err, sizeof err)
-    ||  keys_load_public (agent_key, agent_public, err, sizeof err)) {
-        fprintf (stderr, "  cannot make the test keys: %s\n", err);
+    fixture_keys_t admin_key, agent_key;
+    if (fixture_keys_make (&s_scheduler_key, dir, "scheduler")
+    ||  fixture_keys_make (&admin_key, dir, "admin")
+    ||  fixture_keys_make (&agent_key, dir, "hx"))
         return check_report ("scheduler", 1);
-    }
     pid_t child = fork ();
     if (child == 0)
         s_run_scheduler (dir);
 
-    zsock_t *ctl = s_connect (S_CTL_EP, admin_secret);
+    zsock_t *ctl = s_connect (S_CTL_EP, &admin_key);
     long rejected = -1;
     for (int i = 0; i < 50 && rejected < 0; i++)
         rejected = s_rejected (ctl);
     CHECK (rejected == 0);
 
     //  The admin allows the test agent's key as host hx.
-    char key_arg [64];
-    snprintf (key_arg, sizeof key_arg, "key=%s", agent_public);
     int status = -1;
-    char *added = s_ctl_args (ctl, "host.add", "hx", key_arg, &status);
+    char *added = s_ctl_args (ctl, "host.add", "hx", agent_key.key_arg, &status);
     CHECK (status == 0 && added && strstr (added, "\"name\":\"hx\"")
-           && strstr (added, agent_public));
+           && strstr (added, agent_key.public_key));
     free (added);
-    zsock_t *agent = s_connect (S_AGENT_EP, agent_secret);
+    zsock_t *agent = s_connect (S_AGENT_EP, &agent_key);
 
     //  Garbage, a wrong version, two body frames: each refused and counted.
     zstr_send (agent, "this is not a protobuf envelope at all");
@@ -240,7 +206,7 @@ main (void)
     CHECK (s_rejected (ctl) == 5);
 
     //  An oversized frame: libzmq drops the connection; the scheduler carries on.
-    zsock_t *big = s_connect (S_AGENT_EP, agent_secret);
+    zsock_t *big = s_connect (S_AGENT_EP, &agent_key);
     size_t huge = WIRE_MAX_MESSAGE + 1024;
     uint8_t *blob = calloc (1, huge);
     zmq_send (zsock_resolve (big), blob, huge, 0);
@@ -256,27 +222,27 @@ main (void)
     strcpy (msg.body.hello.name, "hx");
     msg.body.hello.capacity.cpus = 2;
     msg.body.hello.capacity.memory_mib = 2048;
-    s_send (agent, &msg);
+    fixture_wire_send (agent, &msg);
     CHECK (s_recv (agent, &reply) == WIRE_WELCOME);
     CHECK (reply.body.welcome.generation == 1 && reply.body.welcome.hello_seq == 10);
     wire_msg_reset (&reply);
 
     s_agent_msg (&msg, WIRE_HEARTBEAT, 11, 7);      // wrong generation
-    s_send (agent, &msg);
+    fixture_wire_send (agent, &msg);
     CHECK (s_recv (agent, &reply) == WIRE_REJECT && reply.body.reject.reregister);
     wire_msg_reset (&reply);
     s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // current: accepted; no report yet,
-    s_send (agent, &msg);                           // so the scheduler asks for one
+    fixture_wire_send (agent, &msg);                // so the scheduler asks for one
     CHECK (s_recv (agent, &reply) == WIRE_REPORT_REQUEST);
     wire_msg_reset (&reply);
     s_agent_msg (&msg, WIRE_HEARTBEAT, 12, 1);      // replayed seq
-    s_send (agent, &msg);
+    fixture_wire_send (agent, &msg);
     s_agent_msg (&msg, WIRE_HELLO, 9, 0);           // a late, older hello
     strcpy (msg.body.hello.host_id, s_host_id);
     strcpy (msg.body.hello.name, "hx");
     msg.body.hello.capacity.cpus = 2;
     msg.body.hello.capacity.memory_mib = 2048;
-    s_send (agent, &msg);
+    fixture_wire_send (agent, &msg);
     zclock_sleep (200);
     CHECK (s_rejected (ctl) == 8);
 
@@ -287,7 +253,7 @@ main (void)
     strcpy (msg.body.hello.name, "hx");
     msg.body.hello.capacity.cpus = 2;
     msg.body.hello.capacity.memory_mib = 2048;
-    s_send (agent, &msg);
+    fixture_wire_send (agent, &msg);
     CHECK (s_recv (agent, &reply) == WIRE_REJECT && !reply.body.reject.reregister);
     CHECK (strstr (reply.body.reject.reason, "already registered") != NULL);
     wire_msg_reset (&reply);
@@ -304,8 +270,6 @@ main (void)
     status = 0;
     waitpid (child, &status, 0);
     CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    char command [128];
-    snprintf (command, sizeof command, "rm -rf %s", dir);
-    CHECK (system (command) == 0);
+    CHECK (fixture_files_remove_dir (dir) == 0);
     return check_report ("scheduler", failures);
 }

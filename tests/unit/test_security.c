@@ -16,6 +16,9 @@
     only those cases (each case sets up the users and hosts it needs).
 */
 #include "check.h"
+#include "fixture_files.h"
+#include "fixture_keys.h"
+#include "fixture_wire.h"
 #include "keys.h"
 #include "log.h"
 #include "scheduler.h"
@@ -39,14 +42,6 @@
 #define S_SILENCE_MS    500         // "no reply" means none within this long
 #define S_REPLY_MS      5000        // an answer that must come (valgrind is slow)
 
-//  One key pair on disk.
-typedef struct {
-    char path [128];                // public key file
-    char secret [160];              // secret key file (path + "_secret")
-    char public_key [KEYS_Z85_SIZE];    // Z85
-    char key_arg [64];              // "key=<Z85>" for host.add / user.add
-} s_key_t;
-
 //  An answer to a ctl request.
 typedef struct {
     int status;                     // 0, 1, 2; -1 when no answer came
@@ -64,11 +59,10 @@ typedef struct {
     uint64_t generation;            // from WELCOME
 } s_agent_t;
 
-static char s_dir [] = "/tmp/vmsched-security-test-XXXXXX";
+static char s_dir [64];             // the temporary directory: keys, database, log
 static char s_log [128];            // the scheduler's log (its stderr)
-static char s_scheduler_public [KEYS_Z85_SIZE];     // the scheduler's public key
-static s_key_t s_scheduler_key;     // the scheduler's key pair
-static s_key_t s_admin_key;         // admin_key: allowed at start as user 'admin'
+static fixture_keys_t s_scheduler_key;  // the scheduler's key pair
+static fixture_keys_t s_admin_key;      // admin_key: allowed at start as user 'admin'
 static zsock_t *s_admin;            // the admin's ctl connection
 
 static const char *s_xml_format = "<domain type='kvm'><name>%s</name>"
@@ -77,55 +71,15 @@ static const char *s_xml_format = "<domain type='kvm'><name>%s</name>"
 //  --------------------------------------------------------------------------
 //  Keys and sockets
 
-//  Makes s_dir/NAME.key and its secret. 0 or -1.
-static int
-s_key_make (s_key_t *key, const char *name)
-{
-    char err [512] = "";
-    memset (key, 0, sizeof *key);
-    snprintf (key->path, sizeof key->path, "%s/%s.key", s_dir, name);
-    snprintf (key->secret, sizeof key->secret, "%s_secret", key->path);
-    if (keys_generate (key->path, name, err, sizeof err)
-    ||  keys_load_public (key->path, key->public_key, err, sizeof err)) {
-        fprintf (stderr, "  cannot make key '%s': %s\n", name, err);
-        return -1;
-    }
-    snprintf (key->key_arg, sizeof key->key_arg, "key=%s", key->public_key);
-    return 0;
-}
-
-//  A DEALER to endpoint retrying every reconnect_ms: a CURVE client with key (knowing the
-//  scheduler by server_key, or by s_scheduler_public when NULL), or a plaintext client
-//  when key is NULL.
+//  A DEALER to endpoint retrying once in 10 s (the scheduler is up, and a refused client's
+//  every retry would be another refused handshake in its log, which it logs only 20 times
+//  in full): a CURVE client with key (knowing the scheduler by server_key, or by
+//  s_scheduler_key when NULL), or a plaintext client when key is NULL.
 static zsock_t *
-s_client_retrying (const char *endpoint, const s_key_t *key, const char *server_key,
-                   int reconnect_ms)
+s_client (const char *endpoint, const fixture_keys_t *key, const char *server_key)
 {
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    assert (sock);
-    zsock_set_linger (sock, 0);
-    zsock_set_reconnect_ivl (sock, reconnect_ms);
-    zsock_set_maxmsgsize (sock, WIRE_MAX_MESSAGE);
-    if (key) {
-        char err [512];
-        zcert_t *cert = keys_load_secret (key->secret, err, sizeof err);
-        if (!cert)
-            fprintf (stderr, "  %s\n", err);
-        else
-            zcert_apply (cert, sock);
-        zcert_destroy (&cert);
-        zsock_set_curve_serverkey (sock, server_key? server_key: s_scheduler_public);
-    }
-    zsock_connect (sock, "%s", endpoint);
-    return sock;
-}
-
-//  s_client_retrying once in 10 s: the scheduler is up, and a refused client's every retry
-//  would be another refused handshake in its log (which it logs only 20 times in full).
-static zsock_t *
-s_client (const char *endpoint, const s_key_t *key, const char *server_key)
-{
-    return s_client_retrying (endpoint, key, server_key, 10000);
+    return fixture_keys_client (endpoint, key,
+                                server_key? server_key: s_scheduler_key.public_key, 10000);
 }
 
 //  The next frame within timeout_ms (caller destroys), or NULL.
@@ -150,22 +104,6 @@ static void
 s_send_bytes (zsock_t *sock, const void *data, size_t size)
 {
     zmq_send (zsock_resolve (sock), data, size, 0);
-}
-
-//  Encodes and sends msg, then resets it.
-static void
-s_send_msg (zsock_t *sock, wire_msg_t *msg)
-{
-    uint8_t *data;
-    size_t size;
-    char err [256];
-    if (wire_encode (msg, &data, &size, err, sizeof err) == 0) {
-        s_send_bytes (sock, data, size);
-        free (data);
-    }
-    else
-        fprintf (stderr, "  cannot encode a test message: %s\n", err);
-    wire_msg_reset (msg);
 }
 
 //  Receives one message within timeout_ms; its kind, or WIRE_NONE (msg then empty).
@@ -198,7 +136,7 @@ s_ask_within (zsock_t *sock, int timeout_ms, const char *verb, va_list args)
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", verb);
     for (const char *arg = va_arg (args, const char *); arg; arg = va_arg (args, const char *))
         wire_request_add_arg (&msg.body.request, arg);
-    s_send_msg (sock, &msg);
+    fixture_wire_send (sock, &msg);
     if (s_recv_msg (sock, timeout_ms, &msg) == WIRE_CTL_REPLY) {
         reply.status = msg.body.reply.status;
         snprintf (reply.error, sizeof reply.error, "%s", msg.body.reply.error);
@@ -356,7 +294,7 @@ s_log_has (long from, const char *a, const char *b)
 //  Agents
 
 static void
-s_agent_open (s_agent_t *agent, const s_key_t *key, const char *host_id, const char *name)
+s_agent_open (s_agent_t *agent, const fixture_keys_t *key, const char *host_id, const char *name)
 {
     memset (agent, 0, sizeof *agent);
     agent->sock = s_client (S_AGENT_EP, key, NULL);
@@ -394,7 +332,7 @@ s_send_hello (s_agent_t *agent, const char *host_id, const char *name)
     snprintf (msg.body.hello.agent_version, sizeof msg.body.hello.agent_version, "test");
     msg.body.hello.capacity.cpus = 4;
     msg.body.hello.capacity.memory_mib = 8192;
-    s_send_msg (agent->sock, &msg);
+    fixture_wire_send (agent->sock, &msg);
 }
 
 static void
@@ -403,7 +341,7 @@ s_send_heartbeat (s_agent_t *agent)
     wire_msg_t msg;
     s_agent_msg (agent, &msg, WIRE_HEARTBEAT);
     msg.body.report.hypervisor_connected = true;
-    s_send_msg (agent->sock, &msg);
+    fixture_wire_send (agent->sock, &msg);
 }
 
 //  The next message of kind within timeout_ms, skipping what the scheduler sends on its own
@@ -516,8 +454,8 @@ static int
 s_case_unknown_key (void)
 {
     int failures = 0;
-    s_key_t stranger;
-    if (s_key_make (&stranger, "stranger"))
+    fixture_keys_t stranger;
+    if (fixture_keys_make (&stranger, s_dir, "stranger"))
         return 1;
     char *hosts = s_hosts ();
     long mark = s_log_mark ();
@@ -569,8 +507,8 @@ s_case_plaintext_client (void)
     s_agent_close (&agent);
 
     //  The admin's own key, but a stranger's public key taken for the scheduler's.
-    s_key_t other;
-    if (s_key_make (&other, "not-the-scheduler"))
+    fixture_keys_t other;
+    if (fixture_keys_make (&other, s_dir, "not-the-scheduler"))
         return failures + 1;
     ctl = s_client (S_CTL_EP, &s_admin_key, other.public_key);
     reply = s_ask_briefly (ctl, "status", NULL);
@@ -594,8 +532,9 @@ static int
 s_case_revoked_key (void)
 {
     int failures = 0;
-    s_key_t rita_key, host_key;
-    if (s_key_make (&rita_key, "rita") || s_key_make (&host_key, "h-revoked"))
+    fixture_keys_t rita_key, host_key;
+    if (fixture_keys_make (&rita_key, s_dir, "rita")
+    ||  fixture_keys_make (&host_key, s_dir, "h-revoked"))
         return 1;
     failures += s_admin_does ("user.add", "rita", rita_key.key_arg, "role=viewer");
     zsock_t *rita = s_client (S_CTL_EP, &rita_key, NULL);
@@ -647,9 +586,11 @@ static int
 s_case_revoked_key_readded (void)
 {
     int failures = 0;
-    s_key_t old_key, new_key, old_host, new_host;
-    if (s_key_make (&old_key, "mallory-old") || s_key_make (&new_key, "mallory-new")
-    ||  s_key_make (&old_host, "h-stolen-old") || s_key_make (&new_host, "h-stolen-new"))
+    fixture_keys_t old_key, new_key, old_host, new_host;
+    if (fixture_keys_make (&old_key, s_dir, "mallory-old")
+    ||  fixture_keys_make (&new_key, s_dir, "mallory-new")
+    ||  fixture_keys_make (&old_host, s_dir, "h-stolen-old")
+    ||  fixture_keys_make (&new_host, s_dir, "h-stolen-new"))
         return 1;
     failures += s_admin_does ("user.add", "mallory", old_key.key_arg, "role=viewer");
     zsock_t *stolen = s_client (S_CTL_EP, &old_key, NULL);
@@ -692,8 +633,9 @@ static int
 s_case_roles (void)
 {
     int failures = 0;
-    s_key_t vera_key, otto_key;
-    if (s_key_make (&vera_key, "vera") || s_key_make (&otto_key, "otto"))
+    fixture_keys_t vera_key, otto_key;
+    if (fixture_keys_make (&vera_key, s_dir, "vera")
+    ||  fixture_keys_make (&otto_key, s_dir, "otto"))
         return 1;
     failures += s_admin_does ("user.add", "vera", vera_key.key_arg, "role=viewer");
     failures += s_admin_does ("user.add", "otto", otto_key.key_arg, "role=operator");
@@ -732,8 +674,8 @@ s_case_roles (void)
     s_reply_free (&reply);
 
     //  The operator: users, hosts and rules no.
-    s_key_t extra;
-    if (s_key_make (&extra, "otto-friend"))
+    fixture_keys_t extra;
+    if (fixture_keys_make (&extra, s_dir, "otto-friend"))
         failures++;
     reply = s_ask (otto, "user.add", "otto-friend", extra.key_arg, "role=admin", NULL);
     CHECK (reply.status == 1 && strstr (reply.error, "needs role admin")
@@ -788,8 +730,8 @@ static int
 s_case_impersonation (void)
 {
     int failures = 0;
-    s_key_t a_key, b_key;
-    if (s_key_make (&a_key, "h-alice") || s_key_make (&b_key, "h-bob"))
+    fixture_keys_t a_key, b_key;
+    if (fixture_keys_make (&a_key, s_dir, "h-alice") || fixture_keys_make (&b_key, s_dir, "h-bob"))
         return 1;
     failures += s_admin_does ("host.add", "h-alice", a_key.key_arg, NULL);
     failures += s_admin_does ("host.add", "h-bob", b_key.key_arg, NULL);
@@ -822,7 +764,7 @@ s_case_impersonation (void)
     msg.generation = bob.generation;
     msg.session = bob.session;
     msg.seq = bob.seq + 100;
-    s_send_msg (alice.sock, &msg);
+    fixture_wire_send (alice.sock, &msg);
     CHECK (s_expect (alice.sock, WIRE_REJECT, S_REPLY_MS, &msg) == WIRE_REJECT);
     CHECK (strstr (msg.body.reject.reason, "belongs to another host"));
     wire_msg_reset (&msg);
@@ -852,8 +794,8 @@ static int
 s_case_impersonation_by_id (void)
 {
     int failures = 0;
-    s_key_t a_key, b_key;
-    if (s_key_make (&a_key, "h-carol") || s_key_make (&b_key, "h-dave"))
+    fixture_keys_t a_key, b_key;
+    if (fixture_keys_make (&a_key, s_dir, "h-carol") || fixture_keys_make (&b_key, s_dir, "h-dave"))
         return 1;
     failures += s_admin_does ("host.add", "h-carol", a_key.key_arg, NULL);
     failures += s_admin_does ("host.add", "h-dave", b_key.key_arg, NULL);
@@ -888,8 +830,8 @@ static int
 s_case_domains (void)
 {
     int failures = 0;
-    s_key_t host_key;
-    if (s_key_make (&host_key, "h-domain"))
+    fixture_keys_t host_key;
+    if (fixture_keys_make (&host_key, s_dir, "h-domain"))
         return 1;
     failures += s_admin_does ("host.add", "h-domain", host_key.key_arg, NULL);
     char *hosts = s_hosts ();
@@ -932,8 +874,9 @@ static int
 s_case_audit (void)
 {
     int failures = 0;
-    s_key_t viewer_key, operator_key;
-    if (s_key_make (&viewer_key, "aud-viewer") || s_key_make (&operator_key, "aud-operator"))
+    fixture_keys_t viewer_key, operator_key;
+    if (fixture_keys_make (&viewer_key, s_dir, "aud-viewer")
+    ||  fixture_keys_make (&operator_key, s_dir, "aud-operator"))
         return 1;
     failures += s_admin_does ("user.add", "aud-viewer", viewer_key.key_arg, "role=viewer");
     failures += s_admin_does ("user.add", "aud-operator", operator_key.key_arg, "role=operator");
@@ -1062,8 +1005,8 @@ static int
 s_case_hostile_agent (void)
 {
     int failures = 0;
-    s_key_t key;
-    if (s_key_make (&key, "h-hostile"))
+    fixture_keys_t key;
+    if (fixture_keys_make (&key, s_dir, "h-hostile"))
         return 1;
     failures += s_admin_does ("host.add", "h-hostile", key.key_arg, NULL);
     char host_id [WIRE_ID_SIZE];
@@ -1187,10 +1130,10 @@ s_case_hostile_agent (void)
     wire_msg_t msg;
     s_agent_msg (&agent, &msg, WIRE_CTL_REQUEST);
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "user.list");
-    s_send_msg (agent.sock, &msg);
+    fixture_wire_send (agent.sock, &msg);
     s_agent_msg (&agent, &msg, WIRE_WELCOME);
     msg.body.welcome.generation = 99;
-    s_send_msg (agent.sock, &msg);
+    fixture_wire_send (agent.sock, &msg);
 
     //  11 more than WIRE_MAX_MESSAGE on a second connection: libzmq drops that connection.
     zsock_t *second = s_client (S_AGENT_EP, &key, NULL);
@@ -1261,8 +1204,8 @@ s_case_scheduler_keys (void)
     CHECK (strstr (err, want) && strstr (err, "--keygen"));
     scheduler_destroy (&scheduler);
 
-    s_key_t open_key;
-    if (s_key_make (&open_key, "open-scheduler"))
+    fixture_keys_t open_key;
+    if (fixture_keys_make (&open_key, s_dir, "open-scheduler"))
         return failures + 1;
     CHECK (chmod (open_key.secret, 0644) == 0);
     snprintf (config.secret_key, sizeof config.secret_key, "%s", open_key.secret);
@@ -1348,17 +1291,17 @@ main (int argc, char **argv)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
     log_init ("test_security", LOG_LEVEL_NONE);
-    if (!mkdtemp (s_dir)) {
+    if (fixture_files_tempdir (s_dir, sizeof s_dir, "security")) {
         printf ("FAIL unit/security: cannot create a temporary directory\n");
         return 1;
     }
     snprintf (s_log, sizeof s_log, "%s/scheduler.log", s_dir);
     //  Keys and the fork before any ZeroMQ context exists (the child makes its own).
-    if (s_key_make (&s_scheduler_key, "scheduler") || s_key_make (&s_admin_key, "admin")) {
+    if (fixture_keys_make (&s_scheduler_key, s_dir, "scheduler")
+    ||  fixture_keys_make (&s_admin_key, s_dir, "admin")) {
         printf ("FAIL unit/security: cannot make the test keys\n");
         return 1;
     }
-    snprintf (s_scheduler_public, sizeof s_scheduler_public, "%s", s_scheduler_key.public_key);
     fflush (stdout);
     fflush (stderr);
     pid_t child = fork ();
@@ -1367,7 +1310,7 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_set_logstream (NULL);
 
-    s_admin = s_client_retrying (S_CTL_EP, &s_admin_key, NULL, 100);
+    s_admin = fixture_keys_client (S_CTL_EP, &s_admin_key, s_scheduler_key.public_key, 100);
     int status = -1;
     for (int i = 0; i < 20 && status != 0; i++) {
         s_reply_t reply = s_ask_briefly (s_admin, "status", NULL);
@@ -1398,11 +1341,7 @@ main (int argc, char **argv)
     }
     if (failed && getenv ("VMSCHED_KEEP_TEST_DIR"))
         fprintf (stderr, "kept %s\n", s_dir);
-    else {
-        char command [128];
-        snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-        if (system (command) != 0)
-            fprintf (stderr, "cannot remove %s\n", s_dir);
-    }
+    else
+        fixture_files_remove_dir (s_dir);
     return failed? 1: 0;
 }
