@@ -8,6 +8,7 @@
 #include "ctl_admin.h"
 #include "ctl_ops.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,6 +136,7 @@ s_add_op_row (void *arg, const op_record_t *op)
 static json_t *
 s_vm_json (const ctl_context_t *context, const vm_t *vm, const spec_t *spec, bool detailed)
 {
+    assert (vm || spec);
     const vm_record_t *record = vm? &vm->record: NULL;
     host_t *host = record? model_host_by_id (context->model, record->host_id): NULL;
     const vm_usage_t *usage = vm? &vm->usage: &(vm_usage_t) { 0 };
