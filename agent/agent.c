@@ -707,8 +707,15 @@ agent_destroy (agent_t **self_p)
     if (!self)
         return;
     zloop_destroy (&self->loop);
+    if (self->commands && commands_pending (self->commands)) {
+        log_info ("stopping: %zu command(s) queued or running; queued ones are dropped, "
+                  "running ones finish", commands_pending (self->commands));
+        commands_drain (self->commands);
+        if (self->dealer)
+            zsock_set_linger (self->dealer, 500);   // let their results leave
+    }
     commands_destroy (&self->commands);
-    executor_destroy (&self->executor);     // waits for running commands
+    executor_destroy (&self->executor);     // nothing left running
     if (self->dealer && self->monitor)
         zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
     zsock_destroy (&self->monitor);

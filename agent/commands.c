@@ -4,6 +4,7 @@
     the newest VM generation seen per VM, and a ring of recent results for repeats.
 */
 #include "commands.h"
+#include "clock.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -369,4 +370,32 @@ commands_finished (commands_t *self, int worker, int64_t now)
     s_remember (self, result);
     self->emit (self->emit_arg, result);
     s_dispatch (self, now);
+}
+
+void
+commands_drain (commands_t *self)
+{
+    //  Queued commands are dropped (the scheduler re-sends them to the next agent process);
+    //  running ones finish, migrations within their timeout (enforced here as in the loop).
+    for (size_t i = 0; i < self->queued; i++)
+        free (self->queue [i].domain_xml);
+    self->queued = 0;
+    int count = executor_size (self->executor);
+    zmq_pollitem_t items [count];
+    while (commands_pending (self)) {
+        int64_t now = clock_boottime_ms ();
+        for (int i = 0; i < count; i++) {
+            if (self->running [i].used && self->running [i].command.action == COMMAND_MIGRATE)
+                s_watch_migration (self, &self->running [i], now);
+            items [i] = (zmq_pollitem_t) { zsock_resolve (executor_socket (self->executor, i)),
+                                           0, ZMQ_POLLIN, 0 };
+        }
+        if (zmq_poll (items, count, 50) < 0) {
+            log_error ("cannot wait for the running commands: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        for (int i = 0; i < count; i++)
+            if (items [i].revents & ZMQ_POLLIN)
+                commands_finished (self, i, clock_boottime_ms ());
+    }
 }

@@ -42,6 +42,10 @@ void commands_tick (commands_t *self, int64_t now);
 //  Worker `worker` has finished (its socket is readable): emit the result.
 void commands_finished (commands_t *self, int worker, int64_t now);
 
+//  At shutdown: drop queued commands and wait for the running ones, still aborting
+//  migrations that pass their timeout; results are emitted as usual.
+void commands_drain (commands_t *self);
+
 //  Commands queued or running (tests, logs).
 size_t commands_pending (const commands_t *self);
 

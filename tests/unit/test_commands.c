@@ -696,6 +696,63 @@ s_case_migrate_timeout (void)
     return failures;
 }
 
+//  An agent stopped during a migration waits for it, but not past its timeout: the
+//  migration is aborted as in the loop, its FAILED result still reaches the scheduler, and
+//  the stop returns well before the migration would have ended on its own.
+static int
+s_case_stop_during_migration (void)
+{
+    int failures = 0;
+    fixture_agent_t fx;
+    s_setup (&fx, "stop_during_migration");
+    if (fixture_agent_start_fake (&fx)) {
+        fixture_agent_stop (&fx);
+        return 1;
+    }
+    hv_fake_define (fx.fake, S_UUID_A, "vm-a", DOMAIN_RUNNING, 2, 1048576);
+    hv_fake_set_migration (fx.fake, 4000, false);
+    if (s_register (&fx) || !fixture_agent_wait (&fx, WIRE_REPORT, 1000)) {
+        fixture_agent_stop (&fx);
+        return failures + 1;
+    }
+    size_t from = fixture_agent_mark (&fx);
+    wire_command_t command = s_command (1101, COMMAND_MIGRATE, S_UUID_A, 1);
+    command.timeout_ms = 300;
+    s_send_command (&fx, &command);
+    CHECK (s_result (&fx, from, 1101, RESULT_ACCEPTED, 1000) != NULL);
+    fixture_agent_pump (&fx, 100);              // dispatched to a worker (a queued one would
+                                                // simply be dropped at the stop)
+    int64_t stopping = zclock_mono ();
+    agent_destroy (&fx.agent);
+    int64_t stopped = zclock_mono ();
+    CHECK (stopped - stopping < 3000);          // the migration alone lasts 4000 ms
+    //  The result left before the socket closed: read it off the ROUTER directly.
+    bool failed = false;
+    zmsg_t *msg;
+    zpoller_t *poller = zpoller_new (fx.env->router, NULL);
+    while (zpoller_wait (poller, 1000) && (msg = zmsg_recv (fx.env->router))) {
+        zframe_t *id = zmsg_pop (msg), *body = zmsg_pop (msg);
+        wire_msg_t got;
+        char err [256];
+        if (body && wire_decode (zframe_data (body), zframe_size (body), &got, err,
+                                 sizeof err) == 0) {
+            failed |= got.kind == WIRE_COMMAND_RESULT && got.body.result.id == 1101
+                   && got.body.result.status == RESULT_FAILED
+                   && strstr (got.body.result.message, "timed out after 300 ms") != NULL;
+            wire_msg_reset (&got);
+        }
+        zframe_destroy (&id);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+        if (failed)
+            break;
+    }
+    zpoller_destroy (&poller);
+    CHECK (failed);
+    fixture_agent_stop (&fx);
+    return failures;
+}
+
 //  ABORT is answered at once: "no migration running" for a VM without one (also while
 //  another VM migrates), "abort requested" during its migration, which then fails as
 //  "aborted on request: ..."; a migration still queued is cancelled before it starts.
@@ -824,6 +881,7 @@ static const check_case_t s_cases [] = {
     { "migrate_failure", s_case_migrate_failure },
     { "migrate_timeout", s_case_migrate_timeout },
     { "abort", s_case_abort },
+    { "stop_during_migration", s_case_stop_during_migration },
     { "garbage", s_case_garbage },
 };
 
