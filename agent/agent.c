@@ -470,7 +470,7 @@ s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
         commands_receive (self->commands, &msg.body.command, self->generation, now);
     else
     if (msg.kind == WIRE_REPORT_REQUEST) {
-        log_debug ("report requested: %s", msg.body.reject.reason);
+        log_debug ("report requested: %s", msg.body.report_request.reason);
         if (self->generation && hv_connected (self->hv))
             s_send_report (self, now);
     }

@@ -81,16 +81,28 @@ hv_connected (const hv_t *self)
     return self->connected;
 }
 
+//  True when connected; otherwise false with the reason in err.
+static bool
+s_connected (const hv_t *self, char *err, size_t err_size)
+{
+    if (!self->connected)
+        snprintf (err, err_size, "not connected to the hypervisor");
+    return self->connected;
+}
+
+//  Common guard of every hypervisor call: fault injection, then connection.
+static bool
+s_ready (hv_t *self, const char *what, char *err, size_t err_size)
+{
+    return !s_injected (self, what, err, err_size) && s_connected (self, err, err_size);
+}
+
 int
 hv_capacity (hv_t *self, wire_capacity_t *out, char *err, size_t err_size)
 {
     memset (out, 0, sizeof *out);
-    if (s_injected (self, "capacity", err, err_size))
+    if (!s_ready (self, "capacity", err, err_size))
         return -1;
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
-        return -1;
-    }
     return self->ops->capacity (self->impl, out, err, err_size);
 }
 
@@ -99,12 +111,8 @@ hv_list (hv_t *self, wire_domain_t **domains, uint32_t *count, char *err, size_t
 {
     *domains = NULL;
     *count = 0;
-    if (s_injected (self, "list domains", err, err_size))
+    if (!s_ready (self, "list domains", err, err_size))
         return -1;
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
-        return -1;
-    }
     return self->ops->list (self->impl, domains, count, err, err_size);
 }
 
@@ -112,26 +120,9 @@ int
 hv_lookup (hv_t *self, const char *uuid, wire_domain_t *out, char *err, size_t err_size)
 {
     memset (out, 0, sizeof *out);
-    if (s_injected (self, "look up domain", err, err_size))
+    if (!s_ready (self, "look up domain", err, err_size))
         return -1;
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
-        return -1;
-    }
     return self->ops->lookup (self->impl, uuid, out, err, err_size);
-}
-
-//  Common guard of the domain operations: fault injection, then connection.
-static bool
-s_ready (hv_t *self, const char *what, char *err, size_t err_size)
-{
-    if (s_injected (self, what, err, err_size))
-        return false;
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
-        return false;
-    }
-    return true;
 }
 
 int
@@ -162,10 +153,8 @@ hv_migrate (hv_t *self, const char *uuid, const char *target_uri, char *err, siz
 int
 hv_abort_job (hv_t *self, const char *uuid, char *err, size_t err_size)
 {
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
+    if (!s_connected (self, err, err_size))
         return -1;
-    }
     return self->ops->abort_job (self->impl, uuid, err, err_size);
 }
 
@@ -173,10 +162,8 @@ int
 hv_progress (hv_t *self, const char *uuid, hv_progress_t *out, char *err, size_t err_size)
 {
     memset (out, 0, sizeof *out);
-    if (!self->connected) {
-        snprintf (err, err_size, "not connected to the hypervisor");
+    if (!s_connected (self, err, err_size))
         return -1;
-    }
     return self->ops->progress (self->impl, uuid, out, err, err_size);
 }
 

@@ -104,9 +104,8 @@ s_verb_help (FILE *out, const verb_t *verb)
     for (int i = 0; verb->flags [i].name; i++) {
         flag_kind_t kind = verb->flags [i].kind;
         const char *value = kind == FLAG_FILE || kind == FLAG_KEY? " FILE"
-                          : kind == FLAG_TIME? " TIME"
-                          : kind == FLAG_VALUE || strcmp (verb->flags [i].key, "wait") == 0
-                          ? " VALUE": "";
+                          : kind == FLAG_TIME? " TIME": kind == FLAG_WAIT? " SECONDS"
+                          : kind == FLAG_VALUE? " VALUE": "";
         char flag [48];
         snprintf (flag, sizeof flag, "%s%s", verb->flags [i].name, value);
         fprintf (out, "  %-28s %s\n", flag, verb->flags [i].help);
@@ -252,8 +251,9 @@ s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char 
              s_line_t *line, FILE *err)
 {
     const char *value = NULL;
-    if (flag->kind == FLAG_VALUE || flag->kind == FLAG_FILE || flag->kind == FLAG_KEY
-    ||  flag->kind == FLAG_TIME || (flag->kind == FLAG_LOCAL && strcmp (flag->key, "wait") == 0)) {
+    bool switch_only = flag->kind == FLAG_SET || flag->kind == FLAG_CLEAR
+                    || flag->kind == FLAG_LOCAL;
+    if (!switch_only) {
         if (!(value = s_value (argc, argv, i, inline_value, err)))
             return CLI_USAGE;
     }
@@ -293,16 +293,18 @@ s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char 
             free (line->file_content);
             line->file_content = s_read_file (value, err);
             return line->file_content? 0: CLI_FAILED;
-        case FLAG_LOCAL:
-            if (strcmp (flag->key, "wait") == 0) {
-                char *end;
-                long seconds = strtol (value, &end, 10);
-                if (*end || seconds < 1 || seconds > 86400) {
-                    fprintf (err, "clusterctl: --wait needs seconds (1..86400), not '%s'\n", value);
-                    return CLI_USAGE;
-                }
-                line->wait_s = (int) seconds;
+        case FLAG_WAIT: {
+            char *end;
+            long seconds = strtol (value, &end, 10);
+            if (*end || seconds < 1 || seconds > 86400) {
+                fprintf (err, "clusterctl: %s needs seconds (1..86400), not '%s'\n", flag->name,
+                         value);
+                return CLI_USAGE;
             }
+            line->wait_s = (int) seconds;
+            return 0;
+        }
+        case FLAG_LOCAL:
             line->no_wait |= strcmp (flag->key, "no-wait") == 0;
             line->abort |= strcmp (flag->key, "abort") == 0;
             return 0;
@@ -467,7 +469,7 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, s_line_t *line,
         zcert_destroy (&cert);
         return rc;
     }
-    bool follow = verb->wait && !line->no_wait && !line->abort;
+    bool follow = verb->watch && !line->no_wait && !line->abort;
     if (!follow || !session.json) {
         if (session.json) {
             json_dumpf (answer, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
@@ -478,7 +480,7 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, s_line_t *line,
     }
     if (follow) {
         fflush (out);
-        rc = verb->wait (&session, verb, line->positional [verb->min_args == 2? 1: 0], answer);
+        rc = verb_follow (&session, verb, line->positional [verb->min_args == 2? 1: 0], answer);
     }
     json_decref (answer);
     zcert_destroy (&cert);

@@ -77,51 +77,66 @@ s_now_ms (void)
 //  What a poll decided.
 typedef enum { S_WAITING, S_DONE, S_FAILED } s_progress_t;
 
-//  Judges one `vm show` document against the first answer; prints progress into line.
-typedef s_progress_t (s_judge_fn) (const json_t *vm, const json_t *answer, char *line,
-                                   size_t size);
+//  Judges one polled document (answer: the reply to the request being followed, name: its
+//  subject, since: boot ms a condition began, kept between polls) and writes the line to show.
+typedef s_progress_t (s_judge_fn) (const json_t *document, const json_t *answer,
+                                   const char *name, int64_t *since, char *line, size_t size);
 
-//  Polls `vm show name` until judge says done or failed, or the wait ends.
+//  How one verb is followed.
+struct verb_watch {
+    const char *request;        // polled: "vm.show" (asked about name) or "vm.list"
+    s_judge_fn *judge;          // decides on each document
+    bool print_answer;          // -o json: print the request's answer at the end (else the
+                                // last polled document)
+};
+
+//  Polls until the judge says done or failed, or the wait ends. Progress lines go to out
+//  (table output), the final failure to err; -o json prints one document at the end.
 static int
-s_follow_vm (const verb_session_t *session, const char *name, const json_t *answer,
-             s_judge_fn *judge)
+s_poll (const verb_session_t *session, const verb_watch_t *watch, const char *name,
+        const json_t *answer)
 {
     int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
-    char last [1024] = "";
+    int64_t since = 0;
+    char last [4096] = "";
     const char *args [] = { name };
+    bool with_name = strcmp (watch->request, "vm.show") == 0;
     while (true) {
-        json_t *vm;
-        int rc = verb_call (session, "vm.show", args, 1, &vm);
+        json_t *document;
+        int rc = verb_call (session, watch->request, args, with_name? 1: 0, &document);
         if (rc)
             return rc;
-        char line [1024] = "";
-        s_progress_t progress = judge (vm, answer, line, sizeof line);
+        char line [4096] = "";
+        s_progress_t progress = watch->judge (document, answer, name, &since, line, sizeof line);
+        bool over = progress == S_WAITING && s_now_ms () > deadline;
+        if (progress == S_FAILED || over)
+            fprintf (session->err, "clusterctl: %s%s\n", line, over? " (still not done after "
+                     "the wait; it goes on)": "");
+        else
         if (!session->json && line [0] && strcmp (line, last)) {
             fprintf (session->out, "%s\n", line);
             fflush (session->out);
             snprintf (last, sizeof last, "%s", line);
         }
-        if (progress != S_WAITING || s_now_ms () > deadline) {
+        if (progress != S_WAITING || over) {
             if (session->json) {
-                json_dumpf (vm, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+                json_dumpf (watch->print_answer? answer: document, session->out,
+                            JSON_INDENT (2) | JSON_PRESERVE_ORDER);
                 fputc ('\n', session->out);
             }
-            if (progress == S_WAITING)
-                fprintf (session->err, "clusterctl: vm '%s' still not there after %d s: %s "
-                         "(it goes on; see 'clusterctl vm show %s')\n", name, session->wait_s,
-                         s_string (vm, "reason"), name);
-            json_decref (vm);
+            json_decref (document);
             return progress == S_DONE? 0: 1;
         }
-        json_decref (vm);
+        json_decref (document);
         zclock_sleep (S_POLL_MS);
     }
 }
 
 static s_progress_t
-s_judge_started (const json_t *vm, const json_t *answer, char *line, size_t size)
+s_judge_started (const json_t *vm, const json_t *answer, const char *name, int64_t *since,
+                 char *line, size_t size)
 {
-    (void) answer;
+    (void) answer, (void) name, (void) since;
     const char *reason = s_string (vm, "reason");
     if (strcmp (s_string (vm, "state"), "running") == 0) {
         snprintf (line, size, "vm '%s' is running on host '%s'", s_string (vm, "name"),
@@ -134,9 +149,10 @@ s_judge_started (const json_t *vm, const json_t *answer, char *line, size_t size
 }
 
 static s_progress_t
-s_judge_stopped (const json_t *vm, const json_t *answer, char *line, size_t size)
+s_judge_stopped (const json_t *vm, const json_t *answer, const char *name, int64_t *since,
+                 char *line, size_t size)
 {
-    (void) answer;
+    (void) answer, (void) name, (void) since;
     const char *state = s_string (vm, "state");
     bool off = (strcmp (state, "shutoff") == 0 || strcmp (state, "crashed") == 0)
             && json_is_null (json_object_get (vm, "operation"));
@@ -148,8 +164,10 @@ s_judge_stopped (const json_t *vm, const json_t *answer, char *line, size_t size
 //  Done when the operation has ended with the VM on the target (the answer to the request
 //  names source and target); failed when it ended anywhere else.
 static s_progress_t
-s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t size)
+s_judge_migrated (const json_t *vm, const json_t *answer, const char *name, int64_t *since,
+                  char *line, size_t size)
 {
+    (void) name, (void) since;
     const json_t *op = json_object_get (vm, "operation");
     const char *reason = s_string (vm, "reason");
     const char *target = s_string (json_object_get (answer, "operation"), "target");
@@ -171,10 +189,10 @@ s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t siz
     //  migration done before the target's report arrived: wait for the report.
     const json_t *operations = json_object_get (vm, "operations");
     const json_t *last = json_array_get (operations, json_array_size (operations) - 1);
-    if (last && strcmp (s_string (last, "action"), "migrate") == 0
-    &&  strcmp (s_string (last, "state"), "done") == 0)
+    bool migration = last && strcmp (s_string (last, "action"), "migrate") == 0;
+    if (migration && strcmp (s_string (last, "state"), "done") == 0)
         return S_WAITING;
-    if (last && strcmp (s_string (last, "action"), "migrate") == 0)
+    if (migration)
         snprintf (line, size, "vm '%s': migration %s: %s; it runs on host '%s'",
                   s_string (vm, "name"), s_string (last, "state"), s_string (last, "message"),
                   s_string (vm, "host"));
@@ -183,135 +201,71 @@ s_judge_migrated (const json_t *vm, const json_t *answer, char *line, size_t siz
     return S_FAILED;
 }
 
-static int
-s_wait_start (const verb_session_t *session, const verb_t *verb, const char *name,
-              const json_t *answer)
+//  Done when `vm list` no longer names the VM.
+static s_progress_t
+s_judge_deleted (const json_t *list, const json_t *answer, const char *name, int64_t *since,
+                 char *line, size_t size)
 {
-    (void) verb;
-    return s_follow_vm (session, name, answer, s_judge_started);
-}
-
-static int
-s_wait_stop (const verb_session_t *session, const verb_t *verb, const char *name,
-             const json_t *answer)
-{
-    (void) verb;
-    return s_follow_vm (session, name, answer, s_judge_stopped);
-}
-
-static int
-s_wait_migrate (const verb_session_t *session, const verb_t *verb, const char *name,
-                const json_t *answer)
-{
-    (void) verb;
-    return s_follow_vm (session, name, answer, s_judge_migrated);
-}
-
-//  Follows a deletion until the VM is gone.
-static int
-s_wait_delete (const verb_session_t *session, const verb_t *verb, const char *name,
-               const json_t *answer)
-{
-    (void) verb;
-    int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
-    const char *args [] = { name };
-    while (s_now_ms () < deadline) {
-        json_t *list;
-        if (verb_call (session, "vm.list", NULL, 0, &list))
-            return 1;
-        bool present = false;
-        size_t index;
-        json_t *vm;
-        json_array_foreach (json_object_get (list, "vms"), index, vm)
-            present = present || strcmp (s_string (vm, "name"), name) == 0;
-        json_decref (list);
-        if (!present) {
-            if (session->json) {
-                json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-                fputc ('\n', session->out);
-            }
-            else
-                fprintf (session->out, "vm '%s' deleted\n", name);
-            return 0;
+    (void) answer, (void) since;
+    size_t index;
+    json_t *vm;
+    json_array_foreach (json_object_get (list, "vms"), index, vm)
+        if (strcmp (s_string (vm, "name"), name) == 0) {
+            snprintf (line, size, "vm '%s': %s", name, s_string (vm, "reason"));
+            return S_WAITING;
         }
-        zclock_sleep (S_POLL_MS);
-    }
-    (void) args;
-    fprintf (session->err, "clusterctl: vm '%s' not deleted after %d s (it goes on)\n", name,
-             session->wait_s);
-    return 1;
+    snprintf (line, size, "vm '%s' deleted", name);
+    return S_DONE;
 }
 
-//  Follows a host's maintenance until no VM runs on it; fails when every remaining VM is
-//  blocked (it cannot be moved) for a while.
-static int
-s_wait_maintenance (const verb_session_t *session, const verb_t *verb, const char *name,
-                    const json_t *answer)
+//  Done when no VM runs on the host; failed when every VM left has been blocked (it cannot
+//  be moved) for 5 s.
+static s_progress_t
+s_judge_emptied (const json_t *list, const json_t *answer, const char *name, int64_t *since,
+                 char *line, size_t size)
 {
-    (void) verb;
     if (!json_is_true (json_object_get (answer, "maintenance"))) {
-        if (session->json) {                // maintenance ended: nothing to follow
-            json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-            fputc ('\n', session->out);
-        }
-        return 0;
+        snprintf (line, size, "host '%s' is out of maintenance", name);
+        return S_DONE;                      // maintenance ended: nothing to follow
     }
-    int64_t started = s_now_ms ();
-    int64_t deadline = started + (int64_t) session->wait_s * 1000;
-    int64_t blocked_since = 0;
-    char last [4096] = "";
-    while (true) {
-        json_t *list;
-        if (verb_call (session, "vm.list", NULL, 0, &list))
-            return 1;
-        char report [4096] = "";
-        size_t used = 0, left = 0, blocked = 0, index;
-        json_t *vm;
-        json_array_foreach (json_object_get (list, "vms"), index, vm) {
-            if (strcmp (s_string (vm, "host"), name) || strcmp (s_string (vm, "state"), "running"))
-                continue;
-            left++;
-            const char *reason = s_string (vm, "reason");
-            blocked += strncmp (reason, "blocks maintenance", 18) == 0
-                    || !json_is_true (json_object_get (vm, "managed"));
-            if (used < sizeof report)
-                used += (size_t) snprintf (report + used, sizeof report - used, "\n  %s: %s",
-                                           s_string (vm, "name"),
-                                           json_is_true (json_object_get (vm, "managed"))
-                                           ? reason: "not managed by vmsched: cannot be moved");
-        }
-        json_decref (list);
-        if (!session->json && strcmp (report, last)) {
-            fprintf (session->out, "host '%s': %zu vm%s left after %.1f s%s\n", name, left,
-                     left == 1? "": "s", (double) (s_now_ms () - started) / 1000, report);
-            fflush (session->out);
-            snprintf (last, sizeof last, "%s", report);
-        }
-        if (left == 0) {
-            if (session->json) {
-                json_dumpf (answer, session->out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-                fputc ('\n', session->out);
-            }
-            else
-                fprintf (session->out, "host '%s' is empty and in maintenance\n", name);
-            return 0;
-        }
-        blocked_since = blocked == left? (blocked_since? blocked_since: s_now_ms ()): 0;
-        if ((blocked_since && s_now_ms () - blocked_since > 5000) || s_now_ms () > deadline) {
-            fprintf (session->err, "clusterctl: host '%s' cannot be emptied: %zu vm%s left "
-                     "(see above); it stays in maintenance\n", name, left, left == 1? "": "s");
-            return 1;
-        }
-        zclock_sleep (S_POLL_MS);
+    char report [2048] = "";
+    size_t used = 0, left = 0, blocked = 0, index;
+    json_t *vm;
+    json_array_foreach (json_object_get (list, "vms"), index, vm) {
+        if (strcmp (s_string (vm, "host"), name) || strcmp (s_string (vm, "state"), "running"))
+            continue;
+        left++;
+        bool managed = json_is_true (json_object_get (vm, "managed"));
+        const char *reason = s_string (vm, "reason");
+        blocked += !managed || strncmp (reason, "blocks maintenance", 18) == 0;
+        if (used < sizeof report)
+            used += (size_t) snprintf (report + used, sizeof report - used, "\n  %s: %s",
+                                       s_string (vm, "name"), managed? reason
+                                       : "not managed by vmsched: cannot be moved");
     }
+    if (left == 0) {
+        snprintf (line, size, "host '%s' is empty and in maintenance", name);
+        return S_DONE;
+    }
+    *since = blocked == left? (*since? *since: s_now_ms ()): 0;
+    bool stuck = *since && s_now_ms () - *since > 5000;
+    snprintf (line, size, "host '%s'%s: %zu vm%s left%s", name, stuck? " cannot be emptied (it "
+              "stays in maintenance)": "", left, left == 1? "": "s", report);
+    return stuck? S_FAILED: S_WAITING;
 }
+
+static const verb_watch_t s_watch_start = { "vm.show", s_judge_started, false };
+static const verb_watch_t s_watch_stop = { "vm.show", s_judge_stopped, false };
+static const verb_watch_t s_watch_migrate = { "vm.show", s_judge_migrated, false };
+static const verb_watch_t s_watch_delete = { "vm.list", s_judge_deleted, true };
+static const verb_watch_t s_watch_maintenance = { "vm.list", s_judge_emptied, true };
 
 //  --------------------------------------------------------------------------
 //  The table
 
 #define S_WAIT_FLAGS \
     { "--no-wait", "no-wait", FLAG_LOCAL, "return at once instead of following it" }, \
-    { "--wait", "wait", FLAG_LOCAL, "seconds to follow it (default 120)" }
+    { "--wait", "wait", FLAG_WAIT, "seconds to follow it (default 120)" }
 
 const verb_t verb_table [] = {
     { "status", "status", 0, 0, { NULL }, NULL, 0, "",
@@ -338,7 +292,7 @@ const verb_t verb_table [] = {
       "few at a time, respecting rules and capacity; clusterctl follows it and reports done\n"
       "only when the host is empty (exit 1 if some VM cannot be moved: it says which and why;\n"
       "the host stays in maintenance). exit: the host is schedulable again.",
-      view_maintenance, s_wait_maintenance, { S_WAIT_FLAGS, { NULL } } },
+      view_maintenance, &s_watch_maintenance, { S_WAIT_FLAGS, { NULL } } },
     { "vm list", "vm.list", 0, 0, { NULL }, NULL, 0, "",
       "VMs with host, state, size and what vmsched wants of them",
       "Lists every VM: the domains the agents report and the VMs vmsched manages (whether\n"
@@ -371,15 +325,15 @@ const verb_t verb_table [] = {
       "Sets the desired state to running: the scheduler places the VM and starts it, and\n"
       "starts it again after the scheduler or its host comes back. clusterctl follows it\n"
       "until it runs, or prints why it cannot (exit 1; the scheduler keeps trying).",
-      view_vm_brief, s_wait_start, { S_WAIT_FLAGS, { NULL } } },
+      view_vm_brief, &s_watch_start, { S_WAIT_FLAGS, { NULL } } },
     { "vm stop", "vm.stop", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
       "stop a managed VM (and keep it stopped)",
       "Sets the desired state to stopped; the VM's host stops it.",
-      view_vm_brief, s_wait_stop, { S_WAIT_FLAGS, { NULL } } },
+      view_vm_brief, &s_watch_stop, { S_WAIT_FLAGS, { NULL } } },
     { "vm delete", "vm.delete", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
       "stop a managed VM and forget it",
       "Stops the VM if it runs, then removes its definition from the cluster.",
-      view_vm_brief, s_wait_delete, { S_WAIT_FLAGS, { NULL } } },
+      view_vm_brief, &s_watch_delete, { S_WAIT_FLAGS, { NULL } } },
     { "vm migrate", "vm.migrate", 1, 2, { NULL, "host" }, NULL, 0,
       "NAME [HOST] [--migration-timeout MS] [--abort]",
       "live-migrate a managed VM (no HOST: the engine picks)",
@@ -388,7 +342,7 @@ const verb_t verb_table [] = {
       "still running after the timeout is aborted and the VM stays on its host. VMs that\n"
       "cannot migrate (nested virtualization, --no-migrate, host devices) are refused with the\n"
       "reason. --abort aborts the VM's migration in flight.",
-      view_vm_brief, s_wait_migrate, {
+      view_vm_brief, &s_watch_migrate, {
         { "--migration-timeout", "timeout_ms", FLAG_VALUE, "abort after MS milliseconds" },
         { "--abort", "abort", FLAG_LOCAL, "abort the migration in flight" },
         S_WAIT_FLAGS, { NULL } } },
@@ -459,3 +413,10 @@ const verb_t verb_table [] = {
 };
 
 const size_t verb_count = sizeof verb_table / sizeof verb_table [0];
+
+int
+verb_follow (const verb_session_t *session, const verb_t *verb, const char *name,
+             const json_t *answer)
+{
+    return s_poll (session, verb->watch, name, answer);
+}

@@ -23,7 +23,8 @@ typedef enum {
     FLAG_FILE,          // --name FILE   -> the file's content as the next positional argument
     FLAG_SET,           // --name        -> "key=1"
     FLAG_CLEAR,         // --name        -> "key=0"
-    FLAG_LOCAL,         // --name        -> handled by clusterctl itself (key says which)
+    FLAG_LOCAL,         // --name        -> a switch of clusterctl itself (key says which)
+    FLAG_WAIT,          // --name SECS   -> how long clusterctl follows the operation
     FLAG_KEY,           // --name FILE   -> "key=<the file's CURVE public key>"
     FLAG_TIME           // --name TIME   -> "key=<wall ms>"; TIME is 30m, 2h, 1d or
                         //                  2026-12-01T10:00:00 (UTC)
@@ -36,7 +37,7 @@ typedef struct {
     const char *help;           // one line
 } verb_flag_t;
 
-//  What a wait function gets: how to talk to the scheduler and where to write.
+//  A clusterctl session: how to talk to the scheduler and where to write.
 typedef struct {
     const char *server;         // ctl endpoint
     zcert_t *cert;              // the operator's key pair
@@ -50,10 +51,8 @@ typedef struct {
 
 typedef struct verb verb_t;
 
-//  Follows a started operation to its end. name: the verb's first positional argument.
-//  Returns an exit status (0, 1).
-typedef int (verb_wait_fn) (const verb_session_t *session, const verb_t *verb,
-                            const char *name, const json_t *answer);
+//  How a verb that starts something is followed (verbs.c).
+typedef struct verb_watch verb_watch_t;
 
 struct verb {
     const char *words;          // what the operator types: "vm migrate"
@@ -67,13 +66,18 @@ struct verb {
     const char *summary;        // one line for --help
     const char *help;           // paragraph for `clusterctl help VERB`
     view_fn *view;              // table rendering of the answer
-    verb_wait_fn *wait;         // follow-up, or NULL
+    const verb_watch_t *watch;  // how clusterctl follows it to the end, or NULL
     verb_flag_t flags [VERB_MAX_FLAGS];    // verb options (name NULL ends)
 };
 
 //  The table.
 extern const verb_t verb_table [];
 extern const size_t verb_count;
+
+//  Follows what verb started (its subject: name; the request's answer) until it is done,
+//  failed, or session->wait_s passed. Returns an exit status (0, 1).
+int verb_follow (const verb_session_t *session, const verb_t *verb, const char *name,
+                 const json_t *answer);
 
 //  One request/reply round, printing a refusal to session->err. Returns 0 with *answer
 //  (caller json_decref's it), or an exit status (1 failed or refused, 2 usage).

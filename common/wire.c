@@ -450,7 +450,8 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
         case VMSCHED__ENVELOPE__BODY_REPORT_REQUEST:
             out->kind = WIRE_REPORT_REQUEST;
             return s_copy_text (check, "report_request.reason", in->report_request->reason,
-                                out->body.reject.reason, sizeof out->body.reject.reason, false);
+                                out->body.report_request.reason,
+                                sizeof out->body.report_request.reason, false);
         default:
             return s_fail (check, "envelope has no known body (case %d)", (int) in->body_case);
     }
@@ -690,7 +691,7 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
         }
         case WIRE_REPORT_REQUEST:
             vmsched__report_request__init (&out->report_request);
-            out->report_request.reason = (char *) msg->body.reject.reason;
+            out->report_request.reason = (char *) msg->body.report_request.reason;
             env->body_case = VMSCHED__ENVELOPE__BODY_REPORT_REQUEST;
             env->report_request = &out->report_request;
             return 0;

@@ -37,7 +37,7 @@ typedef enum {
     WIRE_CTL_REPLY,     // scheduler -> clusterctl
     WIRE_COMMAND,       // scheduler -> agent
     WIRE_COMMAND_RESULT,// agent -> scheduler
-    WIRE_REPORT_REQUEST // scheduler -> agent (body: reject.reason holds the reason)
+    WIRE_REPORT_REQUEST // scheduler -> agent
 } wire_kind_t;
 
 typedef enum {
@@ -127,6 +127,10 @@ typedef struct {
 } wire_reject_t;
 
 typedef struct {
+    char reason [WIRE_TEXT_SIZE];       // why a full report is asked for (may be empty)
+} wire_report_request_t;
+
+typedef struct {
     char verb [WIRE_NAME_SIZE];         // "host.list", "vm.show", ...
     uint32_t arg_count;                 // used entries of args
     char **args;                        // owned array of owned strings
@@ -182,6 +186,7 @@ typedef struct {
         wire_ctl_reply_t reply;
         wire_command_t command;
         wire_command_result_t result;
+        wire_report_request_t report_request;
     } body;
 } wire_msg_t;
 

@@ -17,6 +17,7 @@
 typedef struct {
     const char *verb;           // request verb
     role_t role;                // least role allowed to use it
+    bool changes;               // changes the cluster: audited
     uint32_t min_args;          // fewest arguments accepted
     uint32_t max_args;          // most arguments accepted
     const char *usage;          // shown on bad usage
@@ -307,32 +308,51 @@ ctl_find_host (const ctl_context_t *context, const char *name, char *err, size_t
 }
 
 static const s_verb_t s_verbs [] = {
-    { "status",           ROLE_VIEWER,   0, 0,  "status",                          s_status },
-    { "host.list",        ROLE_VIEWER,   0, 0,  "host list",                       s_host_list },
-    { "host.show",        ROLE_VIEWER,   1, 1,  "host show NAME",                  s_host_show },
-    { "host.maintenance", ROLE_OPERATOR, 2, 2,  "host maintenance enter|exit NAME",
+    //  verb               role           changes  args    usage, handler
+    { "status",           ROLE_VIEWER,   false,  0,  0, "status",
+      s_status },
+    { "host.list",        ROLE_VIEWER,   false,  0,  0, "host list",
+      s_host_list },
+    { "host.show",        ROLE_VIEWER,   false,  1,  1, "host show NAME",
+      s_host_show },
+    { "host.maintenance", ROLE_OPERATOR, true,   2,  2, "host maintenance enter|exit NAME",
       ctl_host_maintenance },
-    { "host.add",         ROLE_ADMIN,    2, 2,  "host add NAME --key FILE",        ctl_host_add },
-    { "host.remove",      ROLE_ADMIN,    1, 1,  "host remove NAME",                ctl_host_remove },
-    { "vm.list",          ROLE_VIEWER,   0, 0,  "vm list",                         s_vm_list },
-    { "vm.show",          ROLE_VIEWER,   1, 1,  "vm show NAME",                    s_vm_show },
-    { "vm.why",           ROLE_VIEWER,   1, 1,  "vm why NAME",                     ctl_vm_why },
-    { "vm.create",        ROLE_OPERATOR, 2, 12, "vm create NAME --xml FILE [OPTIONS]",
+    { "host.add",         ROLE_ADMIN,    true,   2,  2, "host add NAME --key FILE",
+      ctl_host_add },
+    { "host.remove",      ROLE_ADMIN,    true,   1,  1, "host remove NAME",
+      ctl_host_remove },
+    { "vm.list",          ROLE_VIEWER,   false,  0,  0, "vm list",
+      s_vm_list },
+    { "vm.show",          ROLE_VIEWER,   false,  1,  1, "vm show NAME",
+      s_vm_show },
+    { "vm.why",           ROLE_VIEWER,   false,  1,  1, "vm why NAME",
+      ctl_vm_why },
+    { "vm.create",        ROLE_OPERATOR, true,   2, 12, "vm create NAME --xml FILE [OPTIONS]",
       ctl_vm_create },
-    { "vm.start",         ROLE_OPERATOR, 1, 1,  "vm start NAME",                   ctl_vm_start },
-    { "vm.stop",          ROLE_OPERATOR, 1, 1,  "vm stop NAME",                    ctl_vm_stop },
-    { "vm.delete",        ROLE_OPERATOR, 1, 1,  "vm delete NAME",                  ctl_vm_delete },
-    { "vm.migrate",       ROLE_OPERATOR, 1, 3,  "vm migrate NAME [HOST] [--migration-timeout MS]",
+    { "vm.start",         ROLE_OPERATOR, true,   1,  1, "vm start NAME",
+      ctl_vm_start },
+    { "vm.stop",          ROLE_OPERATOR, true,   1,  1, "vm stop NAME",
+      ctl_vm_stop },
+    { "vm.delete",        ROLE_OPERATOR, true,   1,  1, "vm delete NAME",
+      ctl_vm_delete },
+    { "vm.migrate",       ROLE_OPERATOR, true,   1,  3, "vm migrate NAME [HOST] [--migration-timeout MS]",
       ctl_vm_migrate },
-    { "vm.abort",         ROLE_OPERATOR, 1, 1,  "vm migrate NAME --abort",         ctl_vm_abort },
-    { "rule.list",        ROLE_VIEWER,   0, 0,  "rule list",                       ctl_rule_list },
-    { "rule.add",         ROLE_ADMIN,    3, 8,  "rule add NAME KIND ...",          ctl_rule_add },
-    { "rule.delete",      ROLE_ADMIN,    1, 1,  "rule delete NAME",                ctl_rule_delete },
-    { "user.list",        ROLE_ADMIN,    0, 0,  "user list",                       ctl_user_list },
-    { "user.add",         ROLE_ADMIN,    3, 3,  "user add NAME --key FILE --role ROLE",
+    { "vm.abort",         ROLE_OPERATOR, true,   1,  1, "vm migrate NAME --abort",
+      ctl_vm_abort },
+    { "rule.list",        ROLE_VIEWER,   false,  0,  0, "rule list",
+      ctl_rule_list },
+    { "rule.add",         ROLE_ADMIN,    true,   3,  8, "rule add NAME KIND ...",
+      ctl_rule_add },
+    { "rule.delete",      ROLE_ADMIN,    true,   1,  1, "rule delete NAME",
+      ctl_rule_delete },
+    { "user.list",        ROLE_ADMIN,    false,  0,  0, "user list",
+      ctl_user_list },
+    { "user.add",         ROLE_ADMIN,    true,   3,  3, "user add NAME --key FILE --role ROLE",
       ctl_user_add },
-    { "user.delete",      ROLE_ADMIN,    1, 1,  "user delete NAME",                ctl_user_delete },
-    { "audit",            ROLE_ADMIN,    0, 2,  "audit [--since TIME] [--limit N]", ctl_audit },
+    { "user.delete",      ROLE_ADMIN,    true,   1,  1, "user delete NAME",
+      ctl_user_delete },
+    { "audit",            ROLE_ADMIN,    false,  0,  2, "audit [--since TIME] [--limit N]",
+      ctl_audit },
 };
 
 //  Records one request in the audit log (committed with the batch, before the reply).
@@ -418,8 +438,6 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         reply->status = 1;
         snprintf (reply->error, sizeof reply->error, "cannot build the answer (out of memory)");
     }
-    //  Changes are audited; reading (also an admin's user list and the audit log) is not.
-    bool reads = strcmp (verb->verb, "user.list") == 0 || strcmp (verb->verb, "audit") == 0;
-    if (verb->role > ROLE_VIEWER && !reads)
+    if (verb->changes)
         s_audit (context, request, reply);
 }

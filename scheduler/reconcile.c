@@ -190,6 +190,17 @@ s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t acti
     s_send (model, spec, config, now, outbox);
 }
 
+//  True when the outbox already asks host for a report (several VMs may vanish at once).
+static bool
+s_report_requested (const outbox_t *outbox, const host_t *host)
+{
+    for (size_t i = 0; i < outbox->count; i++)
+        if (outbox->items [i].report_request
+        &&  strcmp (outbox->items [i].host_id, host->record.id) == 0)
+            return true;
+    return false;
+}
+
 //  From now on, where the VM runs is uncertain until every up host has reported again;
 //  asks them all for a report.
 static void
@@ -198,7 +209,7 @@ s_unsettle (model_t *model, spec_t *spec, outbox_t *outbox)
     spec->settle_serial = model_report_serial (model);
     for (size_t i = 0; outbox && i < model_host_count (model); i++) {
         const host_t *host = model_host_at (model, i);
-        if (host->record.state != HOST_STATE_UP)
+        if (host->record.state != HOST_STATE_UP || s_report_requested (outbox, host))
             continue;
         outbound_t *item = s_outbox_add (outbox);
         if (item) {
@@ -296,14 +307,15 @@ s_observed_on (model_t *model, const spec_t *spec)
     return vm && model_vm_active (vm)? model_host_by_id (model, vm->record.host_id): NULL;
 }
 
-//  Operations of `action` in flight on host (as source).
+//  Migrations in flight from host.
 static uint32_t
-s_in_flight (managed_t *managed, const host_t *host, command_action_t action)
+s_migrating_from (managed_t *managed, const host_t *host)
 {
     uint32_t count = 0;
     for (size_t i = 0; i < managed_spec_count (managed); i++) {
         const op_record_t *op = &managed_spec_at (managed, i)->op.record;
-        count += op->id && op->action == action && strcmp (op->host_id, host->record.id) == 0;
+        count += op->id && op->action == COMMAND_MIGRATE
+              && strcmp (op->host_id, host->record.id) == 0;
     }
     return count;
 }
@@ -324,6 +336,7 @@ typedef struct {
     const reconcile_config_t *config;   // borrowed
     view_t *view;                   // NULL until needed
     place_verdict_t *verdicts;      // one per host
+    uint32_t *starting;             // starts in flight per host (view index), kept current
 } s_step_t;
 
 static bool
@@ -331,9 +344,22 @@ s_ensure_view (s_step_t *step)
 {
     if (step->view)
         return true;
+    size_t hosts = model_host_count (step->model) + 1;
     step->view = view_new (step->model, step->managed, &step->config->policy, NULL);
-    step->verdicts = calloc (model_host_count (step->model) + 1, sizeof *step->verdicts);
-    return step->view && step->verdicts;
+    step->verdicts = calloc (hosts, sizeof *step->verdicts);
+    step->starting = calloc (hosts, sizeof *step->starting);
+    if (!step->view || !step->verdicts || !step->starting)
+        return false;
+    //  Counted once per step, not once per VM to start.
+    for (size_t i = 0; i < managed_spec_count (step->managed); i++) {
+        const op_record_t *op = &managed_spec_at (step->managed, i)->op.record;
+        int index = op->id && op->action == COMMAND_START
+                  ? view_host_index (step->view, model_host_by_id (step->model, op->host_id))
+                  : -1;
+        if (index >= 0)
+            step->starting [index]++;
+    }
+    return true;
 }
 
 //  Places and starts one VM, or records why not.
@@ -352,10 +378,10 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
         s_reason (spec, wall, out, "not started: %s", decision.summary);
         return;
     }
-    uint32_t starting = s_in_flight (step->managed, host, COMMAND_START);
-    if (starting >= step->config->start_concurrency) {
+    uint32_t *starting = &step->starting [view_host_index (step->view, host)];
+    if (*starting >= step->config->start_concurrency) {
         s_reason (spec, wall, out, "waiting to start: host '%s' is already starting %" PRIu32
-                  " vms (start concurrency %" PRIu32 ")", host->record.name, starting,
+                  " vms (start concurrency %" PRIu32 ")", host->record.name, *starting,
                   step->config->start_concurrency);
         return;
     }
@@ -366,6 +392,7 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
     s_begin (step->model, step->managed, spec, COMMAND_START, host, NULL, 0, step->config,
              now, wall, outbox, out);
     view_assign (step->view, spec, host);
+    (*starting)++;
 }
 
 //  Why a VM cannot live-migrate, or NULL when it can.
@@ -385,7 +412,7 @@ static void
 s_evacuate (s_step_t *step, host_t *host, int64_t now, int64_t wall, outbox_t *outbox,
             mutations_t *out)
 {
-    uint32_t moving = s_in_flight (step->managed, host, COMMAND_MIGRATE);
+    uint32_t moving = s_migrating_from (step->managed, host);
     for (size_t i = 0; i < managed_spec_count (step->managed); i++) {
         spec_t *spec = managed_spec_at (step->managed, i);
         if (spec->op.record.id || spec->record.want != VM_WANT_RUNNING
@@ -497,7 +524,7 @@ void
 reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *config,
                 int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out)
 {
-    s_step_t step = { model, managed, config, NULL, NULL };
+    s_step_t step = { model, managed, config, NULL, NULL, NULL };
     size_t count = managed_spec_count (managed);
     spec_t **starts = calloc (count + 1, sizeof *starts);
     size_t start_count = 0;
@@ -533,6 +560,7 @@ reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *co
     s_forget_deleted (model, managed, wall, out);
     view_destroy (&step.view);
     free (step.verdicts);
+    free (step.starting);
 }
 
 //  --------------------------------------------------------------------------

@@ -179,7 +179,7 @@ s_flush_outbox (scheduler_t *self)
         wire_msg_t msg;
         if (item->report_request) {
             wire_msg_init (&msg, WIRE_REPORT_REQUEST);
-            snprintf (msg.body.reject.reason, sizeof msg.body.reject.reason,
+            snprintf (msg.body.report_request.reason, sizeof msg.body.report_request.reason,
                       "where a vm runs must be confirmed");
         }
         else {
@@ -371,8 +371,8 @@ s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wir
         host->live.report_requested = now;
         wire_msg_t request;
         wire_msg_init (&request, WIRE_REPORT_REQUEST);
-        snprintf (request.body.reject.reason, sizeof request.body.reject.reason,
-                  "scheduler epoch %" PRIu64 " has no report of this host yet", self->epoch);
+        snprintf (request.body.report_request.reason,
+                  sizeof request.body.report_request.reason, "scheduler epoch %" PRIu64 " has no report of this host yet", self->epoch);
         s_queue (self, self->agents, &self->agent_stats, route, &request);
     }
     if (msg->kind == WIRE_HEARTBEAT)

@@ -180,7 +180,7 @@ main (int argc, char **argv)
     s_message (dir, &msg);
 
     wire_msg_init (&msg, WIRE_REPORT_REQUEST);
-    strcpy (msg.body.reject.reason, "scheduler epoch 5 has no report of this host yet");
+    strcpy (msg.body.report_request.reason, "scheduler epoch 5 has no report of this host yet");
     s_message (dir, &msg);
 
     wire_msg_init (&msg, WIRE_CTL_REQUEST);

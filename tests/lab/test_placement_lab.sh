@@ -206,8 +206,15 @@ cluster_kill agent-h3 KILL
 lab_crash 3
 down3() { [ "$(ctl -o json host show h3 | jq -r .state)" = down ]; }
 check host-down "h3 should be declared down" cluster_wait 10 down3
+stays_off() {   # stays_off VM SECONDS - VM runs on no host at any look during SECONDS
+    local until=$(( $(now_ms) + $2 * 1000 ))
+    while [ "$(now_ms)" -lt "$until" ]; do
+        [ "$(lab_running_copies "$1")" = 0 ] || return 1
+        sleep 0.2
+    done
+}
 check waits-for-host "db-1 must not run anywhere while h3 is down (must rule), copies: $(lab_running_copies db-1)" \
-    test "$(lab_running_copies db-1)" = 0
+    stays_off db-1 3
 why=$(vm_field db-1 .reason)
 check reason-while-down "db-1's reason should say it waits for h3, is: $why" \
     exited_with 0 0 "$why" "h3"

@@ -169,10 +169,21 @@ s_report (fixture_agent_t *fx)
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT_REQUEST);
     msg.seq = 1;
-    snprintf (msg.body.reject.reason, sizeof msg.body.reject.reason, "test");
+    snprintf (msg.body.report_request.reason, sizeof msg.body.report_request.reason, "test");
     fixture_agent_mark (fx);
     fixture_agent_send (fx, &msg);
     return fixture_agent_wait (fx, WIRE_REPORT, 1000);
+}
+
+//  The state of vm uuid in a fresh full report, or -1 when there is no report or the report
+//  does not list it.
+static int
+s_reported_state (fixture_agent_t *fx, const char *uuid)
+{
+    const fixture_agent_got_t *report = s_report (fx);
+    const wire_domain_t *domain = report? fixture_agent_find_domain (&report->msg.body.report,
+                                                                     uuid): NULL;
+    return domain? (int) domain->state: -1;
 }
 
 //  Sends a hand-made envelope carrying command (for what wire_encode refuses to send).
@@ -408,10 +419,7 @@ s_case_stale (void)
     CHECK (stale && stale->msg.body.result.vm_generation == 4);
     fixture_agent_pump (&fx, 100);
     CHECK (s_results (&fx, from, 304, RESULT_NONE) == 1);
-    report = s_report (&fx);
-    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
-                                                                S_UUID_A): NULL;
-    CHECK (a && a->state == DOMAIN_RUNNING);
+    CHECK (s_reported_state (&fx, S_UUID_A) == DOMAIN_RUNNING);
     //  The generation is per VM: B may still use generation 1.
     from = fixture_agent_mark (&fx);
     command = s_command (305, COMMAND_START, S_UUID_B, 1);
@@ -645,10 +653,7 @@ s_case_migrate_failure (void)
         CHECK (strcmp (failed->msg.body.result.vm_uuid, S_UUID_A) == 0);
     }
     CHECK (s_results (&fx, from, 701, RESULT_DONE) == 0);
-    const fixture_agent_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
-                                                                S_UUID_A): NULL;
-    CHECK (a && a->state == DOMAIN_RUNNING);
+    CHECK (s_reported_state (&fx, S_UUID_A) == DOMAIN_RUNNING);
     CHECK (s_events (&fx, from, S_UUID_A) == 0);
     fixture_agent_stop (&fx);
     return failures;
@@ -688,10 +693,7 @@ s_case_migrate_timeout (void)
         CHECK (failed->at - sent >= 200 && failed->at - sent < 1000);
     }
     CHECK (s_results (&fx, from, 801, RESULT_DONE) == 0);
-    const fixture_agent_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
-                                                                S_UUID_A): NULL;
-    CHECK (a && a->state == DOMAIN_RUNNING);
+    CHECK (s_reported_state (&fx, S_UUID_A) == DOMAIN_RUNNING);
     fixture_agent_stop (&fx);
     return failures;
 }
@@ -808,10 +810,7 @@ s_case_abort (void)
     const fixture_agent_got_t *aborted = s_result (&fx, from, 902, RESULT_FAILED, 2000);
     CHECK (aborted && strncmp (aborted->msg.body.result.message, "aborted on request: ", 20) == 0);
     CHECK (s_results (&fx, from, 902, RESULT_DONE) == 0);
-    const fixture_agent_got_t *report = s_report (&fx);
-    const wire_domain_t *a = report? fixture_agent_find_domain (&report->msg.body.report,
-                                                                S_UUID_A): NULL;
-    CHECK (a && a->state == DOMAIN_RUNNING);
+    CHECK (s_reported_state (&fx, S_UUID_A) == DOMAIN_RUNNING);
     fixture_agent_stop (&fx);
     return failures;
 }

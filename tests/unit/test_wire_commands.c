@@ -293,7 +293,7 @@ s_case_result_message (void)
     return failures;
 }
 
-//  REPORT_REQUEST carries its reason (in body.reject.reason) and nothing else.
+//  REPORT_REQUEST carries its reason and nothing else.
 static int
 s_case_report_request (void)
 {
@@ -306,20 +306,20 @@ s_case_report_request (void)
     wire_msg_init (&in, WIRE_REPORT_REQUEST);
     in.seq = 31;
     in.session = 32;
-    strcpy (in.body.reject.reason, "resync after leader change");
+    strcpy (in.body.report_request.reason, "resync after leader change");
     CHECK (wire_encode (&in, &data, &size, err, sizeof err) == 0);
     CHECK (data && wire_decode (data, size, &out, err, sizeof err) == 0);
     free (data);
     CHECK (out.kind == WIRE_REPORT_REQUEST && out.seq == 31 && out.session == 32);
-    CHECK (strcmp (out.body.reject.reason, "resync after leader change") == 0);
-    CHECK (!out.body.reject.reregister);
+    CHECK (strcmp (out.body.report_request.reason, "resync after leader change") == 0);
+    CHECK (out.host_id [0] == 0 && out.generation == 0);
     wire_msg_reset (&out);
 
-    in.body.reject.reason [0] = 0;                          // the reason is optional
+    in.body.report_request.reason [0] = 0;                          // the reason is optional
     CHECK (wire_encode (&in, &data, &size, err, sizeof err) == 0);
     CHECK (data && wire_decode (data, size, &out, err, sizeof err) == 0);
     free (data);
-    CHECK (out.kind == WIRE_REPORT_REQUEST && out.body.reject.reason [0] == 0);
+    CHECK (out.kind == WIRE_REPORT_REQUEST && out.body.report_request.reason [0] == 0);
     wire_msg_reset (&out);
 
     //  Unlike a result's message, its reason is checked, not repaired.
