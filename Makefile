@@ -29,7 +29,7 @@ GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj
 BIN      := $(BUILD)/bin
 CFLAGS   := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DVMSCHED_VERSION='"$(VERSION)"' \
-            $(OPTFLAGS) $(SANFLAGS) -I$(GEN) -Icommon -Iagent -Ischeduler -Iclusterctl \
+            $(OPTFLAGS) $(SANFLAGS) -I$(GEN) -Icommon -Iagent -Ischeduler/core -Ischeduler/daemon -Ischeduler/ctl -Iclusterctl \
             $(call pkg_cflags,$(PKGS_TEST))
 LDFLAGS  += $(SANFLAGS) -pthread
 
@@ -40,10 +40,10 @@ DEBS := build-essential pkg-config libzmq3-dev libczmq-dev libvirt-dev libsqlite
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
         valgrind
 
-COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c \
+COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c common/vec.c \
                  common/daemon.c
 AGENT_SRC     := $(wildcard agent/*.c)
-SCHEDULER_SRC := $(wildcard scheduler/*.c)
+SCHEDULER_SRC := $(wildcard scheduler/core/*.c scheduler/daemon/*.c scheduler/ctl/*.c)
 CTL_SRC       := $(wildcard clusterctl/*.c)
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
 UNIT_HELP_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))   # shared by the tests
@@ -59,7 +59,7 @@ CTL_OBJ       := $(call obj_of,$(CTL_SRC))
 
 # Library modules of each program (everything but the file holding main) for unit tests.
 AGENT_LIB_OBJ     := $(filter-out $(OBJ)/agent/main.o,$(AGENT_OBJ))
-SCHEDULER_LIB_OBJ := $(filter-out $(OBJ)/scheduler/main.o,$(SCHEDULER_OBJ))
+SCHEDULER_LIB_OBJ := $(filter-out $(OBJ)/scheduler/daemon/main.o,$(SCHEDULER_OBJ))
 CTL_LIB_OBJ       := $(filter-out $(OBJ)/clusterctl/main.o,$(CTL_OBJ))
 
 PROGRAMS := $(BIN)/vmsched-scheduler $(BIN)/vmsched-agent $(BIN)/clusterctl

@@ -13,8 +13,8 @@ $(BIN)/bench_place: $(OBJ)/tests/bench/bench_place.o $(SCHEDULER_LIB_OBJ) $(AGEN
 
 # The same program linked with the engine and jansson only: what one allocator request costs
 # end to end without the 70-odd shared libraries every module pulls in (libvirt, zmq, ...).
-$(BIN)/bench_place_one: $(OBJ)/tests/bench/bench_place.o $(OBJ)/scheduler/place.o \
-                        $(OBJ)/scheduler/cluster_v1.o
+$(BIN)/bench_place_one: $(OBJ)/tests/bench/bench_place.o $(OBJ)/scheduler/core/place.o \
+                        $(OBJ)/scheduler/core/cluster_v1.o
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,jansson) -lm
 

@@ -45,7 +45,7 @@ s_count (const mutations_t *list, mutation_kind_t kind)
 {
     size_t count = 0;
     for (size_t i = 0; i < list->count; i++)
-        count += list->items [i].kind == kind;
+        count += (*(mutation_t *) vec_at (list, i)).kind == kind;
     return count;
 }
 
@@ -55,7 +55,7 @@ main (void)
     int failures = 0;
     log_init ("test_model", LOG_LEVEL_WARN);
     model_t *model = model_new ();
-    mutations_t out = { 0 };
+    mutations_t out = VEC_OF (mutation_t);
     char err [256];
 
     //  Registration: generation 1, up, recorded.
@@ -105,8 +105,8 @@ main (void)
     domains [1].state = DOMAIN_RUNNING;
     report.domain_count = 2;
     model_apply_report (model, h1, &report, 9, &out);
-    CHECK (out.count == 1 && out.items [0].u.vm_put.existed
-           && out.items [0].u.vm_put.prev_state == DOMAIN_SHUTOFF);
+    CHECK (out.count == 1 && (*(mutation_t *) vec_at (&out, 0)).u.vm_put.existed
+           && (*(mutation_t *) vec_at (&out, 0)).u.vm_put.prev_state == DOMAIN_SHUTOFF);
     mutations_clear (&out);
     report.domain_count = 1;
     model_apply_report (model, h1, &report, 10, &out);
@@ -140,7 +140,7 @@ main (void)
     mutations_clear (&out);
     model_apply_event (model, h0, &event, 15, &out);
     CHECK (strcmp (model_vm_by_uuid (model, s_vm1)->record.host_id, s_id2) == 0);
-    CHECK (out.count == 1 && strcmp (out.items [0].u.vm_put.prev_host_id, s_id1) == 0);
+    CHECK (out.count == 1 && strcmp ((*(mutation_t *) vec_at (&out, 0)).u.vm_put.prev_host_id, s_id1) == 0);
     event.kind = EVENT_UNDEFINED;
     model_apply_event (model, h0, &event, 16, &out);
     CHECK (model_vm_count (model) == 0);

@@ -52,6 +52,8 @@ s_world_init (s_world_t *world)
     memset (world, 0, sizeof *world);
     world->model = model_new ();
     world->managed = managed_new ();
+    world->outbox = VEC_OF (outbound_t);
+    world->out = VEC_OF (mutation_t);
     reconcile_config_defaults (&world->config);
     world->config.epoch = 7;
     world->now = 100000;
@@ -62,7 +64,7 @@ s_world_free (s_world_t *world)
 {
     model_destroy (&world->model);
     managed_destroy (&world->managed);
-    outbox_free (&world->outbox);
+    vec_free (&world->outbox);
     mutations_free (&world->out);
 }
 
@@ -97,7 +99,7 @@ s_report (s_world_t *world, host_t *host, spec_t **specs, int count)
 static void
 s_step (s_world_t *world)
 {
-    outbox_clear (&world->outbox);
+    vec_clear (&world->outbox);
     mutations_clear (&world->out);
     reconcile_step (world->model, world->managed, &world->config, world->now, 1000,
                     &world->outbox, &world->out);
@@ -120,7 +122,7 @@ s_count (const mutations_t *list, mutation_kind_t kind)
 {
     size_t count = 0;
     for (size_t i = 0; i < list->count; i++)
-        count += list->items [i].kind == kind;
+        count += (*(mutation_t *) vec_at (list, i)).kind == kind;
     return count;
 }
 
@@ -145,7 +147,7 @@ s_test_start (void)
     s_step (&world);
     //  Spread: the host with the most free memory after placement.
     CHECK (world.outbox.count == 1);
-    const outbound_t *sent = &world.outbox.items [0];
+    const outbound_t *sent = &(*(outbound_t *) vec_at (&world.outbox, 0));
     CHECK (strcmp (sent->host_id, H2) == 0);
     CHECK (sent->command.action == COMMAND_START);
     CHECK (sent->command.leader_epoch == 7);
@@ -163,7 +165,7 @@ s_test_start (void)
     CHECK (world.outbox.count == 0);
     world.now += world.config.resend_ms;
     s_step (&world);
-    CHECK (world.outbox.count == 1 && world.outbox.items [0].command.id == id);
+    CHECK (world.outbox.count == 1 && (*(outbound_t *) vec_at (&world.outbox, 0)).command.id == id);
 
     //  Accepted: no more re-sends. Done: the operation ends with a reason.
     s_result (&world, h2, id, web->record.uuid, RESULT_ACCEPTED, "accepted");
@@ -208,17 +210,17 @@ s_test_give_up (void)
     CHECK (strstr (web->record.reason, "no answer from the agent"));
     s_report (&world, h1, NULL, 0);
     s_step (&world);
-    CHECK (world.outbox.count == 1 && !world.outbox.items [0].report_request);
+    CHECK (world.outbox.count == 1 && !(*(outbound_t *) vec_at (&world.outbox, 0)).report_request);
 
     //  A failure from the agent: reason and retry later.
-    uint64_t id = world.outbox.items [0].command.id;
+    uint64_t id = (*(outbound_t *) vec_at (&world.outbox, 0)).command.id;
     s_result (&world, h1, id, web->record.uuid, RESULT_FAILED, "cannot start domain: boom");
     CHECK (strstr (web->record.reason, "start on host 'h1' failed: cannot start domain: boom"));
     //  A stale refusal is a failure too.
     world.now = web->retry_after;
     s_report (&world, h1, NULL, 0);
     s_step (&world);
-    id = world.outbox.items [0].command.id;
+    id = (*(outbound_t *) vec_at (&world.outbox, 0)).command.id;
     s_result (&world, h1, id, web->record.uuid, RESULT_STALE, "stale: leader epoch 6 is older");
     CHECK (web->op.record.id == 0);
 
@@ -248,7 +250,7 @@ s_test_priority (void)
     spec_t *mid = s_spec (&world, "c-mid", 3, 256, VM_WANT_RUNNING, 50);
     s_step (&world);
     CHECK (world.outbox.count == 1);
-    CHECK (strcmp (world.outbox.items [0].command.vm_name, "b-high") == 0);
+    CHECK (strcmp ((*(outbound_t *) vec_at (&world.outbox, 0)).command.vm_name, "b-high") == 0);
     CHECK (strstr (low->record.reason, "waiting to start"));
     CHECK (strstr (mid->record.reason, "start concurrency 1"));
     CHECK (high->op.record.id != 0);
@@ -306,8 +308,8 @@ s_test_stop_delete (void)
     spec_t *web = s_spec (&world, "web-1", 1, 512, VM_WANT_STOPPED, 0);
     s_report (&world, h1, &web, 1);
     s_step (&world);
-    CHECK (world.outbox.count == 1 && world.outbox.items [0].command.action == COMMAND_STOP);
-    s_result (&world, h1, world.outbox.items [0].command.id, web->record.uuid, RESULT_DONE,
+    CHECK (world.outbox.count == 1 && (*(outbound_t *) vec_at (&world.outbox, 0)).command.action == COMMAND_STOP);
+    s_result (&world, h1, (*(outbound_t *) vec_at (&world.outbox, 0)).command.id, web->record.uuid, RESULT_DONE,
               "stopped");
     s_report (&world, h1, NULL, 0);
     web->record.want = VM_WANT_DELETED;
@@ -337,7 +339,7 @@ s_test_maintenance (void)
     s_step (&world);
     //  One at a time, to h2, with h2's migration URI; c cannot move and says so.
     CHECK (world.outbox.count == 1);
-    const wire_command_t *command = &world.outbox.items [0].command;
+    const wire_command_t *command = &(*(outbound_t *) vec_at (&world.outbox, 0)).command;
     CHECK (command->action == COMMAND_MIGRATE);
     CHECK (strcmp (command->target_uri, "qemu+tcp://h2/system") == 0);
     CHECK (strcmp (command->target_host, "h2") == 0);
@@ -357,7 +359,7 @@ s_test_maintenance (void)
     s_report (&world, model_host_by_id (world.model, H2), vms, 1);
     s_step (&world);
     CHECK (world.outbox.count == 1);
-    CHECK (strcmp (world.outbox.items [0].command.vm_name, "b") == 0);
+    CHECK (strcmp ((*(outbound_t *) vec_at (&world.outbox, 0)).command.vm_name, "b") == 0);
     s_world_free (&world);
     return s_verdict ("maintenance", failures);
 }
@@ -378,7 +380,7 @@ s_test_migrate_requests (void)
     spec_t *both [] = { web, nested };
     s_report (&world, h1, both, 2);
     char err [512];
-    outbox_clear (&world.outbox);
+    vec_clear (&world.outbox);
     CHECK (reconcile_migrate (world.model, world.managed, &world.config, idle, NULL, 0,
                               world.now, 1000, &world.outbox, &world.out, err, sizeof err) == -1);
     CHECK (strstr (err, "not running"));
@@ -395,14 +397,14 @@ s_test_migrate_requests (void)
     CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, NULL, 30000,
                               world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
     CHECK (world.outbox.count == 1);
-    CHECK (strcmp (world.outbox.items [0].command.target_host, "h3") == 0);
-    CHECK (world.outbox.items [0].command.timeout_ms == 30000);
+    CHECK (strcmp ((*(outbound_t *) vec_at (&world.outbox, 0)).command.target_host, "h3") == 0);
+    CHECK ((*(outbound_t *) vec_at (&world.outbox, 0)).command.timeout_ms == 30000);
     CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, NULL, 0,
                               world.now, 1000, &world.outbox, &world.out, err, sizeof err) == -1);
     CHECK (strstr (err, "in flight"));
     CHECK (reconcile_abort (world.model, world.managed, &world.config, web, &world.outbox,
                             err, sizeof err) == 0);
-    CHECK (world.outbox.count == 2 && world.outbox.items [1].command.action == COMMAND_ABORT);
+    CHECK (world.outbox.count == 2 && (*(outbound_t *) vec_at (&world.outbox, 1)).command.action == COMMAND_ABORT);
     s_result (&world, h1, web->op.record.id, web->record.uuid, RESULT_FAILED,
               "migration aborted");
     CHECK (strstr (web->record.reason, "stays on host 'h1'"));
@@ -458,7 +460,7 @@ s_test_migration_race (void)
     s_result (&world, h1, id, web->record.uuid, RESULT_DONE, "migrated");
     s_step (&world);
     for (size_t i = 0; i < world.outbox.count; i++)
-        CHECK (world.outbox.items [i].report_request);
+        CHECK ((*(outbound_t *) vec_at (&world.outbox, i)).report_request);
     CHECK (world.outbox.count == 3);            // every up host is asked
     CHECK (strstr (web->record.reason, "waiting for host"));
     s_report (&world, h2, &web, 1);             // the target's report: found
@@ -480,11 +482,11 @@ s_test_libvirt_lost (void)
     h2->live.hypervisor_connected = false;      // its agent says libvirt is gone
     s_spec (&world, "web-1", 1, 512, VM_WANT_RUNNING, 0);
     s_step (&world);
-    CHECK (world.outbox.count == 1 && strcmp (world.outbox.items [0].host_id, H1) == 0);
+    CHECK (world.outbox.count == 1 && strcmp ((*(outbound_t *) vec_at (&world.outbox, 0)).host_id, H1) == 0);
     bool explained = false;
     for (size_t i = 0; i < world.out.count; i++)
-        if (world.out.items [i].kind == MUTATION_DECISION && world.out.items [i].blob)
-            explained = strstr (world.out.items [i].blob, "not connected to libvirt") != NULL;
+        if ((*(mutation_t *) vec_at (&world.out, i)).kind == MUTATION_DECISION && (*(mutation_t *) vec_at (&world.out, i)).blob)
+            explained = strstr ((*(mutation_t *) vec_at (&world.out, i)).blob, "not connected to libvirt") != NULL;
     CHECK (explained);
     s_world_free (&world);
     return s_verdict ("no-placement-on-host-without-libvirt", failures);

@@ -6,6 +6,7 @@
 */
 #include "auth.h"
 #include "log.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,12 +14,16 @@
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
+//  One allowed key and the grant that allowed it.
+typedef struct {
+    principal_record_t principal;   // first: a principal pointer is its entry's pointer
+    uint64_t grant;                 // number of the grant (in User-Ids)
+} s_entry_t;
+
 struct auth {
     zsock_t *handler;               // REP, bound to the ZAP endpoint
-    principal_record_t *principals; // owned array
-    uint64_t *grants;               // owned array, parallel: the grant number of each entry
+    vec_t entries;                  // s_entry_t, in the order they were allowed
     uint64_t last_grant;            // grants handed out so far (numbers them)
-    size_t count;                   // used entries
     uint64_t accepted;              // handshakes accepted
     uint64_t refused;               // handshakes refused
 };
@@ -31,6 +36,7 @@ auth_new (char *err, size_t err_size)
         snprintf (err, err_size, "out of memory");
         return NULL;
     }
+    self->entries = VEC_OF (s_entry_t);
     self->handler = zsock_new (ZMQ_REP);
     //  A handler closed a moment ago (tests make several) frees the endpoint asynchronously.
     int rc = self->handler? zsock_bind (self->handler, S_ZAP_ENDPOINT): -1;
@@ -55,8 +61,7 @@ auth_destroy (auth_t **self_p)
     if (!self)
         return;
     zsock_destroy (&self->handler);
-    free (self->principals);
-    free (self->grants);
+    vec_free (&self->entries);
     free (self);
     *self_p = NULL;
 }
@@ -73,18 +78,20 @@ auth_socket (auth_t *self)
 static const principal_record_t *
 s_by_key (const auth_t *self, const char *key)
 {
-    for (size_t i = 0; i < self->count; i++)
-        if (strcmp (self->principals [i].key, key) == 0)
-            return &self->principals [i];
+    for (size_t i = 0; i < self->entries.count; i++)
+        if (strcmp (auth_at (self, i)->key, key) == 0)
+            return auth_at (self, i);
     return NULL;
 }
 
 const principal_record_t *
 auth_find (auth_t *self, principal_kind_t kind, const char *name)
 {
-    for (size_t i = 0; i < self->count; i++)
-        if (self->principals [i].kind == kind && strcmp (self->principals [i].name, name) == 0)
-            return &self->principals [i];
+    for (size_t i = 0; i < self->entries.count; i++) {
+        const principal_record_t *principal = auth_at (self, i);
+        if (principal->kind == kind && strcmp (principal->name, name) == 0)
+            return principal;
+    }
     return NULL;
 }
 
@@ -93,41 +100,36 @@ auth_allow (auth_t *self, const principal_record_t *principal)
 {
     if (auth_find (self, principal->kind, principal->name) || s_by_key (self, principal->key))
         return -1;
-    principal_record_t *grown = realloc (self->principals,
-                                         (self->count + 1) * sizeof *grown);
-    if (grown)
-        self->principals = grown;
-    uint64_t *grants = grown? realloc (self->grants, (self->count + 1) * sizeof *grants): NULL;
-    if (!grants)
+    s_entry_t entry = { *principal, self->last_grant + 1 };
+    if (!vec_push (&self->entries, &entry))
         return -1;
-    self->grants = grants;
-    self->grants [self->count] = ++self->last_grant;
-    self->principals [self->count++] = *principal;
+    self->last_grant++;
     return 0;
 }
 
 void
 auth_revoke (auth_t *self, principal_kind_t kind, const char *name)
 {
-    for (size_t i = 0; i < self->count; i++)
-        if (self->principals [i].kind == kind && strcmp (self->principals [i].name, name) == 0) {
-            self->count--;
-            self->principals [i] = self->principals [self->count];
-            self->grants [i] = self->grants [self->count];
+    for (size_t i = 0; i < self->entries.count; i++) {
+        const principal_record_t *principal = auth_at (self, i);
+        if (principal->kind == kind && strcmp (principal->name, name) == 0) {
+            vec_remove (&self->entries, i);
             return;
         }
+    }
 }
 
 size_t
 auth_count (const auth_t *self)
 {
-    return self->count;
+    return self->entries.count;
 }
 
 const principal_record_t *
 auth_at (const auth_t *self, size_t index)
 {
-    return index < self->count? &self->principals [index]: NULL;
+    return index < self->entries.count?
+           &((const s_entry_t *) vec_at (&self->entries, index))->principal: NULL;
 }
 
 //  User-Ids name the grant, not just the name: "host:h1#7". A key revoked and a name allowed
@@ -142,10 +144,11 @@ auth_principal (auth_t *self, const char *user_id)
     uint64_t number = strtoull (grant + 1, &end, 10);
     if (*end)
         return NULL;
-    for (size_t i = 0; i < self->count; i++) {
-        if (self->grants [i] != number)
+    for (size_t i = 0; i < self->entries.count; i++) {
+        const s_entry_t *entry = vec_at (&self->entries, i);
+        if (entry->grant != number)
             continue;
-        const principal_record_t *principal = &self->principals [i];
+        const principal_record_t *principal = &entry->principal;
         char expected [PRINCIPAL_NAME_SIZE + 32];
         snprintf (expected, sizeof expected, "%s:%s#%" PRIu64, principal->kind == PRINCIPAL_HOST
                   ? "host": "user", principal->name, number);
@@ -211,7 +214,7 @@ auth_handle (auth_t *self)
         char user_id [PRINCIPAL_NAME_SIZE + 32];
         snprintf (user_id, sizeof user_id, "%s:%s#%" PRIu64,
                   principal->kind == PRINCIPAL_HOST? "host": "user", principal->name,
-                  self->grants [principal - self->principals]);
+                  ((const s_entry_t *) principal)->grant);
         self->accepted++;
         s_reply (self, id_data, id_size, "200", "OK", user_id);
     }

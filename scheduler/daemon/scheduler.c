@@ -14,7 +14,9 @@
 #include "model.h"
 #include "reconcile.h"
 #include "store.h"
+#include "peers.h"
 #include "transport.h"
+#include "vec.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -49,9 +51,8 @@ struct scheduler {
     uint64_t seq;               // last seq we sent
     int64_t started;            // boot ms at start
     mutations_t mutations;      // produced since the last commit
-    s_pending_t *pending;       // replies waiting for the commit
-    size_t pending_count;       // used entries of pending
-    size_t pending_capacity;    // allocated entries of pending
+    vec_t pending;              // s_pending_t: replies waiting for the commit
+    peers_t *peers;             // agent connections by opaque peer id
     transport_stats_t agent_stats;  // agent socket counters
     transport_stats_t ctl_stats;    // ctl socket counters
     uint64_t stale;             // agent messages refused as stale or unknown
@@ -150,18 +151,11 @@ s_queue (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
         log_error ("cannot encode a %s reply: %s", wire_kind_name (msg->kind), err);
         return;
     }
-    if (self->pending_count == self->pending_capacity) {
-        size_t capacity = self->pending_capacity? self->pending_capacity * 2: 64;
-        s_pending_t *grown = realloc (self->pending, capacity * sizeof *grown);
-        if (!grown) {
-            log_error ("cannot queue a %s reply: out of memory", wire_kind_name (msg->kind));
-            free (data);
-            return;
-        }
-        self->pending = grown;
-        self->pending_capacity = capacity;
+    s_pending_t pending = { sock, stats, *route, data, size };
+    if (!vec_push (&self->pending, &pending)) {
+        log_error ("cannot queue a %s reply: out of memory", wire_kind_name (msg->kind));
+        free (data);
     }
-    self->pending [self->pending_count++] = (s_pending_t) { sock, stats, *route, data, size };
 }
 
 //  Queues the decided commands like replies (they leave only after the commit).
@@ -169,9 +163,11 @@ static void
 s_flush_outbox (scheduler_t *self)
 {
     for (size_t i = 0; i < self->outbox.count; i++) {
-        const outbound_t *item = &self->outbox.items [i];
+        const outbound_t *item = vec_at (&self->outbox, i);
         host_t *host = model_host_by_id (self->model, item->host_id);
-        if (!host || !host->live.heard || host->live.route.size == 0) {
+        const transport_route_t *route = host && host->live.heard?
+                                         peers_route (self->peers, host->live.peer): NULL;
+        if (!route) {
             log_debug ("command %" PRIu64 " held back: host %s has not been heard since the "
                        "scheduler started", item->command.id, item->host_id);
             continue;                       // re-sent by the reconciler
@@ -186,9 +182,9 @@ s_flush_outbox (scheduler_t *self)
             wire_msg_init (&msg, WIRE_COMMAND);
             msg.body.command = item->command;   // domain_xml borrowed, not reset below
         }
-        s_queue (self, self->agents, &self->agent_stats, &host->live.route, &msg);
+        s_queue (self, self->agents, &self->agent_stats, route, &msg);
     }
-    outbox_clear (&self->outbox);
+    vec_clear (&self->outbox);
 }
 
 //  Persists the mutations of this wake-up, then sends (or, if that failed, drops) replies.
@@ -198,22 +194,22 @@ s_commit_and_reply (scheduler_t *self)
     s_flush_outbox (self);
     bool durable = true;
     for (size_t i = 0; i < self->mutations.count; i++)
-        if (store_apply (self->store, &self->mutations.items [i]))
+        if (store_apply (self->store, vec_at (&self->mutations, i)))
             durable = false;
     if (store_commit (self->store))
         durable = false;
     mutations_clear (&self->mutations);
-    for (size_t i = 0; i < self->pending_count; i++) {
-        s_pending_t *pending = &self->pending [i];
+    for (size_t i = 0; i < self->pending.count; i++) {
+        s_pending_t *pending = vec_at (&self->pending, i);
         if (durable)
             transport_send_raw (pending->sock, &pending->route, pending->data, pending->size,
                                 pending->stats);
         free (pending->data);
     }
-    if (!durable && self->pending_count)
+    if (!durable && self->pending.count)
         log_error ("dropped %zu replies because the database write failed; peers will retry",
-                   self->pending_count);
-    self->pending_count = 0;
+                   self->pending.count);
+    vec_clear (&self->pending);
 }
 
 //  --------------------------------------------------------------------------
@@ -260,7 +256,7 @@ s_on_hello (scheduler_t *self, const transport_route_t *route, const wire_msg_t 
     }
     host->live.session = msg->session;
     host->live.last_seq = msg->seq;
-    host->live.route = *route;
+    host->live.peer = peers_id (self->peers, route);
     wire_msg_t reply;
     wire_msg_init (&reply, WIRE_WELCOME);
     reply.body.welcome = (wire_welcome_t) {
@@ -309,7 +305,7 @@ s_admit (scheduler_t *self, const transport_route_t *route, const wire_msg_t *ms
     }
     host->live.session = msg->session;
     host->live.last_seq = msg->seq;
-    host->live.route = *route;
+    host->live.peer = peers_id (self->peers, route);
     return host;
 }
 
@@ -473,6 +469,17 @@ s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Time
 
+//  True when some host's agent is reachable through peer.
+static bool
+s_peer_in_use (void *arg, uint64_t peer)
+{
+    scheduler_t *self = arg;
+    for (size_t i = 0; i < model_host_count (self->model); i++)
+        if (model_host_at (self->model, i)->live.peer == peer)
+            return true;
+    return false;
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -486,6 +493,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
                     &self->mutations);
     if (self->mutations.count || self->outbox.count)
         s_commit_and_reply (self);
+    if (peers_count (self->peers) > 2 * model_host_count (self->model) + 64)
+        peers_prune (self->peers, s_peer_in_use, self);
     return 0;
 }
 
@@ -583,9 +592,13 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
+    self->pending = VEC_OF (s_pending_t);
+    self->mutations = VEC_OF (mutation_t);
+    self->outbox = VEC_OF (outbound_t);
     self->model = model_new ();
     self->managed = managed_new ();
-    if (!self->store || !self->model || !self->managed) {
+    self->peers = peers_new ();
+    if (!self->store || !self->model || !self->managed || !self->peers) {
         if (self->store)
             snprintf (err, err_size, "out of memory");
         scheduler_destroy (&self);
@@ -661,11 +674,12 @@ scheduler_destroy (scheduler_t **self_p)
     scheduler_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->pending_count; i++)
-        free (self->pending [i].data);
-    free (self->pending);
+    for (size_t i = 0; i < self->pending.count; i++)
+        free (((s_pending_t *) vec_at (&self->pending, i))->data);
+    vec_free (&self->pending);
     mutations_free (&self->mutations);
-    outbox_free (&self->outbox);
+    vec_free (&self->outbox);
+    peers_destroy (&self->peers);
     managed_destroy (&self->managed);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->agents);     // before the ZAP handler they depend on

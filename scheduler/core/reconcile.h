@@ -45,18 +45,12 @@ typedef struct {
                                     // next change of the managed state)
 } outbound_t;
 
-typedef struct {
-    outbound_t *items;              // owned array
-    size_t count;                   // used entries
-    size_t capacity;                // allocated entries
-} outbox_t;
+//  Commands decided in one step: a vec_t of outbound_t (VEC_OF (outbound_t)).
+typedef vec_t outbox_t;
 
 //  Defaults for the configuration (epoch 0: set it).
 void reconcile_config_defaults (reconcile_config_t *config);
 
-//  Empty the outbox (keeps the allocation) / free it.
-void outbox_clear (outbox_t *outbox);
-void outbox_free (outbox_t *outbox);
 
 //  One reconciliation pass at boot ms now and wall ms wall.
 void reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *config,

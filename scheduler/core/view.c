@@ -5,9 +5,10 @@
 */
 #include "view.h"
 #include "log.h"
+#include "vec.h"
 
-#include <czmq.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,40 @@ struct view {
     place_vm_t *vms;            // owned
     place_rule_t *rules;        // owned
     int *members;               // owned storage of every rule's index lists
-    zhashx_t *vm_index;         // VM name -> index + 1 (as a pointer-sized integer)
+    vec_t vm_index;             // s_named_t sorted by name: VM name -> index in vms
 };
 
-#define S_INDEX(value) ((void *) (uintptr_t) ((value) + 1))
-#define S_UNINDEX(item) ((int) (uintptr_t) (item) - 1)
+//  One entry of the name index.
+typedef struct {
+    const char *name;           // borrowed from the model or the managed state
+    int index;                  // into vms
+} s_named_t;
+
+static int
+s_named_order (const void *key, const void *item)
+{
+    return strcmp (key, ((const s_named_t *) item)->name);
+}
+
+//  Index of the VM named name, -1 when none.
+static int
+s_vm_by_name (const view_t *self, const char *name)
+{
+    const s_named_t *named = vec_find (&self->vm_index, name, s_named_order, NULL);
+    return named? named->index: -1;
+}
+
+//  Indexes name (the first VM of a name wins).
+static void
+s_index_vm (view_t *self, const char *name, int index)
+{
+    size_t slot;
+    if (vec_find (&self->vm_index, name, s_named_order, &slot))
+        return;
+    s_named_t named = { name, index };
+    if (!vec_insert (&self->vm_index, slot, &named))
+        log_error ("cannot index vm '%s' for placement: out of memory", name);
+}
 
 //  Host index by name, -1 when there is no such host.
 static int
@@ -86,7 +116,7 @@ s_add_vms (view_t *self)
                     vm->host = index;
             }
         }
-        zhashx_insert (self->vm_index, r->name, S_INDEX (count));
+        s_index_vm (self, r->name, (int) count);
         count++;
     }
     for (size_t i = 0; i < model_vm_count (self->model); i++) {
@@ -99,8 +129,7 @@ s_add_vms (view_t *self)
                              .host = s_observed_host (self, observed) };
         if (vm->host >= 0)
             place_host_add (&self->hosts [vm->host], vm);
-        if (!zhashx_lookup (self->vm_index, observed->record.name))
-            zhashx_insert (self->vm_index, observed->record.name, S_INDEX (count));
+        s_index_vm (self, observed->record.name, (int) count);
         count++;
     }
     self->cluster.vm_count = count;
@@ -118,9 +147,9 @@ s_add_rule (view_t *self, const rule_record_t *record, int **cursor)
                : PLACE_RULE_VM_HOST;
     rule->vms = *cursor;
     for (uint32_t i = 0; i < record->vm_count; i++) {
-        void *item = zhashx_lookup (self->vm_index, record->vms [i]);
-        if (item)
-            (*cursor) [rule->vm_count++] = S_UNINDEX (item);
+        int index = s_vm_by_name (self, record->vms [i]);
+        if (index >= 0)
+            (*cursor) [rule->vm_count++] = index;
     }
     *cursor += rule->vm_count;
     rule->hosts = *cursor;
@@ -151,8 +180,9 @@ view_new (model_t *model, managed_t *managed, const place_policy_t *policy,
     self->vms = calloc (vms + 1, sizeof *self->vms);
     self->rules = calloc (rules + 1, sizeof *self->rules);
     self->members = calloc (rules * RULE_MAX_MEMBERS * 2 + 1, sizeof *self->members);
-    self->vm_index = zhashx_new ();
-    if (!self->hosts || !self->vms || !self->rules || !self->members || !self->vm_index) {
+    self->vm_index = VEC_OF (s_named_t);
+    if (!self->hosts || !self->vms || !self->rules || !self->members
+    ||  vec_reserve (&self->vm_index, vms)) {
         log_error ("cannot build the placement view: out of memory");
         view_destroy (&self);
         return NULL;
@@ -180,7 +210,7 @@ view_destroy (view_t **self_p)
     free (self->vms);
     free (self->rules);
     free (self->members);
-    zhashx_destroy (&self->vm_index);
+    vec_free (&self->vm_index);
     free (self);
     *self_p = NULL;
 }
@@ -218,8 +248,7 @@ view_host (view_t *self, int index)
 static int
 s_spec_index (view_t *self, const spec_t *spec)
 {
-    void *item = zhashx_lookup (self->vm_index, spec->record.name);
-    return item? S_UNINDEX (item): -1;
+    return s_vm_by_name (self, spec->record.name);
 }
 
 host_t *

@@ -6,21 +6,19 @@
 */
 #include "model.h"
 #include "log.h"
+#include "vec.h"
 
-#include <czmq.h>
+#include <assert.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct model {
-    host_t **hosts;         // owned, sorted by name
-    size_t host_count;      // used entries of hosts
-    size_t host_capacity;   // allocated entries of hosts
-    vm_t **vms;             // owned, sorted by (name, uuid)
-    size_t vm_count;        // used entries of vms
-    size_t vm_capacity;     // allocated entries of vms
-    zhashx_t *host_by_id;   // host id -> host_t (borrowed from hosts)
-    zhashx_t *vm_by_uuid;   // vm uuid -> vm_t (borrowed from vms)
+    vec_t hosts;            // host_t *, owned, sorted by name
+    vec_t host_by_id;       // host_t *, borrowed from hosts, sorted by id
+    vec_t vms;              // vm_t *, owned, sorted by (name, uuid)
+    vec_t vm_by_uuid;       // vm_t *, borrowed from vms, sorted by uuid
     uint64_t reports;       // full reports applied so far (numbers them)
 };
 
@@ -30,19 +28,12 @@ struct model {
 int
 mutations_push (mutations_t *list, const mutation_t *mutation)
 {
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity? list->capacity * 2: 16;
-        mutation_t *items = realloc (list->items, capacity * sizeof *items);
-        if (!items) {
-            log_error ("cannot record a %s mutation: out of memory",
-                       mutation_kind_name (mutation->kind));
-            free (mutation->blob);          // ownership passed to us either way
-            return -1;
-        }
-        list->items = items;
-        list->capacity = capacity;
+    if (!vec_push (list, mutation)) {
+        log_error ("cannot record a %s mutation: out of memory",
+                   mutation_kind_name (mutation->kind));
+        free (mutation->blob);          // ownership passed to us either way
+        return -1;
     }
-    list->items [list->count++] = *mutation;
     return 0;
 }
 
@@ -50,94 +41,44 @@ void
 mutations_clear (mutations_t *list)
 {
     for (size_t i = 0; i < list->count; i++)
-        free (list->items [i].blob);
-    list->count = 0;
+        free (((mutation_t *) vec_at (list, i))->blob);
+    vec_clear (list);
 }
 
 void
 mutations_free (mutations_t *list)
 {
     mutations_clear (list);
-    free (list->items);
-    memset (list, 0, sizeof *list);
+    vec_free (list);
 }
 
 //  --------------------------------------------------------------------------
-//  Sorted arrays
+//  Orders of the sorted vecs (key against a stored pointer)
 
-//  Grows *array to hold one more pointer. 0 or -1.
 static int
-s_reserve (void ***array, size_t count, size_t *capacity)
+s_host_name_order (const void *key, const void *item)
 {
-    if (count < *capacity)
-        return 0;
-    size_t grown = *capacity? *capacity * 2: 16;
-    void **items = realloc (*array, grown * sizeof (void *));
-    if (!items)
-        return -1;
-    *array = items;
-    *capacity = grown;
-    return 0;
+    return strcmp (key, (*(host_t * const *) item)->record.name);
 }
 
 static int
-s_vm_order (const vm_t *a, const vm_t *b)
+s_host_id_order (const void *key, const void *item)
 {
+    return strcmp (key, (*(host_t * const *) item)->record.id);
+}
+
+static int
+s_vm_order (const void *key, const void *item)
+{
+    const vm_t *a = key, *b = *(vm_t * const *) item;
     int by_name = strcmp (a->record.name, b->record.name);
     return by_name? by_name: strcmp (a->record.uuid, b->record.uuid);
 }
 
-//  Index at which a VM sorts (first entry not before it).
-static size_t
-s_vm_slot (const model_t *self, const vm_t *vm)
+static int
+s_vm_uuid_order (const void *key, const void *item)
 {
-    size_t low = 0, high = self->vm_count;
-    while (low < high) {
-        size_t mid = (low + high) / 2;
-        if (s_vm_order (self->vms [mid], vm) < 0)
-            low = mid + 1;
-        else
-            high = mid;
-    }
-    return low;
-}
-
-static size_t
-s_host_slot (const model_t *self, const char *name)
-{
-    size_t low = 0, high = self->host_count;
-    while (low < high) {
-        size_t mid = (low + high) / 2;
-        if (strcmp (self->hosts [mid]->record.name, name) < 0)
-            low = mid + 1;
-        else
-            high = mid;
-    }
-    return low;
-}
-
-static void
-s_insert_at (void **array, size_t *count, size_t slot, void *item)
-{
-    memmove (array + slot + 1, array + slot, (*count - slot) * sizeof (void *));
-    array [slot] = item;
-    (*count)++;
-}
-
-static void
-s_remove_at (void **array, size_t *count, size_t slot)
-{
-    memmove (array + slot, array + slot + 1, (*count - slot - 1) * sizeof (void *));
-    (*count)--;
-}
-
-//  Position of vm in the sorted array (it must be there).
-static size_t
-s_vm_index (const model_t *self, const vm_t *vm)
-{
-    size_t slot = s_vm_slot (self, vm);
-    assert (slot < self->vm_count && self->vms [slot] == vm);
-    return slot;
+    return strcmp (key, (*(vm_t * const *) item)->record.uuid);
 }
 
 //  --------------------------------------------------------------------------
@@ -149,10 +90,10 @@ model_new (void)
     model_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->host_by_id = zhashx_new ();
-    self->vm_by_uuid = zhashx_new ();
-    if (!self->host_by_id || !self->vm_by_uuid)
-        model_destroy (&self);
+    self->hosts = VEC_OF (host_t *);
+    self->host_by_id = VEC_OF (host_t *);
+    self->vms = VEC_OF (vm_t *);
+    self->vm_by_uuid = VEC_OF (vm_t *);
     return self;
 }
 
@@ -162,14 +103,14 @@ model_destroy (model_t **self_p)
     model_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->host_count; i++)
-        free (self->hosts [i]);
-    for (size_t i = 0; i < self->vm_count; i++)
-        free (self->vms [i]);
-    free (self->hosts);
-    free (self->vms);
-    zhashx_destroy (&self->host_by_id);
-    zhashx_destroy (&self->vm_by_uuid);
+    for (size_t i = 0; i < self->hosts.count; i++)
+        free (model_host_at (self, i));
+    for (size_t i = 0; i < self->vms.count; i++)
+        free (model_vm_at (self, i));
+    vec_free (&self->hosts);
+    vec_free (&self->host_by_id);
+    vec_free (&self->vms);
+    vec_free (&self->vm_by_uuid);
     free (self);
     *self_p = NULL;
 }
@@ -178,15 +119,19 @@ static host_t *
 s_host_insert (model_t *self, const host_record_t *record)
 {
     host_t *host = calloc (1, sizeof *host);
-    if (!host || s_reserve ((void ***) &self->hosts, self->host_count, &self->host_capacity)) {
+    if (host)
+        host->record = *record;
+    if (!host || vec_insert_ptr (&self->hosts, record->name, s_host_name_order, host)) {
         free (host);
         log_error ("cannot add host '%s': out of memory", record->name);
         return NULL;
     }
-    host->record = *record;
-    s_insert_at ((void **) self->hosts, &self->host_count,
-                 s_host_slot (self, record->name), host);
-    zhashx_insert (self->host_by_id, host->record.id, host);
+    if (vec_insert_ptr (&self->host_by_id, record->id, s_host_id_order, host)) {
+        vec_remove_ptr (&self->hosts, record->name, s_host_name_order, host);
+        free (host);
+        log_error ("cannot add host '%s': out of memory", record->name);
+        return NULL;
+    }
     return host;
 }
 
@@ -194,22 +139,28 @@ static vm_t *
 s_vm_insert (model_t *self, const vm_record_t *record)
 {
     vm_t *vm = calloc (1, sizeof *vm);
-    if (!vm || s_reserve ((void ***) &self->vms, self->vm_count, &self->vm_capacity)) {
+    if (vm)
+        vm->record = *record;
+    if (!vm || vec_insert_ptr (&self->vms, vm, s_vm_order, vm)) {
         free (vm);
         log_error ("cannot add vm '%s': out of memory", record->name);
         return NULL;
     }
-    vm->record = *record;
-    s_insert_at ((void **) self->vms, &self->vm_count, s_vm_slot (self, vm), vm);
-    zhashx_insert (self->vm_by_uuid, vm->record.uuid, vm);
+    if (vec_insert_ptr (&self->vm_by_uuid, record->uuid, s_vm_uuid_order, vm)) {
+        vec_remove_ptr (&self->vms, vm, s_vm_order, vm);
+        free (vm);
+        log_error ("cannot add vm '%s': out of memory", record->name);
+        return NULL;
+    }
     return vm;
 }
 
 static void
 s_vm_remove (model_t *self, vm_t *vm)
 {
-    s_remove_at ((void **) self->vms, &self->vm_count, s_vm_index (self, vm));
-    zhashx_delete (self->vm_by_uuid, vm->record.uuid);
+    bool listed = vec_remove_ptr (&self->vms, vm, s_vm_order, vm);
+    bool indexed = vec_remove_ptr (&self->vm_by_uuid, vm->record.uuid, s_vm_uuid_order, vm);
+    assert (listed && indexed);
     free (vm);
 }
 
@@ -241,8 +192,8 @@ model_report_serial (const model_t *self)
 bool
 model_reported_since (model_t *self, uint64_t serial, const host_t **missing)
 {
-    for (size_t i = 0; i < self->host_count; i++) {
-        const host_t *host = self->hosts [i];
+    for (size_t i = 0; i < self->hosts.count; i++) {
+        const host_t *host = model_host_at (self, i);
         if (host->record.state == HOST_STATE_UP && host->live.report_serial <= serial) {
             if (missing)
                 *missing = host;
@@ -255,22 +206,19 @@ model_reported_since (model_t *self, uint64_t serial, const host_t **missing)
 host_t *
 model_host_by_id (model_t *self, const char *id)
 {
-    return zhashx_lookup (self->host_by_id, id);
+    return vec_find_ptr (&self->host_by_id, id, s_host_id_order);
 }
 
 host_t *
 model_host_by_name (model_t *self, const char *name)
 {
-    size_t slot = s_host_slot (self, name);
-    if (slot < self->host_count && strcmp (self->hosts [slot]->record.name, name) == 0)
-        return self->hosts [slot];
-    return NULL;
+    return vec_find_ptr (&self->hosts, name, s_host_name_order);
 }
 
 vm_t *
 model_vm_by_uuid (model_t *self, const char *uuid)
 {
-    return zhashx_lookup (self->vm_by_uuid, uuid);
+    return vec_find_ptr (&self->vm_by_uuid, uuid, s_vm_uuid_order);
 }
 
 vm_t *
@@ -279,34 +227,33 @@ model_vm_by_name (model_t *self, const char *name)
     vm_t probe;
     memset (&probe, 0, sizeof probe);
     snprintf (probe.record.name, sizeof probe.record.name, "%s", name);
-    size_t slot = s_vm_slot (self, &probe);     // first entry with this name, if any
-    if (slot < self->vm_count && strcmp (self->vms [slot]->record.name, name) == 0)
-        return self->vms [slot];
-    return NULL;
+    size_t slot = vec_lower_bound (&self->vms, &probe, s_vm_order);  // first of this name
+    vm_t *vm = slot < self->vms.count? model_vm_at (self, slot): NULL;
+    return vm && strcmp (vm->record.name, name) == 0? vm: NULL;
 }
 
 size_t
 model_host_count (const model_t *self)
 {
-    return self->host_count;
+    return self->hosts.count;
 }
 
 host_t *
 model_host_at (model_t *self, size_t index)
 {
-    return index < self->host_count? self->hosts [index]: NULL;
+    return index < self->hosts.count? *(host_t **) vec_at (&self->hosts, index): NULL;
 }
 
 size_t
 model_vm_count (const model_t *self)
 {
-    return self->vm_count;
+    return self->vms.count;
 }
 
 vm_t *
 model_vm_at (model_t *self, size_t index)
 {
-    return index < self->vm_count? self->vms [index]: NULL;
+    return index < self->vms.count? *(vm_t **) vec_at (&self->vms, index): NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -336,12 +283,8 @@ model_host_register (model_t *self, const wire_hello_t *hello, int64_t now, int6
         log_info ("host '%s': renamed to '%s'", host->record.name, hello->name);
         host_record_t record = host->record;
         host_live_t live = host->live;
-        for (size_t i = 0; i < self->host_count; i++)
-            if (self->hosts [i] == host) {
-                s_remove_at ((void **) self->hosts, &self->host_count, i);
-                break;
-            }
-        zhashx_delete (self->host_by_id, record.id);
+        vec_remove_ptr (&self->hosts, record.name, s_host_name_order, host);
+        vec_remove_ptr (&self->host_by_id, record.id, s_host_id_order, host);
         free (host);
         snprintf (record.name, sizeof record.name, "%s", hello->name);
         host = s_host_insert (self, &record);
@@ -434,8 +377,8 @@ void
 model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
                       int64_t wall, mutations_t *out)
 {
-    for (size_t i = 0; i < self->host_count; i++) {
-        host_t *host = self->hosts [i];
+    for (size_t i = 0; i < self->hosts.count; i++) {
+        host_t *host = model_host_at (self, i);
         int64_t silence = now - host->live.last_heard;
         char reason [WIRE_TEXT_SIZE];
         snprintf (reason, sizeof reason, "no message for %" PRId64 " ms", silence);
@@ -521,6 +464,16 @@ s_forget_vm (model_t *self, vm_t *vm, const char *reason, int64_t wall, mutation
     s_vm_remove (self, vm);
 }
 
+//  True when the report lists the domain uuid.
+static bool
+s_report_lists (const wire_report_t *report, const char *uuid)
+{
+    for (uint32_t i = 0; i < report->domain_count; i++)
+        if (strcmp (report->domains [i].uuid, uuid) == 0)
+            return true;
+    return false;
+}
+
 void
 model_apply_report (model_t *self, host_t *host, const wire_report_t *report, int64_t wall,
                     mutations_t *out)
@@ -534,18 +487,14 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
         s_observe_domain (self, host, &report->domains [i], wall, out);
 
     //  VMs recorded on this host that the report no longer lists are gone.
-    zhashx_t *reported = zhashx_new ();
-    for (uint32_t i = 0; i < report->domain_count; i++)
-        zhashx_insert (reported, report->domains [i].uuid, (void *) "");
     char reason [WIRE_TEXT_SIZE];
     snprintf (reason, sizeof reason, "no longer reported by host '%s'", host->record.name);
-    for (size_t i = self->vm_count; i-- > 0; ) {
-        vm_t *vm = self->vms [i];
+    for (size_t i = self->vms.count; i-- > 0; ) {
+        vm_t *vm = model_vm_at (self, i);
         if (strcmp (vm->record.host_id, host->record.id) == 0
-        &&  !zhashx_lookup (reported, vm->record.uuid))
+        &&  !s_report_lists (report, vm->record.uuid))
             s_forget_vm (self, vm, reason, wall, out);
     }
-    zhashx_destroy (&reported);
 }
 
 void
@@ -586,8 +535,8 @@ model_host_usage (model_t *self, const host_t *host, size_t *vms, size_t *runnin
 {
     *vms = *running = 0;
     *vcpus = *memory_mib = 0;
-    for (size_t i = 0; i < self->vm_count; i++) {
-        const vm_t *vm = self->vms [i];
+    for (size_t i = 0; i < self->vms.count; i++) {
+        const vm_t *vm = model_vm_at (self, i);
         if (strcmp (vm->record.host_id, host->record.id))
             continue;
         (*vms)++;
@@ -603,9 +552,9 @@ void
 model_totals (model_t *self, model_totals_t *totals)
 {
     memset (totals, 0, sizeof *totals);
-    totals->hosts = self->host_count;
-    for (size_t i = 0; i < self->host_count; i++) {
-        host_t *host = self->hosts [i];
+    totals->hosts = self->hosts.count;
+    for (size_t i = 0; i < self->hosts.count; i++) {
+        host_t *host = model_host_at (self, i);
         switch (host->record.state) {
             case HOST_STATE_UP:      totals->hosts_up++; break;
             case HOST_STATE_SUSPECT: totals->hosts_suspect++; break;
@@ -621,8 +570,8 @@ model_totals (model_t *self, model_totals_t *totals)
         totals->vcpus_used += vcpus;
         totals->memory_used_mib += memory_mib;
     }
-    totals->vms = self->vm_count;
-    for (size_t i = 0; i < self->vm_count; i++)
-        if (model_vm_active (self->vms [i]))
+    totals->vms = self->vms.count;
+    for (size_t i = 0; i < self->vms.count; i++)
+        if (model_vm_active (model_vm_at (self, i)))
             totals->vms_running++;
 }

@@ -11,7 +11,7 @@
 #define VMSCHED_MODEL_H
 
 #include "records.h"
-#include "transport.h"
+#include "vec.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,12 +19,9 @@
 
 typedef struct model model_t;
 
-//  A growable list of mutations produced by one step; the scheduler drains it into the store.
-typedef struct {
-    mutation_t *items;          // owned array
-    size_t count;               // used entries
-    size_t capacity;            // allocated entries
-} mutations_t;
+//  The mutations produced by one step (a vec_t of mutation_t, VEC_OF (mutation_t)); the
+//  scheduler drains it into the store.
+typedef vec_t mutations_t;
 
 //  Live, unpersisted facts about a host.
 typedef struct {
@@ -37,7 +34,7 @@ typedef struct {
     int64_t report_requested;   // boot ms of the last report request sent to it
     uint64_t report_serial;     // number of its latest full report (model_report_serial)
     uint64_t rejected;          // messages from this host refused since start
-    transport_route_t route;    // ZeroMQ routing id of the agent's connection
+    uint64_t peer;              // the daemon's opaque id of the agent's connection (0: none)
 } host_live_t;
 
 typedef struct {

@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,34 +24,14 @@ reconcile_config_defaults (reconcile_config_t *config)
     };
 }
 
-void
-outbox_clear (outbox_t *outbox)
-{
-    outbox->count = 0;
-}
-
-void
-outbox_free (outbox_t *outbox)
-{
-    free (outbox->items);
-    memset (outbox, 0, sizeof *outbox);
-}
-
 static outbound_t *
 s_outbox_add (outbox_t *outbox)
 {
-    if (outbox->count == outbox->capacity) {
-        size_t capacity = outbox->capacity? outbox->capacity * 2: 16;
-        outbound_t *items = realloc (outbox->items, capacity * sizeof *items);
-        if (!items) {
-            log_error ("cannot queue a command: out of memory");
-            return NULL;
-        }
-        outbox->items = items;
-        outbox->capacity = capacity;
-    }
-    outbound_t *item = &outbox->items [outbox->count++];
-    memset (item, 0, sizeof *item);
+    outbound_t blank;
+    memset (&blank, 0, sizeof blank);
+    outbound_t *item = vec_push (outbox, &blank);
+    if (!item)
+        log_error ("cannot queue a command: out of memory");
     return item;
 }
 
@@ -194,10 +175,11 @@ s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t acti
 static bool
 s_report_requested (const outbox_t *outbox, const host_t *host)
 {
-    for (size_t i = 0; i < outbox->count; i++)
-        if (outbox->items [i].report_request
-        &&  strcmp (outbox->items [i].host_id, host->record.id) == 0)
+    for (size_t i = 0; i < outbox->count; i++) {
+        const outbound_t *item = vec_at (outbox, i);
+        if (item->report_request && strcmp (item->host_id, host->record.id) == 0)
             return true;
+    }
     return false;
 }
 
