@@ -125,6 +125,18 @@ managed_spec_by_op (managed_t *self, uint64_t op_id)
     return NULL;
 }
 
+spec_t *
+managed_spec_by_may_run_op (managed_t *self, uint64_t op_id)
+{
+    for (size_t i = 0; i < self->specs.count && op_id; i++) {
+        spec_t *spec = managed_spec_at (self, i);
+        for (uint32_t e = 0; e < spec->may_run_count; e++)
+            if (spec->may_run [e].record.op_id == op_id)
+                return spec;
+    }
+    return NULL;
+}
+
 size_t
 managed_spec_count (const managed_t *self)
 {

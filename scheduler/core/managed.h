@@ -30,6 +30,20 @@ typedef struct {
     uint32_t elapsed_ms;            // as the agent last reported
 } vm_op_t;
 
+//  A host where a copy may run because a command went there (DESIGN.md §5.9), and what is
+//  known of that command. It leaves the set only by proof: once the command is settled
+//  (its host answered it, or it can no longer be executing: op_deadline_ms passed since it
+//  last left), a full report of that host numbered above proof_serial clears it; a copy the
+//  report lists is then an observed copy instead.
+typedef struct {
+    may_run_record_t record;        // persistent part
+    int64_t last_sent;              // boot ms the command last left (or this scheduler began)
+    bool answered;                  // the command's host sent its final result
+    uint64_t proof_serial;          // 0 until settled; then a later full report clears it
+} may_run_t;
+
+#define SPEC_MAY_RUN_MAX 8          // commands that may have left copies, per VM
+
 typedef struct {
     spec_record_t record;           // persistent part
     char *xml;                      // owned prepared domain XML
@@ -37,8 +51,8 @@ typedef struct {
     int64_t retry_after;            // boot ms: no new start or migration before (after a
                                     // failure, or a start no report confirmed)
     char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)
-    uint64_t settle_serial;         // where it runs is uncertain since this report number:
-                                    // no start until every up host reported after it (0: sure)
+    may_run_t may_run [SPEC_MAY_RUN_MAX];   // hosts where a command may have left a copy
+    uint32_t may_run_count;         // used entries of may_run
 } spec_t;
 
 typedef struct managed managed_t;
@@ -57,6 +71,8 @@ void managed_remove_spec (managed_t *self, spec_t *spec);
 spec_t *managed_spec_by_name (managed_t *self, const char *name);
 spec_t *managed_spec_by_uuid (managed_t *self, const char *uuid);
 spec_t *managed_spec_by_op (managed_t *self, uint64_t op_id);
+//  The spec one of whose may-run entries was made by command op_id, or NULL.
+spec_t *managed_spec_by_may_run_op (managed_t *self, uint64_t op_id);
 size_t managed_spec_count (const managed_t *self);
 spec_t *managed_spec_at (managed_t *self, size_t index);
 

@@ -17,8 +17,8 @@
 struct model {
     vec_t hosts;            // host_t *, owned, sorted by name
     vec_t host_by_id;       // host_t *, borrowed from hosts, sorted by id
-    vec_t vms;              // vm_t *, owned, sorted by (name, uuid)
-    vec_t vm_by_uuid;       // vm_t *, borrowed from vms, sorted by uuid
+    vec_t vms;              // vm_t *, owned, sorted by (name, uuid, host id): every copy
+    vec_t vm_by_uuid;       // vm_t *, borrowed from vms, sorted by (uuid, host id)
     uint64_t reports;       // full reports applied so far (numbers them)
 };
 
@@ -72,13 +72,23 @@ s_vm_order (const void *key, const void *item)
 {
     const vm_t *a = key, *b = *(vm_t * const *) item;
     int by_name = strcmp (a->record.name, b->record.name);
-    return by_name? by_name: strcmp (a->record.uuid, b->record.uuid);
+    int by_uuid = by_name? by_name: strcmp (a->record.uuid, b->record.uuid);
+    return by_uuid? by_uuid: strcmp (a->record.host_id, b->record.host_id);
 }
 
+//  Key of the copy index: a uuid and a host id ("" sorts before every host: the first copy).
+typedef struct {
+    const char *uuid;       // domain uuid
+    const char *host_id;    // host of the copy, "" for the lowest
+} s_copy_key_t;
+
 static int
-s_vm_uuid_order (const void *key, const void *item)
+s_copy_order (const void *key, const void *item)
 {
-    return strcmp (key, (*(vm_t * const *) item)->record.uuid);
+    const s_copy_key_t *a = key;
+    const vm_t *b = *(vm_t * const *) item;
+    int by_uuid = strcmp (a->uuid, b->record.uuid);
+    return by_uuid? by_uuid: strcmp (a->host_id, b->record.host_id);
 }
 
 //  --------------------------------------------------------------------------
@@ -146,7 +156,8 @@ s_vm_insert (model_t *self, const vm_record_t *record)
         log_error ("cannot add vm '%s': out of memory", record->name);
         return NULL;
     }
-    if (vec_insert_ptr (&self->vm_by_uuid, record->uuid, s_vm_uuid_order, vm)) {
+    s_copy_key_t key = { record->uuid, record->host_id };
+    if (vec_insert_ptr (&self->vm_by_uuid, &key, s_copy_order, vm)) {
         vec_remove_ptr (&self->vms, vm, s_vm_order, vm);
         free (vm);
         log_error ("cannot add vm '%s': out of memory", record->name);
@@ -159,7 +170,8 @@ static void
 s_vm_remove (model_t *self, vm_t *vm)
 {
     bool listed = vec_remove_ptr (&self->vms, vm, s_vm_order, vm);
-    bool indexed = vec_remove_ptr (&self->vm_by_uuid, vm->record.uuid, s_vm_uuid_order, vm);
+    s_copy_key_t key = { vm->record.uuid, vm->record.host_id };
+    bool indexed = vec_remove_ptr (&self->vm_by_uuid, &key, s_copy_order, vm);
     assert (listed && indexed);
     free (vm);
 }
@@ -218,7 +230,53 @@ model_host_by_name (model_t *self, const char *name)
 vm_t *
 model_vm_by_uuid (model_t *self, const char *uuid)
 {
-    return vec_find_ptr (&self->vm_by_uuid, uuid, s_vm_uuid_order);
+    vm_t *copy;
+    return model_vm_copies (self, uuid, &copy, 1)? copy: NULL;
+}
+
+vm_t *
+model_vm_copy (model_t *self, const char *uuid, const char *host_id)
+{
+    s_copy_key_t key = { uuid, host_id };
+    return vec_find_ptr (&self->vm_by_uuid, &key, s_copy_order);
+}
+
+vm_t *
+model_vm_placed (model_t *self, const char *uuid, const char *placed_host_id)
+{
+    vm_t *placed = NULL, *active = NULL, *first = NULL;
+    s_copy_key_t key = { uuid, "" };
+    for (size_t slot = vec_lower_bound (&self->vm_by_uuid, &key, s_copy_order);
+         slot < self->vm_by_uuid.count; slot++) {
+        vm_t *copy = *(vm_t **) vec_at (&self->vm_by_uuid, slot);
+        if (strcmp (copy->record.uuid, uuid))
+            break;
+        first = first? first: copy;
+        if (strcmp (copy->record.host_id, placed_host_id) == 0)
+            placed = copy;
+        if (!active && model_vm_active (copy))
+            active = copy;
+    }
+    if (placed && (model_vm_active (placed) || !active))
+        return placed;
+    return active? active: first;
+}
+
+size_t
+model_vm_copies (model_t *self, const char *uuid, vm_t **copies, size_t max)
+{
+    s_copy_key_t key = { uuid, "" };
+    size_t count = 0;
+    for (size_t slot = vec_lower_bound (&self->vm_by_uuid, &key, s_copy_order);
+         slot < self->vm_by_uuid.count; slot++) {
+        vm_t *copy = *(vm_t **) vec_at (&self->vm_by_uuid, slot);
+        if (strcmp (copy->record.uuid, uuid))
+            break;
+        if (count < max)
+            copies [count] = copy;
+        count++;
+    }
+    return count;
 }
 
 vm_t *
@@ -268,9 +326,18 @@ s_push_host_put (const host_t *host, int64_t wall, mutations_t *out)
 }
 
 host_t *
-model_host_register (model_t *self, const wire_hello_t *hello, int64_t now, int64_t wall,
-                     mutations_t *out, char *err, size_t err_size)
+model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
+                     int64_t now, int64_t wall, mutations_t *out, char *err, size_t err_size)
 {
+    host_t *known = model_host_by_id (self, hello->host_id);
+    if (known && session && known->live.heard && known->live.session == session
+    &&  known->record.state != HOST_STATE_DOWN && strcmp (known->record.name, hello->name) == 0
+    &&  strcmp (known->record.boot_id, hello->boot_id) == 0) {
+        //  A retry of a HELLO this agent session already registered with (its WELCOME was
+        //  lost or is on its way): the same registration, the same generation.
+        model_host_heard (self, known, now, wall, out);
+        return known;
+    }
     host_t *named = model_host_by_name (self, hello->name);
     if (named && strcmp (named->record.id, hello->host_id) != 0) {
         snprintf (err, err_size, "host name '%s' is already registered by host id %s",
@@ -317,6 +384,10 @@ model_host_register (model_t *self, const wire_hello_t *hello, int64_t now, int6
     snprintf (record->migration_uri, sizeof record->migration_uri, "%s", hello->migration_uri);
     record->generation++;
     record->registered_at = wall;
+    //  What this host reported before belongs to its previous registration.
+    host->live.reported = false;
+    host->live.report_serial = 0;
+    host->live.session = session;
     host->live.heard = true;
     host->live.last_heard = now;
     log_info ("host '%s': registered with generation %" PRIu64 " (%" PRIu32 " cpus, %"
@@ -398,7 +469,7 @@ static void
 s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int64_t wall,
                   mutations_t *out)
 {
-    vm_t *vm = model_vm_by_uuid (self, domain->uuid);
+    vm_t *vm = model_vm_copy (self, domain->uuid, host->record.id);
     vm_record_t fresh;
     memset (&fresh, 0, sizeof fresh);
     snprintf (fresh.uuid, sizeof fresh.uuid, "%s", domain->uuid);
@@ -413,8 +484,7 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     mutation_t put = { .kind = MUTATION_VM_PUT, .at = wall };
     if (vm) {
         const vm_record_t *old = &vm->record;
-        bool changed = strcmp (old->name, fresh.name) || strcmp (old->host_id, fresh.host_id)
-                    || old->state != fresh.state || old->vcpus != fresh.vcpus
+        bool changed = strcmp (old->name, fresh.name) || old->state != fresh.state || old->vcpus != fresh.vcpus
                     || old->memory_kib != fresh.memory_kib
                     || old->persistent != fresh.persistent;
         if (changed) {
@@ -422,8 +492,6 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
             put.u.vm_put.prev_state = old->state;
             snprintf (put.u.vm_put.prev_host_id, sizeof put.u.vm_put.prev_host_id, "%s",
                       old->host_id);
-            if (strcmp (old->host_id, fresh.host_id))
-                log_info ("vm '%s': moved to host '%s'", fresh.name, host->record.name);
             if (old->state != fresh.state)
                 log_info ("vm '%s': %s -> %s", fresh.name, domain_state_name (old->state),
                           domain_state_name (fresh.state));
@@ -439,7 +507,17 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
         }
     }
     else {
+        vm_t *other = model_vm_by_uuid (self, fresh.uuid);
         vm = s_vm_insert (self, &fresh);
+        if (vm && other) {
+            host_t *elsewhere = model_host_by_id (self, other->record.host_id);
+            log_warn ("vm '%s': another copy on host '%s' (%s), besides the one host '%s' "
+                      "reports", fresh.name, host->record.name, domain_state_name (fresh.state),
+                      elsewhere? elsewhere->record.name: other->record.host_id);
+            put.u.vm_put.vm = fresh;
+            mutations_push (out, &put);
+        }
+        else
         if (vm) {
             log_info ("vm '%s': discovered on host '%s' (%s)", fresh.name, host->record.name,
                       domain_state_name (fresh.state));
@@ -459,6 +537,8 @@ s_forget_vm (model_t *self, vm_t *vm, const char *reason, int64_t wall, mutation
     log_info ("vm '%s': removed (%s)", vm->record.name, reason);
     mutation_t gone = { .kind = MUTATION_VM_DELETE, .at = wall };
     snprintf (gone.u.vm_delete.uuid, sizeof gone.u.vm_delete.uuid, "%s", vm->record.uuid);
+    snprintf (gone.u.vm_delete.host_id, sizeof gone.u.vm_delete.host_id, "%s",
+              vm->record.host_id);
     snprintf (gone.u.vm_delete.reason, sizeof gone.u.vm_delete.reason, "%s", reason);
     mutations_push (out, &gone);
     s_vm_remove (self, vm);
@@ -502,12 +582,12 @@ model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64
                    mutations_t *out)
 {
     const wire_domain_t *domain = &event->domain;
-    vm_t *vm = model_vm_by_uuid (self, domain->uuid);
+    vm_t *vm = model_vm_copy (self, domain->uuid, host->record.id);
     bool gone = event->kind == EVENT_UNDEFINED
              || (event->kind == EVENT_STOPPED && !domain->persistent);
     if (gone) {
-        //  Only the host the VM is recorded on may remove it.
-        if (vm && strcmp (vm->record.host_id, host->record.id) == 0) {
+        //  A host removes only its own copy.
+        if (vm) {
             char reason [WIRE_TEXT_SIZE];
             snprintf (reason, sizeof reason, "%s on host '%s'",
                       event->kind == EVENT_UNDEFINED? "undefined": "transient domain stopped",

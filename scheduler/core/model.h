@@ -95,7 +95,15 @@ int model_load_vm (model_t *self, const vm_record_t *record);
 //  Lookup, borrowed pointers valid until the next model change. NULL when unknown.
 host_t *model_host_by_id (model_t *self, const char *id);
 host_t *model_host_by_name (model_t *self, const char *name);
-vm_t *model_vm_by_uuid (model_t *self, const char *uuid);
+vm_t *model_vm_by_uuid (model_t *self, const char *uuid);     // first copy (by host id)
+vm_t *model_vm_copy (model_t *self, const char *uuid, const char *host_id);
+//  The copies of a domain (one per host that reports it), by host id: fills up to max of
+//  them into copies and returns how many there are.
+size_t model_vm_copies (model_t *self, const char *uuid, vm_t **copies, size_t max);
+//  The copy of a domain that counts when the database places it on placed_host_id: that
+//  host's copy (if active, or if no copy is), else the first active copy, else any; NULL
+//  when no host reports it.
+vm_t *model_vm_placed (model_t *self, const char *uuid, const char *placed_host_id);
 vm_t *model_vm_by_name (model_t *self, const char *name);
 
 //  Iterate in name order: index from 0 to count - 1. Borrowed.
@@ -104,11 +112,15 @@ host_t *model_host_at (model_t *self, size_t index);
 size_t model_vm_count (const model_t *self);
 vm_t *model_vm_at (model_t *self, size_t index);
 
-//  Register (or re-register) a host from its HELLO: bumps its generation, sets it up,
-//  records its capacity. Refuses (returns NULL, reason in err) a name held by another host
-//  id. Returns the host; its generation is the one to send in WELCOME.
-host_t *model_host_register (model_t *self, const wire_hello_t *hello, int64_t now,
-                             int64_t wall, mutations_t *out, char *err, size_t err_size);
+//  Register (or re-register) a host from its HELLO sent by agent session `session`: bumps
+//  its generation, sets it up, records its capacity, and forgets its earlier report (a
+//  report of an older registration is not fresh). A repeat of a HELLO of the session that
+//  registered last (same name and boot, host not down) is the same registration: same
+//  generation, no mutation. Refuses (returns NULL, reason in err) a name held by another
+//  host id. Returns the host; its generation is the one to send in WELCOME.
+host_t *model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
+                             int64_t now, int64_t wall, mutations_t *out, char *err,
+                             size_t err_size);
 
 //  Accept a message from host as alive at now (boot ms); a suspect host becomes up again.
 void model_host_heard (model_t *self, host_t *host, int64_t now, int64_t wall,
@@ -122,7 +134,8 @@ void model_host_set_state (model_t *self, host_t *host, host_state_t state,
 void model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
                            int64_t wall, mutations_t *out);
 
-//  A full report of host's domains: add, update, move and remove VM entries to match.
+//  A full report of host's domains: add, update and remove host's copies to match (other
+//  hosts' copies of the same uuids are untouched).
 void model_apply_report (model_t *self, host_t *host, const wire_report_t *report,
                          int64_t wall, mutations_t *out);
 

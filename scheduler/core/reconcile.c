@@ -137,41 +137,54 @@ s_send (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t 
         command->graceful_ms = config->stop_graceful_ms;
     op->last_sent = now;
     op->sends++;
+    for (uint32_t i = 0; i < spec->may_run_count; i++)
+        if (spec->may_run [i].record.op_id == op->record.id)
+            spec->may_run [i].last_sent = now;
 }
 
-//  Starts an operation (new id, new VM generation) and sends its command.
-static void
-s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t action,
-         const host_t *host, const host_t *target, uint32_t timeout_ms,
-         const reconcile_config_t *config, int64_t now, int64_t wall, outbox_t *outbox,
-         mutations_t *out)
+//  --------------------------------------------------------------------------
+//  Where a VM may run (DESIGN.md §5.9)
+
+//  Records that a copy may run on host because command op_id goes there. -1 (nothing
+//  recorded, logged) when the VM already has SPEC_MAY_RUN_MAX unproven commands.
+static int
+s_may_run_add (spec_t *spec, const host_t *host, uint64_t op_id, int64_t now, int64_t wall,
+               mutations_t *out)
 {
-    vm_op_t *op = &spec->op;
-    memset (op, 0, sizeof *op);
-    op_record_t *record = &op->record;
-    record->id = managed_next_op_id (managed);
-    snprintf (record->vm_uuid, sizeof record->vm_uuid, "%s", spec->record.uuid);
-    snprintf (record->vm_name, sizeof record->vm_name, "%s", spec->record.name);
-    record->action = action;
-    snprintf (record->host_id, sizeof record->host_id, "%s", host->record.id);
-    if (target)
-        snprintf (record->target_host_id, sizeof record->target_host_id, "%s",
-                  target->record.id);
-    snprintf (record->state, sizeof record->state, "running");
-    record->started_at = wall;
-    op->host_generation = host->record.generation;
-    op->timeout_ms = timeout_ms;
-    op->started = now;
-    log_info ("vm '%s': %s on host '%s'%s%s%s (command %" PRIu64 ")", spec->record.name,
-              command_action_name (action), host->record.name, target? " to host '": "",
-              target? target->record.name: "", target? "'": "", record->id);
-    reconcile_put_spec (spec, false, wall, out);
-    op->vm_generation = spec->record.generation;    // re-sends carry the same one
-    s_push_op (spec, wall, out);
-    s_send (model, spec, config, now, outbox);
+    if (spec->may_run_count == SPEC_MAY_RUN_MAX) {
+        log_warn ("vm '%s': not sending another command: %d earlier ones are not proven "
+                  "finished yet", spec->record.name, SPEC_MAY_RUN_MAX);
+        return -1;
+    }
+    may_run_t *entry = &spec->may_run [spec->may_run_count++];
+    memset (entry, 0, sizeof *entry);
+    memcpy (entry->record.vm_uuid, spec->record.uuid, sizeof entry->record.vm_uuid);
+    snprintf (entry->record.host_id, sizeof entry->record.host_id, "%s", host->record.id);
+    entry->record.op_id = op_id;
+    entry->record.host_generation = host->record.generation;
+    entry->last_sent = now;
+    mutation_t put = { .kind = MUTATION_MAY_RUN_PUT, .at = wall };
+    put.u.may_run = entry->record;
+    mutations_push (out, &put);
+    return 0;
 }
 
-//  True when the outbox already asks host for a report (several VMs may vanish at once).
+//  A report proved entry index absent: forget it.
+static void
+s_may_run_remove (model_t *model, spec_t *spec, uint32_t index, const char *why, int64_t wall,
+                  mutations_t *out)
+{
+    may_run_t *entry = &spec->may_run [index];
+    log_info ("vm '%s': host '%s' no longer counts as running it (command %" PRIu64 "): %s",
+              spec->record.name, s_host_name (model, entry->record.host_id),
+              entry->record.op_id, why);
+    mutation_t gone = { .kind = MUTATION_MAY_RUN_DELETE, .at = wall };
+    gone.u.may_run = entry->record;
+    mutations_push (out, &gone);
+    spec->may_run [index] = spec->may_run [--spec->may_run_count];
+}
+
+//  True when the outbox already asks host for a report (several VMs may wait on one).
 static bool
 s_report_requested (const outbox_t *outbox, const host_t *host)
 {
@@ -183,22 +196,122 @@ s_report_requested (const outbox_t *outbox, const host_t *host)
     return false;
 }
 
-//  From now on, where the VM runs is uncertain until every up host has reported again;
-//  asks them all for a report.
+//  Asks host for a full report, once per step.
 static void
-s_unsettle (model_t *model, spec_t *spec, outbox_t *outbox)
+s_request_report (const host_t *host, outbox_t *outbox)
 {
-    spec->settle_serial = model_report_serial (model);
-    for (size_t i = 0; outbox && i < model_host_count (model); i++) {
-        const host_t *host = model_host_at (model, i);
-        if (host->record.state != HOST_STATE_UP || s_report_requested (outbox, host))
-            continue;
-        outbound_t *item = s_outbox_add (outbox);
-        if (item) {
-            snprintf (item->host_id, sizeof item->host_id, "%s", host->record.id);
-            item->report_request = true;
-        }
+    if (!outbox || host->record.state != HOST_STATE_UP || s_report_requested (outbox, host))
+        return;
+    outbound_t *item = s_outbox_add (outbox);
+    if (item) {
+        snprintf (item->host_id, sizeof item->host_id, "%s", host->record.id);
+        item->report_request = true;
     }
+}
+
+//  Settles and clears the spec's may-run entries that reports have proved absent.
+static void
+s_may_run_update (model_t *model, spec_t *spec, const reconcile_config_t *config,
+                  int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out)
+{
+    for (uint32_t i = spec->may_run_count; i-- > 0; ) {
+        may_run_t *entry = &spec->may_run [i];
+        host_t *host = model_host_by_id (model, entry->record.host_id);
+        if (!host) {
+            s_may_run_remove (model, spec, i, "the host was removed from the cluster", wall,
+                              out);
+            continue;
+        }
+        bool in_flight = spec->op.record.id == entry->record.op_id;
+        int64_t deadline = config->op_deadline_ms + config->migration_timeout_ms;
+        if (!entry->proof_serial
+        &&  (entry->answered || (!in_flight && now - entry->last_sent >= deadline))) {
+            //  From here on, a full report of the host tells the truth about this command:
+            //  the first one numbered from proof_serial on.
+            entry->proof_serial = model_report_serial (model) + 1;
+        }
+        if (entry->proof_serial && host->live.reported
+        &&  host->live.report_serial >= entry->proof_serial) {
+            s_may_run_remove (model, spec, i, "a full report after the command settled",
+                              wall, out);
+            continue;
+        }
+        if (entry->proof_serial)
+            s_request_report (host, outbox);
+    }
+}
+
+//  The command op_id has its final answer: the entries it made settle, and the next full
+//  report of their host proves whether a copy is there.
+static void
+s_may_run_answered (model_t *model, spec_t *spec, uint64_t op_id)
+{
+    for (uint32_t i = 0; i < spec->may_run_count; i++) {
+        may_run_t *entry = &spec->may_run [i];
+        if (entry->record.op_id != op_id || entry->answered)
+            continue;
+        entry->answered = true;
+        if (!entry->proof_serial)
+            entry->proof_serial = model_report_serial (model) + 1;
+    }
+}
+
+//  The host of spec's may-run entries when they all name one host that is up and has
+//  reported, and none of their commands was answered (an answered one waits for the report
+//  that proves where the copy is): a start may be repeated there, which cannot make a
+//  second copy. Else NULL.
+static host_t *
+s_may_run_single_host (model_t *model, const spec_t *spec)
+{
+    host_t *host = NULL;
+    for (uint32_t i = 0; i < spec->may_run_count; i++) {
+        host_t *entry_host = model_host_by_id (model, spec->may_run [i].record.host_id);
+        if (!entry_host || (host && entry_host != host) || spec->may_run [i].answered)
+            return NULL;
+        host = entry_host;
+    }
+    return host && host->record.state == HOST_STATE_UP && host->live.reported? host: NULL;
+}
+
+//  Starts an operation (new id, new VM generation) and sends its command. A START's host
+//  and a migration's target join the VM's may-run set first; false (nothing sent) when
+//  that set is full.
+static bool
+s_begin (model_t *model, managed_t *managed, spec_t *spec, command_action_t action,
+         const host_t *host, const host_t *target, uint32_t timeout_ms,
+         const reconcile_config_t *config, int64_t now, int64_t wall, outbox_t *outbox,
+         mutations_t *out)
+{
+    const host_t *lands = action == COMMAND_START? host
+                        : action == COMMAND_MIGRATE? target: NULL;
+    uint64_t id = managed_next_op_id (managed);
+    if (lands && s_may_run_add (spec, lands, id, now, wall, out))
+        return false;
+    vm_op_t *op = &spec->op;
+    memset (op, 0, sizeof *op);
+    op_record_t *record = &op->record;
+    record->id = id;
+    snprintf (record->vm_uuid, sizeof record->vm_uuid, "%s", spec->record.uuid);
+    snprintf (record->vm_name, sizeof record->vm_name, "%s", spec->record.name);
+    record->action = action;
+    snprintf (record->host_id, sizeof record->host_id, "%s", host->record.id);
+    if (target)
+        snprintf (record->target_host_id, sizeof record->target_host_id, "%s",
+                  target->record.id);
+    snprintf (record->state, sizeof record->state, "running");
+    record->started_at = wall;
+    record->host_generation = host->record.generation;
+    op->host_generation = host->record.generation;
+    op->timeout_ms = timeout_ms;
+    op->started = now;
+    log_info ("vm '%s': %s on host '%s'%s%s%s (command %" PRIu64 ")", spec->record.name,
+              command_action_name (action), host->record.name, target? " to host '": "",
+              target? target->record.name: "", target? "'": "", record->id);
+    reconcile_put_spec (spec, false, wall, out);
+    op->vm_generation = spec->record.generation;    // re-sends carry the same one
+    s_push_op (spec, wall, out);
+    s_send (model, spec, config, now, outbox);
+    return true;
 }
 
 //  Ends the spec's operation with state ("done", "failed") and message.
@@ -226,8 +339,7 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
     log_warn ("vm '%s': %s on host '%s' failed: %s", spec->record.name,
               command_action_name (action), host, why);
     s_finish (spec, "failed", why, wall, out);
-    if (action != COMMAND_STOP)
-        s_unsettle (model, spec, outbox);
+    (void) outbox;                                  // the may-run set keeps its target
     spec->retry_after = now + config->retry_ms;     // no immediate new attempt of anything
     if (action == COMMAND_MIGRATE)
         s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
@@ -281,12 +393,64 @@ s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t
 //  --------------------------------------------------------------------------
 //  The step
 
-//  The host a spec is observed active on (any state), or NULL.
+//  What the step shares between its phases: a view and a verdict buffer, built on demand.
+typedef struct {
+    model_t *model;                 // borrowed
+    managed_t *managed;             // borrowed
+    const reconcile_config_t *config;   // borrowed
+    view_t *view;                   // NULL until needed
+    place_verdict_t *verdicts;      // one per host
+    uint32_t *starting;             // starts in flight per host (view index), kept current
+} s_step_t;
+
+#define S_COPIES_MAX 16     // copies of one VM looked at per step
+
+//  The host of the copy the database places (active, any host state), or NULL.
 static host_t *
 s_observed_on (model_t *model, const spec_t *spec)
 {
-    vm_t *vm = model_vm_by_uuid (model, spec->record.uuid);
+    vm_t *vm = model_vm_placed (model, spec->record.uuid, spec->record.host_id);
     return vm && model_vm_active (vm)? model_host_by_id (model, vm->record.host_id): NULL;
+}
+
+//  Changes where the database places spec (a new generation).
+static void
+s_place_at (spec_t *spec, const char *host_id, int64_t wall, mutations_t *out)
+{
+    if (strcmp (spec->record.host_id, host_id) == 0)
+        return;
+    snprintf (spec->record.host_id, sizeof spec->record.host_id, "%s", host_id);
+    reconcile_put_spec (spec, false, wall, out);
+}
+
+//  Stops one active copy that the database does not place, where its host can be reached.
+//  True when a copy was found besides the placed one (stopped now or waiting).
+static bool
+s_stop_extra_copy (s_step_t *step, spec_t *spec, const host_t *placed, int64_t now,
+                   int64_t wall, outbox_t *outbox, mutations_t *out)
+{
+    vm_t *copies [S_COPIES_MAX];
+    size_t count = model_vm_copies (step->model, spec->record.uuid, copies, S_COPIES_MAX);
+    count = count < S_COPIES_MAX? count: S_COPIES_MAX;
+    for (size_t i = 0; i < count; i++) {
+        host_t *host = model_host_by_id (step->model, copies [i]->record.host_id);
+        if (!host || host == placed || !model_vm_active (copies [i]))
+            continue;
+        if (host->record.state != HOST_STATE_UP || !host->live.reported) {
+            s_reason (spec, wall, out, "a second copy runs on host '%s' (%s), besides host "
+                      "'%s' where it is placed: waiting to stop it there", host->record.name,
+                      host_state_name (host->record.state), placed->record.name);
+            return true;
+        }
+        log_warn ("vm '%s': stopping the second copy on host '%s' (it is placed on host '%s')",
+                  spec->record.name, host->record.name, placed->record.name);
+        s_reason (spec, wall, out, "stopping a second copy on host '%s' (it is placed on "
+                  "host '%s')", host->record.name, placed->record.name);
+        (void) s_begin (step->model, step->managed, spec, COMMAND_STOP, host, NULL, 0,
+                        step->config, now, wall, outbox, out);
+        return true;
+    }
+    return false;
 }
 
 //  Migrations in flight from host.
@@ -311,15 +475,6 @@ s_by_priority (const void *a, const void *b)
     return strcmp (x->record.name, y->record.name);
 }
 
-//  What the step shares between its phases: a view and a verdict buffer, built on demand.
-typedef struct {
-    model_t *model;                 // borrowed
-    managed_t *managed;             // borrowed
-    const reconcile_config_t *config;   // borrowed
-    view_t *view;                   // NULL until needed
-    place_verdict_t *verdicts;      // one per host
-    uint32_t *starting;             // starts in flight per host (view index), kept current
-} s_step_t;
 
 static bool
 s_ensure_view (s_step_t *step)
@@ -352,7 +507,16 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
     if (now < spec->retry_after || !s_ensure_view (step))
         return;
     place_decision_t decision;
-    host_t *host = view_place (step->view, spec, NULL, step->verdicts, &decision);
+    host_t *again = spec->may_run_count? s_may_run_single_host (step->model, spec): NULL;
+    if (spec->may_run_count && !again)
+        return;
+    host_t *host = again;
+    if (again)
+        snprintf (decision.summary, sizeof decision.summary, "host '%s' again: the earlier "
+                  "start there is not proven finished, so it may start only there",
+                  again->record.name);
+    else
+        host = view_place (step->view, spec, NULL, step->verdicts, &decision);
     if (!host) {
         if (strstr (spec->record.reason, decision.summary) == NULL)
             s_push_decision (spec, "", decision.summary,
@@ -368,11 +532,12 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
         return;
     }
     s_push_decision (spec, host->record.name, decision.summary,
-                     view_verdicts_json (step->view, step->verdicts), wall, out);
+                     again? NULL: view_verdicts_json (step->view, step->verdicts), wall, out);
     snprintf (spec->record.reason, sizeof spec->record.reason, "starting: %s",
               decision.summary);
-    s_begin (step->model, step->managed, spec, COMMAND_START, host, NULL, 0, step->config,
-             now, wall, outbox, out);
+    if (!s_begin (step->model, step->managed, spec, COMMAND_START, host, NULL, 0,
+                  step->config, now, wall, outbox, out))
+        return;
     view_assign (step->view, spec, host);
     (*starting)++;
 }
@@ -422,8 +587,10 @@ s_evacuate (s_step_t *step, host_t *host, int64_t now, int64_t wall, outbox_t *o
         snprintf (spec->record.reason, sizeof spec->record.reason,
                   "leaving host '%.64s' (maintenance): %.380s", host->record.name,
                   decision.summary);
-        s_begin (step->model, step->managed, spec, COMMAND_MIGRATE, host, target,
-                 step->config->migration_timeout_ms, step->config, now, wall, outbox, out);
+        if (!s_begin (step->model, step->managed, spec, COMMAND_MIGRATE, host, target,
+                      step->config->migration_timeout_ms, step->config, now, wall, outbox,
+                      out))
+            continue;
         view_assign (step->view, spec, target);
         moving++;
     }
@@ -434,28 +601,37 @@ static bool
 s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outbox,
           mutations_t *out)
 {
+    s_may_run_update (step->model, spec, step->config, now, wall, outbox, out);
     host_t *host = s_observed_on (step->model, spec);
     bool reachable = host && host->record.state == HOST_STATE_UP && host->live.reported;
-    if (host)
+    if (host) {
         snprintf (spec->last_host_id, sizeof spec->last_host_id, "%s", host->record.id);
+        if (!spec->record.host_id [0])
+            s_place_at (spec, host->record.id, wall, out);   // found running: it is here
+        if (s_stop_extra_copy (step, spec, host, now, wall, outbox, out))
+            return false;
+    }
     else
     if (spec->last_host_id [0]) {
         log_info ("vm '%s': no longer seen on host '%s'", spec->record.name,
                   s_host_name (step->model, spec->last_host_id));
         spec->last_host_id [0] = 0;
-        s_unsettle (step->model, spec, outbox);
     }
-    const host_t *missing = NULL;
-    if (!host && spec->settle_serial
-    &&  !model_reported_since (step->model, spec->settle_serial, &missing)) {
+    if (!host && spec->may_run_count) {
+        //  A command may have left a copy somewhere: never a second one (DESIGN.md §5.9).
+        const may_run_t *entry = &spec->may_run [0];
+        host_t *where = model_host_by_id (step->model, entry->record.host_id);
+        if (spec->record.want == VM_WANT_RUNNING && s_may_run_single_host (step->model, spec))
+            return true;                    // it may start again there, and only there
         //  A failure's reason stays: it is the more useful answer meanwhile.
         if (spec->record.want == VM_WANT_RUNNING && !strstr (spec->record.reason, "failed"))
-            s_reason (spec, wall, out, "waiting for host '%s' to report before deciding (a vm "
-                      "is never started twice)", missing->record.name);
+            s_reason (spec, wall, out, "may run on host '%s' (%s, command %" PRIu64 " not "
+                      "proven finished): waiting for a report from it (a vm is never started "
+                      "twice)", where? where->record.name: entry->record.host_id,
+                      where? host_state_name (where->record.state): "unknown",
+                      entry->record.op_id);
         return false;
     }
-    if (!host)
-        spec->settle_serial = 0;
     if (spec->record.want == VM_WANT_RUNNING) {
         if (reachable && !host->record.maintenance)
             s_reason (spec, wall, out, "running on host '%s'", host->record.name);
@@ -471,8 +647,8 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
         return host == NULL;
     }
     if (reachable) {
-        s_begin (step->model, step->managed, spec, COMMAND_STOP, host, NULL, 0, step->config,
-                 now, wall, outbox, out);
+        (void) s_begin (step->model, step->managed, spec, COMMAND_STOP, host, NULL, 0,
+                        step->config, now, wall, outbox, out);
         return false;
     }
     if (host) {
@@ -492,7 +668,7 @@ s_forget_deleted (model_t *model, managed_t *managed, int64_t wall, mutations_t 
     for (size_t i = managed_spec_count (managed); i-- > 0; ) {
         spec_t *spec = managed_spec_at (managed, i);
         if (spec->record.want != VM_WANT_DELETED || spec->op.record.id
-        ||  s_observed_on (model, spec))
+        ||  s_observed_on (model, spec) || spec->may_run_count)
             continue;
         log_info ("vm '%s': deleted", spec->record.name);
         mutation_t gone = { .kind = MUTATION_SPEC_DELETE, .at = wall };
@@ -518,12 +694,13 @@ reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *co
         if (s_decide (&step, spec, now, wall, outbox, out) && starts)
             starts [start_count++] = spec;
     }
-    //  Start nothing while an up host has not reported since the scheduler started: what
-    //  runs there is not known yet (a start may have succeeded while no scheduler listened).
+    //  Start nothing while a host that is not down has not reported in its registration:
+    //  what runs there is not known yet (a start may have succeeded while no scheduler
+    //  listened). A silent host counts too: silence proves nothing.
     const host_t *unreported = NULL;
     for (size_t i = 0; i < model_host_count (model) && !unreported; i++) {
         const host_t *host = model_host_at (model, i);
-        if (host->record.state == HOST_STATE_UP && !host->live.reported)
+        if (host->record.state != HOST_STATE_DOWN && !host->live.reported)
             unreported = host;
     }
     qsort (starts, start_count, sizeof *starts, s_by_priority);
@@ -553,12 +730,20 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
                   const host_t *host, const wire_command_result_t *result, int64_t now,
                   int64_t wall, outbox_t *outbox, mutations_t *out)
 {
+    bool final = result->status == RESULT_DONE || result->status == RESULT_FAILED
+              || result->status == RESULT_STALE;
     spec_t *spec = managed_spec_by_op (managed, result->id);
     if (!spec || strcmp (spec->op.record.host_id, host->record.id)) {
+        //  A late answer to a command that ended unanswered still settles where it went.
+        spec_t *waiting = final? managed_spec_by_may_run_op (managed, result->id): NULL;
+        if (waiting && !waiting->op.record.id)
+            s_may_run_answered (model, waiting, result->id);
         log_debug ("result %s of command %" PRIu64 " from host '%s' matches no operation",
                    command_status_name (result->status), result->id, host->record.name);
         return;
     }
+    if (final)
+        s_may_run_answered (model, spec, result->id);
     vm_op_t *op = &spec->op;
     switch (result->status) {
         case RESULT_ACCEPTED:
@@ -579,9 +764,13 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
             log_info ("vm '%s': %s on host '%s' done in %" PRIu32 " ms: %s",
                       spec->record.name, command_action_name (action), host->record.name,
                       result->elapsed_ms, result->message);
+            char target_id [WIRE_ID_SIZE];
+            snprintf (target_id, sizeof target_id, "%s", op->record.target_host_id);
             s_finish (spec, "done", result->message, wall, out);
-            if (action != COMMAND_STOP)
-                s_unsettle (model, spec, outbox);
+            if (action == COMMAND_START)
+                s_place_at (spec, host->record.id, wall, out);
+            if (action == COMMAND_MIGRATE)
+                s_place_at (spec, target_id, wall, out);
             if (action == COMMAND_MIGRATE)
                 s_reason (spec, wall, out, "migrated from host '%s' to host '%s' in %" PRIu32
                           " ms", host->record.name, target, result->elapsed_ms);
@@ -601,6 +790,19 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
         case RESULT_STATUS_COUNT:
             break;
     }
+}
+
+int
+reconcile_load_may_run (managed_t *managed, const may_run_record_t *record, int64_t now)
+{
+    spec_t *spec = managed_spec_by_uuid (managed, record->vm_uuid);
+    if (!spec || spec->may_run_count == SPEC_MAY_RUN_MAX)
+        return -1;
+    may_run_t *entry = &spec->may_run [spec->may_run_count++];
+    memset (entry, 0, sizeof *entry);
+    entry->record = *record;
+    entry->last_sent = now;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -660,10 +862,13 @@ reconcile_migrate (model_t *model, managed_t *managed, const reconcile_config_t 
                          view_verdicts_json (view, verdicts), wall, out);
         snprintf (spec->record.reason, sizeof spec->record.reason, "migrating from host '%s' "
                   "to host '%s'", source->record.name, destination->record.name);
-        s_begin (model, managed, spec, COMMAND_MIGRATE, source, destination,
-                 timeout_ms? timeout_ms: config->migration_timeout_ms, config, now, wall,
-                 outbox, out);
-        rc = 0;
+        if (s_begin (model, managed, spec, COMMAND_MIGRATE, source, destination,
+                     timeout_ms? timeout_ms: config->migration_timeout_ms, config, now, wall,
+                     outbox, out))
+            rc = 0;
+        else
+            snprintf (err, err_size, "cannot migrate vm '%s': %d earlier commands are not "
+                      "proven finished yet", name, SPEC_MAY_RUN_MAX);
     }
     free (verdicts);
     view_destroy (&view);

@@ -74,6 +74,10 @@ int reconcile_migrate (model_t *model, managed_t *managed, const reconcile_confi
 int reconcile_abort (model_t *model, managed_t *managed, const reconcile_config_t *config,
                      spec_t *spec, outbox_t *outbox, char *err, size_t err_size);
 
+//  At start-up: a may-run entry loaded from the store (DESIGN.md §5.9). Its command is taken
+//  as sent at now, unanswered. 0, or -1 when the VM is unknown or has too many.
+int reconcile_load_may_run (managed_t *managed, const may_run_record_t *record, int64_t now);
+
 //  Change a spec's persistent record (generation + 1, updated_at) and record the mutation;
 //  with_xml also stores the XML. Used by every writer of specs.
 void reconcile_put_spec (spec_t *spec, bool with_xml, int64_t wall, mutations_t *out);

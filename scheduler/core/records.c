@@ -32,6 +32,8 @@ mutation_kind_name (mutation_kind_t kind)
         case MUTATION_PRINCIPAL_PUT:    return "principal-put";
         case MUTATION_PRINCIPAL_DELETE: return "principal-delete";
         case MUTATION_AUDIT:       return "audit";
+        case MUTATION_MAY_RUN_PUT: return "may-run-put";
+        case MUTATION_MAY_RUN_DELETE: return "may-run-delete";
     }
     return "invalid";
 }

@@ -36,10 +36,12 @@ typedef struct {
     char migration_uri [WIRE_TEXT_SIZE];    // where peers live-migrate to (from HELLO)
 } host_record_t;
 
+//  One observed copy of a domain: what host_id last reported of it. Keyed by (uuid,
+//  host_id): two hosts reporting one uuid are two copies, never one VM that moved.
 typedef struct {
     char uuid [WIRE_ID_SIZE];               // libvirt domain uuid
     char name [WIRE_NAME_SIZE];             // domain name
-    char host_id [WIRE_ID_SIZE];            // host it was last seen on
+    char host_id [WIRE_ID_SIZE];            // host that reports this copy
     domain_state_t state;                   // last observed run state
     uint32_t vcpus;                         // vCPUs
     uint64_t memory_kib;                    // memory
@@ -69,6 +71,8 @@ typedef struct {
     bool needs_nested;                      // runs a hypervisor: needs vmx/svm + nested
     bool migratable;                        // may be live-migrated
     uint64_t generation;                    // bumped by every change of want or placement
+    char host_id [WIRE_ID_SIZE];            // where the database places it ("" nowhere): the
+                                            // copy kept when two are seen
     char reason [WIRE_TEXT_SIZE * 2];       // why it runs where it runs, or why it does not
     int64_t created_at;                     // wall ms
     int64_t updated_at;                     // wall ms of the last change
@@ -105,11 +109,23 @@ typedef struct {
     command_action_t action;                // start, stop, migrate
     char host_id [WIRE_ID_SIZE];            // host it was sent to (migration source)
     char target_host_id [WIRE_ID_SIZE];     // migration target
+    uint64_t host_generation;               // registration of host_id the command was fenced with
     char state [16];                        // "running", "done", "failed", "abandoned"
     char message [WIRE_TEXT_SIZE * 2];      // outcome
     int64_t started_at;                     // wall ms
     int64_t finished_at;                    // wall ms, 0 while running
 } op_record_t;
+
+//  A host where a copy of a managed VM may run because a command was sent there (the
+//  target of a START or of a migration), kept until a report proves otherwise (DESIGN.md
+//  §5.9). Observed copies are the other members of the set; together they say where a VM
+//  may run, and a VM is started only when that set is empty.
+typedef struct {
+    char vm_uuid [WIRE_ID_SIZE];            // which managed VM
+    char host_id [WIRE_ID_SIZE];            // where a copy may run
+    uint64_t op_id;                         // the command that put it there
+    uint64_t host_generation;               // the registration that command was fenced with
+} may_run_record_t;
 
 typedef enum {
     PRINCIPAL_HOST = 1,         // an agent's key: may speak for one host
@@ -158,7 +174,9 @@ typedef enum {
     MUTATION_DECISION,          // a placement decision with its verdicts (blob: JSON)
     MUTATION_PRINCIPAL_PUT,     // a key was allowed
     MUTATION_PRINCIPAL_DELETE,  // a key was revoked
-    MUTATION_AUDIT              // a request was audited (blob: its arguments, abridged)
+    MUTATION_AUDIT,             // a request was audited (blob: its arguments, abridged)
+    MUTATION_MAY_RUN_PUT,       // a command made a host a place where a VM may run
+    MUTATION_MAY_RUN_DELETE     // a report proved that copy absent (vm_uuid, host_id, op_id)
 } mutation_kind_t;
 
 typedef struct {
@@ -180,6 +198,7 @@ typedef struct {
         } vm_put;                           // MUTATION_VM_PUT
         struct {
             char uuid [WIRE_ID_SIZE];       // which VM
+            char host_id [WIRE_ID_SIZE];    // which copy: the host that no longer has it
             char reason [WIRE_TEXT_SIZE];   // why it is gone
         } vm_delete;                        // MUTATION_VM_DELETE
         spec_record_t spec;                 // MUTATION_SPEC_PUT
@@ -194,6 +213,7 @@ typedef struct {
         } decision;                         // MUTATION_DECISION
         principal_record_t principal;       // MUTATION_PRINCIPAL_PUT, _DELETE (kind, name)
         audit_record_t audit;               // MUTATION_AUDIT
+        may_run_record_t may_run;           // MUTATION_MAY_RUN_PUT, _DELETE
     } u;
     char *blob;                             // owned variable-size text (see above) or NULL
 } mutation_t;

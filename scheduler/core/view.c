@@ -101,8 +101,8 @@ s_add_vms (view_t *self)
         *vm = (place_vm_t) { .name = r->name, .vcpus = r->vcpus, .memory_mib = r->memory_mib,
                              .cpu_reserve = r->cpu_reserve, .mem_reserve_mib = r->mem_reserve_mib,
                              .needs_nested = r->needs_nested,
-                             .host = s_observed_host (self, model_vm_by_uuid (self->model,
-                                                                              r->uuid)) };
+                             .host = s_observed_host (self, model_vm_placed (self->model,
+                                                                 r->uuid, r->host_id)) };
         if (vm->host >= 0)
             place_host_add (&self->hosts [vm->host], vm);
         //  Starts and migrations in flight already hold their target's capacity.

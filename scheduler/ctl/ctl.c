@@ -185,8 +185,8 @@ s_vm_json (const ctl_context_t *context, const vm_t *vm, const spec_t *spec, boo
 json_t *
 ctl_vm_json (const ctl_context_t *context, const spec_t *spec)
 {
-    return s_vm_json (context, model_vm_by_uuid (context->model, spec->record.uuid), spec,
-                      false);
+    return s_vm_json (context, model_vm_placed (context->model, spec->record.uuid,
+                                                spec->record.host_id), spec, false);
 }
 
 //  --------------------------------------------------------------------------
@@ -284,7 +284,7 @@ s_vm_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **re
     spec_t *spec = managed_spec_by_name (context->managed, args [0]);
     if (!spec)
         spec = managed_spec_by_uuid (context->managed, args [0]);
-    vm_t *vm = spec? model_vm_by_uuid (context->model, spec->record.uuid)
+    vm_t *vm = spec? model_vm_placed (context->model, spec->record.uuid, spec->record.host_id)
                    : model_vm_by_name (context->model, args [0]);
     if (!vm && !spec)
         vm = model_vm_by_uuid (context->model, args [0]);

@@ -247,7 +247,7 @@ s_on_hello (scheduler_t *self, const transport_route_t *route, const wire_msg_t 
         return;
     }
     char err [WIRE_TEXT_SIZE];
-    host_t *host = model_host_register (self->model, &msg->body.hello, now, wall,
+    host_t *host = model_host_register (self->model, &msg->body.hello, msg->session, now, wall,
                                         &self->mutations, err, sizeof err);
     if (!host) {
         log_warn ("refused hello from host id %s: %s", msg->host_id, err);
@@ -565,6 +565,17 @@ s_load_spec (void *arg, const spec_record_t *record, const char *xml)
         log_error ("cannot load vm '%s' from the database", record->name);
 }
 
+//  A host where a managed VM may run because of a command the previous process sent: it
+//  stays in the VM's may-run set until a report proves otherwise (DESIGN.md §5.9).
+static void
+s_load_may_run (void *arg, const may_run_record_t *record)
+{
+    scheduler_t *self = arg;
+    if (reconcile_load_may_run (self->managed, record, self->started))
+        log_error ("cannot load where vm %s may run (host %s, command %" PRIu64 ") from the "
+                   "database", record->vm_uuid, record->host_id, record->op_id);
+}
+
 static void
 s_load_rule (void *arg, const rule_record_t *record)
 {
@@ -608,6 +619,7 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     ||  store_load_vms (self->store, s_load_vm, self)
     ||  store_load_specs (self->store, s_load_spec, self)
     ||  store_load_rules (self->store, s_load_rule, self)
+    ||  store_load_may_run (self->store, s_load_may_run, self)
     ||  store_load_principals (self->store, s_load_principal, self)
     ||  store_abandon_ops (self->store, clock_wall_ms ())) {
         snprintf (err, err_size, "cannot load the cluster from '%s' (see the log above)",

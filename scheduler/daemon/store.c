@@ -127,6 +127,37 @@ static const char *s_migrations [] = {
     "  status INTEGER NOT NULL,"
     "  message TEXT NOT NULL);"
     "CREATE INDEX audit_by_time ON audit (at);",
+
+    //  4: one row per observed copy (uuid, host), where the database places a managed VM,
+    //  the hosts where a copy may run because of a command (DESIGN.md §5.9), and the
+    //  registration each command was fenced with.
+    "CREATE TABLE vm_copies ("
+    "  uuid TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  host_id TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  vcpus INTEGER NOT NULL,"
+    "  memory_kib INTEGER NOT NULL,"
+    "  persistent INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (uuid, host_id));"
+    "INSERT INTO vm_copies SELECT uuid, name, host_id, state, vcpus, memory_kib, persistent,"
+    "  updated_at FROM vms;"
+    "DROP TABLE vms;"
+    "ALTER TABLE vm_copies RENAME TO vms;"
+    "ALTER TABLE specs ADD COLUMN host_id TEXT NOT NULL DEFAULT '';"
+    "UPDATE specs SET host_id = coalesce ((SELECT host_id FROM vms WHERE vms.uuid = specs.uuid"
+    "  LIMIT 1), '');"
+    "ALTER TABLE operations ADD COLUMN host_generation INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE may_run ("
+    "  vm_uuid TEXT NOT NULL,"
+    "  host_id TEXT NOT NULL,"
+    "  op_id INTEGER NOT NULL,"
+    "  host_generation INTEGER NOT NULL,"
+    "  PRIMARY KEY (vm_uuid, host_id, op_id));"
+    "INSERT INTO may_run SELECT vm_uuid, CASE action WHEN 'migrate' THEN target_host_id"
+    "  ELSE host_id END, id, 0 FROM operations WHERE state = 'running'"
+    "  AND action IN ('start', 'migrate');",
 };
 #define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
 
@@ -142,6 +173,7 @@ typedef enum {
     S_DECISION_PUT, S_DECISION_DELETE, S_DECISION_GET,
     S_PRINCIPAL_PUT, S_PRINCIPAL_DELETE, S_PRINCIPAL_LOAD,
     S_AUDIT_ADD, S_AUDIT_SINCE,
+    S_MAY_RUN_PUT, S_MAY_RUN_DELETE, S_MAY_RUN_LOAD,
     S_STATEMENT_COUNT
 } s_statement_t;
 
@@ -170,9 +202,9 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
                     " state_since, maintenance, migration_uri FROM hosts ORDER BY name",
     [S_VM_PUT]    = "INSERT OR REPLACE INTO vms (uuid, name, host_id, state, vcpus, memory_kib,"
                     " persistent, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [S_VM_DELETE] = "DELETE FROM vms WHERE uuid = ?1",
+    [S_VM_DELETE] = "DELETE FROM vms WHERE uuid = ?1 AND host_id = ?2",
     [S_VM_LOAD]   = "SELECT uuid, name, host_id, state, vcpus, memory_kib, persistent,"
-                    " updated_at FROM vms ORDER BY name, uuid",
+                    " updated_at FROM vms ORDER BY name, uuid, host_id",
     [S_TRANSITION_ADD] = "INSERT INTO transitions (at, entity, entity_id, from_state, to_state,"
                          " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_TRANSITIONS_OF] = "SELECT * FROM (SELECT id, at, entity, entity_id, from_state,"
@@ -184,27 +216,28 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
     //  A NULL xml keeps the stored one (policy changes do not resend the definition).
     [S_SPEC_PUT] = "INSERT INTO specs (uuid, name, xml, want, ha, priority, vcpus, memory_mib,"
                    " cpu_reserve, mem_reserve_mib, needs_nested, migratable, generation, reason,"
-                   " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                   " ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (uuid) DO UPDATE SET name = ?2,"
-                   " xml = coalesce (?3, xml), want = ?4, ha = ?5, priority = ?6, vcpus = ?7,"
-                   " memory_mib = ?8, cpu_reserve = ?9, mem_reserve_mib = ?10,"
+                   " created_at, updated_at, host_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                   " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT (uuid) DO UPDATE"
+                   " SET name = ?2, xml = coalesce (?3, xml), want = ?4, ha = ?5, priority = ?6,"
+                   " vcpus = ?7, memory_mib = ?8, cpu_reserve = ?9, mem_reserve_mib = ?10,"
                    " needs_nested = ?11, migratable = ?12, generation = ?13, reason = ?14,"
-                   " created_at = ?15, updated_at = ?16",
+                   " created_at = ?15, updated_at = ?16, host_id = ?17",
     [S_SPEC_DELETE] = "DELETE FROM specs WHERE uuid = ?1",
     [S_SPEC_LOAD] = "SELECT uuid, name, xml, want, ha, priority, vcpus, memory_mib, cpu_reserve,"
                     " mem_reserve_mib, needs_nested, migratable, generation, reason, created_at,"
-                    " updated_at FROM specs ORDER BY name",
+                    " updated_at, host_id FROM specs ORDER BY name",
     [S_RULE_PUT] = "INSERT INTO rules (name, kind, hard, positive, weight, vms, hosts,"
                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_RULE_DELETE] = "DELETE FROM rules WHERE name = ?1",
     [S_RULE_LOAD] = "SELECT name, kind, hard, positive, weight, vms, hosts, created_at"
                     " FROM rules ORDER BY name",
     [S_OP_PUT] = "INSERT OR REPLACE INTO operations (id, vm_uuid, vm_name, action, host_id,"
-                 " target_host_id, state, message, started_at, finished_at)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 " target_host_id, state, message, started_at, finished_at, host_generation)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [S_OP_MAX] = "SELECT coalesce (max (id), 0) FROM operations",
     [S_OPS_OF] = "SELECT * FROM (SELECT id, vm_uuid, vm_name, action, host_id, target_host_id,"
-                 " state, message, started_at, finished_at FROM operations WHERE vm_uuid = ?1"
+                 " state, message, started_at, finished_at, host_generation FROM operations"
+                 " WHERE vm_uuid = ?1"
                  " ORDER BY id DESC LIMIT ?2) ORDER BY id",
     [S_OPS_ABANDON] = "UPDATE operations SET state = 'abandoned', finished_at = ?1,"
                       " message = 'the scheduler restarted while it ran; the desired state"
@@ -223,6 +256,12 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_AUDIT_SINCE] = "SELECT * FROM (SELECT id, at, who, verb, args, status, message FROM audit"
                       " WHERE at >= ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [S_MAY_RUN_PUT] = "INSERT OR REPLACE INTO may_run (vm_uuid, host_id, op_id, host_generation)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [S_MAY_RUN_DELETE] = "DELETE FROM may_run WHERE vm_uuid = ?1 AND host_id = ?2"
+                         " AND op_id = ?3",
+    [S_MAY_RUN_LOAD] = "SELECT vm_uuid, host_id, op_id, host_generation FROM may_run"
+                       " ORDER BY vm_uuid, op_id",
 };
 
 struct store {
@@ -554,17 +593,12 @@ s_vm_put (store_t *self, const mutation_t *mutation)
     sqlite3_bind_int64 (statement, 8, vm->updated_at);
     if (s_run (self, statement, "store a vm"))
         return -1;
-    //  History: new VMs, state changes and host changes, nothing else (reports repeat).
+    //  History: new copies and state changes, nothing else (reports repeat).
     bool existed = mutation->u.vm_put.existed;
-    bool moved = existed && strcmp (mutation->u.vm_put.prev_host_id, vm->host_id) != 0;
-    if (existed && !moved && mutation->u.vm_put.prev_state == vm->state)
+    if (existed && mutation->u.vm_put.prev_state == vm->state)
         return 0;
     char detail [WIRE_TEXT_SIZE];
-    if (moved)
-        snprintf (detail, sizeof detail, "host %.40s -> %.40s", mutation->u.vm_put.prev_host_id,
-                  vm->host_id);
-    else
-        snprintf (detail, sizeof detail, "on host %.40s", vm->host_id);
+    snprintf (detail, sizeof detail, "on host %.40s", vm->host_id);
     return s_add_transition (self, mutation->at, "vm", vm->uuid,
                              existed? domain_state_name (mutation->u.vm_put.prev_state): "",
                              domain_state_name (vm->state), detail);
@@ -575,10 +609,25 @@ s_vm_delete (store_t *self, const mutation_t *mutation)
 {
     sqlite3_stmt *statement = s_statement (self, S_VM_DELETE);
     s_bind_text (statement, 1, mutation->u.vm_delete.uuid);
+    s_bind_text (statement, 2, mutation->u.vm_delete.host_id);
     if (s_run (self, statement, "delete a vm"))
         return -1;
     return s_add_transition (self, mutation->at, "vm", mutation->u.vm_delete.uuid, "",
                              "deleted", mutation->u.vm_delete.reason);
+}
+
+static int
+s_may_run (store_t *self, const mutation_t *mutation)
+{
+    const may_run_record_t *entry = &mutation->u.may_run;
+    bool put = mutation->kind == MUTATION_MAY_RUN_PUT;
+    sqlite3_stmt *statement = s_statement (self, put? S_MAY_RUN_PUT: S_MAY_RUN_DELETE);
+    s_bind_text (statement, 1, entry->vm_uuid);
+    s_bind_text (statement, 2, entry->host_id);
+    sqlite3_bind_int64 (statement, 3, (sqlite3_int64) entry->op_id);
+    if (put)
+        sqlite3_bind_int64 (statement, 4, (sqlite3_int64) entry->host_generation);
+    return s_run (self, statement, put? "record where a vm may run": "clear where a vm may run");
 }
 
 static int
@@ -605,6 +654,7 @@ s_spec_put (store_t *self, const mutation_t *mutation)
     s_bind_text (statement, 14, spec->reason);
     sqlite3_bind_int64 (statement, 15, spec->created_at);
     sqlite3_bind_int64 (statement, 16, spec->updated_at);
+    s_bind_text (statement, 17, spec->host_id);
     return s_run (self, statement, "store a managed vm");
 }
 
@@ -690,6 +740,7 @@ s_op_put (store_t *self, const op_record_t *op)
     s_bind_text (statement, 8, op->message);
     sqlite3_bind_int64 (statement, 9, op->started_at);
     sqlite3_bind_int64 (statement, 10, op->finished_at);
+    sqlite3_bind_int64 (statement, 11, (sqlite3_int64) op->host_generation);
     return s_run (self, statement, "store an operation");
 }
 
@@ -772,6 +823,9 @@ s_write (store_t *self, const mutation_t *mutation)
             return s_principal (self, mutation);
         case MUTATION_AUDIT:
             return s_audit (self, mutation);
+        case MUTATION_MAY_RUN_PUT:
+        case MUTATION_MAY_RUN_DELETE:
+            return s_may_run (self, mutation);
     }
     log_error ("database '%s': unknown mutation kind %d", self->path, (int) mutation->kind);
     return -1;
@@ -851,6 +905,7 @@ typedef struct {
     store_op_fn *op_fn;                 // for operation rows
     store_principal_fn *principal_fn;   // for principal rows
     store_audit_fn *audit_fn;           // for audit rows
+    store_may_run_fn *may_run_fn;       // for may-run rows
     void *arg;                          // the caller's argument
 } s_reader_t;
 
@@ -973,6 +1028,7 @@ s_spec_row (sqlite3_stmt *statement, const s_reader_t *reader)
     s_column_text (statement, 13, spec.reason, sizeof spec.reason);
     spec.created_at = sqlite3_column_int64 (statement, 14);
     spec.updated_at = sqlite3_column_int64 (statement, 15);
+    s_column_text (statement, 16, spec.host_id, sizeof spec.host_id);
     reader->spec_fn (reader->arg, &spec, xml? (const char *) xml: "");
 }
 
@@ -1011,7 +1067,28 @@ s_op_row (sqlite3_stmt *statement, const s_reader_t *reader)
     s_column_text (statement, 7, op.message, sizeof op.message);
     op.started_at = sqlite3_column_int64 (statement, 8);
     op.finished_at = sqlite3_column_int64 (statement, 9);
+    op.host_generation = (uint64_t) sqlite3_column_int64 (statement, 10);
     reader->op_fn (reader->arg, &op);
+}
+
+static void
+s_may_run_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    may_run_record_t entry;
+    memset (&entry, 0, sizeof entry);
+    s_column_text (statement, 0, entry.vm_uuid, sizeof entry.vm_uuid);
+    s_column_text (statement, 1, entry.host_id, sizeof entry.host_id);
+    entry.op_id = (uint64_t) sqlite3_column_int64 (statement, 2);
+    entry.host_generation = (uint64_t) sqlite3_column_int64 (statement, 3);
+    reader->may_run_fn (reader->arg, &entry);
+}
+
+int
+store_load_may_run (store_t *self, store_may_run_fn *fn, void *arg)
+{
+    s_reader_t reader = { .may_run_fn = fn, .arg = arg };
+    return s_each_row (self, s_statement (self, S_MAY_RUN_LOAD), "load where vms may run",
+                       s_may_run_row, &reader);
 }
 
 int

@@ -53,6 +53,7 @@ typedef void (store_rule_fn) (void *arg, const rule_record_t *rule);
 typedef void (store_op_fn) (void *arg, const op_record_t *op);
 typedef void (store_vm_fn) (void *arg, const vm_record_t *vm);
 typedef void (store_transition_fn) (void *arg, const transition_t *transition);
+typedef void (store_may_run_fn) (void *arg, const may_run_record_t *entry);
 
 //  Open (creating if needed) and migrate the database at path. NULL with a reason in err
 //  (cannot open, not a vmsched database, newer schema version, ...).
@@ -90,6 +91,10 @@ int store_load_rules (store_t *self, store_rule_fn *fn, void *arg);
 
 //  Call fn for the newest `limit` operations of one VM, oldest first. 0 or -1.
 int store_load_ops (store_t *self, const char *vm_uuid, int limit, store_op_fn *fn, void *arg);
+
+//  Call fn for every host where a managed VM may run because of a command (DESIGN.md §5.9),
+//  by VM and command. 0 or -1.
+int store_load_may_run (store_t *self, store_may_run_fn *fn, void *arg);
 
 //  The highest operation id ever used (0 for none): command ids continue after it.
 uint64_t store_max_op_id (store_t *self);

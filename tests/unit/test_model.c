@@ -60,17 +60,17 @@ main (void)
 
     //  Registration: generation 1, up, recorded.
     wire_hello_t hello = s_hello (s_id1, "h1");
-    host_t *h1 = model_host_register (model, &hello, 1000, 1, &out, err, sizeof err);
+    host_t *h1 = model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err);
     CHECK (h1 && h1->record.generation == 1 && h1->record.state == HOST_STATE_UP);
     CHECK (s_count (&out, MUTATION_HOST_PUT) == 1 && s_count (&out, MUTATION_HOST_STATE) == 1);
     mutations_clear (&out);
 
     //  Another id may not take the same name; a second host sorts after.
     hello = s_hello (s_id2, "h1");
-    CHECK (model_host_register (model, &hello, 1000, 1, &out, err, sizeof err) == NULL);
+    CHECK (model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err) == NULL);
     CHECK (strstr (err, "already registered"));
     hello = s_hello (s_id2, "h0");
-    host_t *h0 = model_host_register (model, &hello, 1000, 1, &out, err, sizeof err);
+    host_t *h0 = model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err);
     CHECK (h0 && model_host_at (model, 0) == h0 && model_host_count (model) == 2);
     mutations_clear (&out);
 
@@ -88,8 +88,16 @@ main (void)
 
     //  Re-registration bumps the generation and brings the host up.
     hello = s_hello (s_id1, "h1");
-    h1 = model_host_register (model, &hello, 9000, 6, &out, err, sizeof err);
+    h1 = model_host_register (model, &hello, 77, 9000, 6, &out, err, sizeof err);
     CHECK (h1->record.generation == 2 && h1->record.state == HOST_STATE_UP);
+    CHECK (!h1->live.reported && h1->live.report_serial == 0);
+    mutations_clear (&out);
+    //  A retry of that agent session's HELLO is the same registration: same generation, no
+    //  mutation. Another session (a restarted agent) is a new registration.
+    h1 = model_host_register (model, &hello, 77, 9100, 6, &out, err, sizeof err);
+    CHECK (h1->record.generation == 2 && out.count == 0);
+    h1 = model_host_register (model, &hello, 78, 9200, 6, &out, err, sizeof err);
+    CHECK (h1->record.generation == 3 && s_count (&out, MUTATION_HOST_PUT) == 1);
     mutations_clear (&out);
 
     //  Reports add, change and remove VMs.
@@ -136,13 +144,19 @@ main (void)
     CHECK (model_vm_by_uuid (model, s_vm2) != NULL);
     model_apply_event (model, h1, &event, 14, &out);
     CHECK (model_vm_by_uuid (model, s_vm2) == NULL);
+    //  Another host reporting the same uuid is a second copy, never a move.
     event = (wire_event_t) { EVENT_RESUMED, s_domain (s_vm1, "web", DOMAIN_RUNNING) };
     mutations_clear (&out);
     model_apply_event (model, h0, &event, 15, &out);
-    CHECK (strcmp (model_vm_by_uuid (model, s_vm1)->record.host_id, s_id2) == 0);
-    CHECK (out.count == 1 && strcmp ((*(mutation_t *) vec_at (&out, 0)).u.vm_put.prev_host_id, s_id1) == 0);
+    vm_t *copies [4];
+    CHECK (model_vm_copies (model, s_vm1, copies, 4) == 2);
+    CHECK (model_vm_copy (model, s_vm1, s_id1) && model_vm_copy (model, s_vm1, s_id2));
+    CHECK (out.count == 1 && !(*(mutation_t *) vec_at (&out, 0)).u.vm_put.existed);
+    //  Each host removes only its own copy.
     event.kind = EVENT_UNDEFINED;
     model_apply_event (model, h0, &event, 16, &out);
+    CHECK (model_vm_count (model) == 1 && model_vm_copy (model, s_vm1, s_id1));
+    model_apply_event (model, h1, &event, 17, &out);
     CHECK (model_vm_count (model) == 0);
 
     model_totals_t totals;

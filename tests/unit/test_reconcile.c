@@ -10,6 +10,8 @@
 #include "managed.h"
 #include "model.h"
 #include "reconcile.h"
+#include "fixture_files.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,24 @@ typedef struct {
     int64_t now;
 } s_world_t;
 
+//  Registers (or re-registers) a host; it has reported nothing yet.
+static host_t *
+s_register (s_world_t *world, const char *id, const char *name, uint32_t cpus,
+            uint64_t memory_mib);
+
+//  Registers a host that reports no domains.
 static host_t *
 s_host (s_world_t *world, const char *id, const char *name, uint32_t cpus, uint64_t memory_mib)
+{
+    host_t *host = s_register (world, id, name, cpus, memory_mib);
+    wire_report_t nothing = { true, 0, NULL };
+    model_apply_report (world->model, host, &nothing, 1000, &world->out);
+    return host;
+}
+
+static host_t *
+s_register (s_world_t *world, const char *id, const char *name, uint32_t cpus,
+            uint64_t memory_mib)
 {
     wire_hello_t hello;
     memset (&hello, 0, sizeof hello);
@@ -39,11 +57,8 @@ s_host (s_world_t *world, const char *id, const char *name, uint32_t cpus, uint6
     hello.capacity.cpus = cpus;
     hello.capacity.memory_mib = memory_mib;
     char err [256];
-    host_t *host = model_host_register (world->model, &hello, world->now, 1000, &world->out,
-                                        err, sizeof err);
-    wire_report_t nothing = { true, 0, NULL };
-    model_apply_report (world->model, host, &nothing, 1000, &world->out);
-    return host;
+    return model_host_register (world->model, &hello, 0, world->now, 1000, &world->out, err,
+                                sizeof err);
 }
 
 static void
@@ -202,15 +217,16 @@ s_test_give_up (void)
     CHECK (web->op.record.id == 0);
     CHECK (strstr (web->record.reason, "no answer from the agent"));
     CHECK (web->retry_after > world.now);
-    //  Where it runs is uncertain now: nothing starts before every up host reported again
-    //  (nor before retry_after).
-    world.now = web->retry_after;
+    //  h1 may run it (the start was never answered): not before retry_after, and then only
+    //  on h1 again, never elsewhere.
+    s_host (&world, H2, "h2", 8, 8192);
     s_step (&world);
     CHECK (world.outbox.count == 0);
     CHECK (strstr (web->record.reason, "no answer from the agent"));
-    s_report (&world, h1, NULL, 0);
+    world.now = web->retry_after;
     s_step (&world);
     CHECK (world.outbox.count == 1 && !(*(outbound_t *) vec_at (&world.outbox, 0)).report_request);
+    CHECK (strcmp (((outbound_t *) vec_at (&world.outbox, 0))->host_id, H1) == 0);
 
     //  A failure from the agent: reason and retry later.
     uint64_t id = (*(outbound_t *) vec_at (&world.outbox, 0)).command.id;
@@ -461,8 +477,9 @@ s_test_migration_race (void)
     s_step (&world);
     for (size_t i = 0; i < world.outbox.count; i++)
         CHECK ((*(outbound_t *) vec_at (&world.outbox, i)).report_request);
-    CHECK (world.outbox.count == 3);            // every up host is asked
-    CHECK (strstr (web->record.reason, "waiting for host"));
+    CHECK (world.outbox.count == 1              // the target is asked, nobody else
+           && strcmp (((outbound_t *) vec_at (&world.outbox, 0))->host_id, H2) == 0);
+    CHECK (strstr (web->record.reason, "may run on host 'h2'"));
     s_report (&world, h2, &web, 1);             // the target's report: found
     s_step (&world);
     CHECK (world.outbox.count == 0);
@@ -492,6 +509,295 @@ s_test_libvirt_lost (void)
     return s_verdict ("no-placement-on-host-without-libvirt", failures);
 }
 
+//  --------------------------------------------------------------------------
+//  The four ways the reconciler once started a second copy (H1-H4), and forged reports.
+//  Each runs the world on a virtual clock in 100 ms steps for `ms`: hosts in `alive` are
+//  heard every step and report their domains every second; the others are silent. Returns
+//  how many STARTs left for spec in that time (any host) and, in *to, the last target.
+
+typedef struct {
+    host_t *host;                   // a live host
+    spec_t *runs [4];               // what it reports running
+    int run_count;                  // used entries of runs
+} s_alive_t;
+
+static int
+s_run_for (s_world_t *world, int64_t ms, s_alive_t *alive, int alive_count,
+           const spec_t *spec, char *to)
+{
+    model_timing_t timing = { 1500, 5000 };
+    int starts = 0;
+    for (int64_t t = 0; t < ms; t += 100) {
+        world->now += 100;
+        for (int i = 0; i < alive_count; i++) {
+            model_host_heard (world->model, alive [i].host, world->now, 1000, &world->out);
+            if (t % 1000 == 0)
+                s_report (world, alive [i].host, alive [i].runs, alive [i].run_count);
+        }
+        model_check_liveness (world->model, &timing, world->now, 1000, &world->out);
+        s_step (world);
+        for (size_t i = 0; i < world->outbox.count; i++) {
+            const outbound_t *sent = vec_at (&world->outbox, i);
+            if (!sent->report_request && sent->command.action == COMMAND_START
+            &&  strcmp (sent->command.vm_uuid, spec->record.uuid) == 0) {
+                starts++;
+                if (to)
+                    strcpy (to, sent->host_id);
+            }
+        }
+    }
+    return starts;
+}
+
+//  The STOP commands for spec in the outbox, and the host of the last one in *to.
+static int
+s_stops_of (s_world_t *world, const spec_t *spec, char *to)
+{
+    int stops = 0;
+    for (size_t i = 0; i < world->outbox.count; i++) {
+        const outbound_t *sent = vec_at (&world->outbox, i);
+        if (!sent->report_request && sent->command.action == COMMAND_STOP
+        &&  strcmp (sent->command.vm_uuid, spec->record.uuid) == 0) {
+            stops++;
+            strcpy (to, sent->host_id);
+        }
+    }
+    return stops;
+}
+
+//  H1: a START is in flight to h1 when h1 falls silent. h1 may run the VM: it stays in the
+//  VM's may-run set, and nothing starts elsewhere however long h1 is silent.
+static int
+s_test_h1_start_in_flight (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 4, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 4, 4096);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_step (&world);
+    CHECK (world.outbox.count == 1
+           && strcmp (((outbound_t *) vec_at (&world.outbox, 0))->host_id, H1) == 0);
+    //  h1 falls silent with the START unanswered; h2 keeps talking.
+    s_alive_t alive [] = { { h2, { NULL }, 0 } };
+    char to [WIRE_ID_SIZE] = "";
+    int starts = s_run_for (&world, 180000, alive, 1, web, to);
+    CHECK (h1->record.state == HOST_STATE_DOWN);
+    CHECK (starts == 0 || strcmp (to, H1) == 0);
+    CHECK (strstr (web->record.reason, "h1"));
+    s_world_free (&world);
+    return s_verdict ("h1-start-in-flight-to-silent-host", failures);
+}
+
+//  H2: a migration ends while its target is only suspect. The source reports the VM gone;
+//  the target may run the migrated copy, so nothing starts elsewhere.
+static int
+s_test_h2_migration_target_suspect (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
+    host_t *h3 = s_host (&world, H3, "h3", 8, 16384);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_report (&world, h1, &web, 1);
+    s_step (&world);
+    char err [256];
+    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
+                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    uint64_t id = web->op.record.id;
+    //  h2 falls silent (suspect after 1.5 s); then h1 says the migration is done and its
+    //  report no longer lists the VM.
+    s_alive_t alive [] = { { h1, { web }, 1 }, { h3, { NULL }, 0 } };
+    int starts = s_run_for (&world, 2000, alive, 2, web, NULL);
+    CHECK (h2->record.state == HOST_STATE_SUSPECT);
+    s_result (&world, h1, id, web->record.uuid, RESULT_DONE, "migrated");
+    alive [0].run_count = 0;
+    starts += s_run_for (&world, 120000, alive, 2, web, NULL);
+    CHECK (starts == 0);
+    CHECK (strstr (web->record.reason, "h2"));
+    //  The target comes back (registers again: it was declared down) and reports the copy:
+    //  found, nothing to do.
+    CHECK (h2->record.state == HOST_STATE_DOWN);
+    CHECK (s_register (&world, H2, "h2", 8, 8192) == h2);
+    s_alive_t all [] = { { h1, { NULL }, 0 }, { h2, { web }, 1 }, { h3, { NULL }, 0 } };
+    CHECK (s_run_for (&world, 3000, all, 3, web, NULL) == 0);
+    if (strcmp (web->record.reason, "running on host 'h2'"))
+        fprintf (stderr, "  reason: %s\n", web->record.reason);
+    CHECK (strcmp (web->record.reason, "running on host 'h2'") == 0);
+    (void) h3;
+    s_world_free (&world);
+    return s_verdict ("h2-migration-ended-while-target-suspect", failures);
+}
+
+//  H4: two running copies are two: the one the database does not place is stopped, and
+//  neither "moves" the VM.
+static int
+s_test_h4_two_copies (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_step (&world);
+    uint64_t id = ((outbound_t *) vec_at (&world.outbox, 0))->command.id;
+    host_t *placed = strcmp (((outbound_t *) vec_at (&world.outbox, 0))->host_id, H1) == 0?
+                     h1: h2;
+    host_t *other = placed == h1? h2: h1;
+    s_result (&world, placed, id, web->record.uuid, RESULT_DONE, "started");
+    s_report (&world, placed, &web, 1);
+    s_report (&world, other, &web, 1);          // a second copy, started behind our back
+    CHECK (model_vm_count (world.model) == 2);
+    s_step (&world);
+    char to [WIRE_ID_SIZE] = "";
+    CHECK (s_stops_of (&world, web, to) == 1 && strcmp (to, other->record.id) == 0);
+    CHECK (strstr (web->record.reason, other->record.name));
+    s_world_free (&world);
+    return s_verdict ("h4-two-copies-are-two", failures);
+}
+
+//  A host's key reports a managed VM that runs on another up host: recorded as a second
+//  copy on the reporting host (never as a move), and that copy is stopped.
+static int
+s_test_forged_cross_host_report (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h3 = s_host (&world, H3, "h3", 8, 8192);
+    spec_t *m1 = s_spec (&world, "m1", 1, 512, VM_WANT_RUNNING, 0);
+    s_step (&world);
+    uint64_t id = ((outbound_t *) vec_at (&world.outbox, 0))->command.id;
+    s_result (&world, h3, id, m1->record.uuid, RESULT_DONE, "started");
+    s_report (&world, h3, &m1, 1);
+    s_step (&world);
+    CHECK (strcmp (m1->record.reason, "running on host 'h3'") == 0);
+    host_t *h4 = s_host (&world, "44444444-4444-4444-4444-444444444444", "h4", 8, 8192);
+    s_report (&world, h4, &m1, 1);
+    vm_t *on_h3 = model_vm_by_uuid (world.model, m1->record.uuid);
+    CHECK (on_h3 && strcmp (on_h3->record.host_id, H3) == 0);   // the first copy stays
+    CHECK (model_vm_count (world.model) == 2);
+    s_step (&world);
+    char to [WIRE_ID_SIZE] = "";
+    CHECK (s_stops_of (&world, m1, to) == 1 && strcmp (to, h4->record.id) == 0);
+    s_world_free (&world);
+    return s_verdict ("forged-cross-host-report-is-a-second-copy", failures);
+}
+
+//  The scheduler's start-up, as the daemon does it: the store's records into a new world.
+typedef struct {
+    s_world_t *world;               // being loaded
+    bool may_run;                   // load the may-run entries (false: as the old code did)
+} s_loader_t;
+
+static void
+s_load_host_row (void *arg, const host_record_t *record)
+{
+    s_loader_t *loader = arg;
+    model_load_host (loader->world->model, record, loader->world->now);
+}
+
+static void
+s_load_vm_row (void *arg, const vm_record_t *record)
+{
+    model_load_vm (((s_loader_t *) arg)->world->model, record);
+}
+
+static void
+s_load_spec_row (void *arg, const spec_record_t *record, const char *xml)
+{
+    managed_add_spec (((s_loader_t *) arg)->world->managed, record, xml);
+}
+
+static void
+s_load_may_run_row (void *arg, const may_run_record_t *record)
+{
+    s_loader_t *loader = arg;
+    if (loader->may_run)
+        reconcile_load_may_run (loader->world->managed, record, loader->world->now);
+}
+
+static int
+s_restart (s_world_t *world, const char *path, bool may_run)
+{
+    int failures = 0;
+    char err [256];
+    store_t *store = store_open (path, err, sizeof err);
+    CHECK (store != NULL);
+    if (!store)
+        return failures;
+    s_loader_t loader = { world, may_run };
+    CHECK (store_load_hosts (store, s_load_host_row, &loader) == 0);
+    CHECK (store_load_vms (store, s_load_vm_row, &loader) == 0);
+    CHECK (store_load_specs (store, s_load_spec_row, &loader) == 0);
+    CHECK (store_load_may_run (store, s_load_may_run_row, &loader) == 0);
+    managed_set_op_base (world->managed, store_max_op_id (store));
+    store_destroy (&store);
+    return failures;
+}
+
+//  H3: a START is in flight to h1 when the scheduler restarts; after the restart h1 stays
+//  silent (suspect, then down). h1 may run the VM, so it never starts elsewhere. Without
+//  the stored may-run entry (as before), the restarted scheduler started it on h2.
+static int
+s_test_h3_restart_with_start_in_flight (void)
+{
+    int failures = 0;
+    char dir [256], path [300];
+    CHECK (fixture_files_tempdir (dir, sizeof dir, "reconcile") == 0);
+    snprintf (path, sizeof path, "%s/vmsched.db", dir);
+    char err [256];
+    store_t *store = store_open (path, err, sizeof err);
+    CHECK (store != NULL);
+
+    s_world_t before;
+    s_world_init (&before);
+    s_host (&before, H1, "h1", 4, 8192);
+    s_host (&before, H2, "h2", 4, 4096);
+    spec_t *web = s_spec (&before, "web", 1, 512, VM_WANT_RUNNING, 0);
+    mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = 1000, .blob = strdup (web->xml) };
+    put.u.spec = web->record;
+    mutations_push (&before.out, &put);
+    reconcile_step (before.model, before.managed, &before.config, before.now, 1000,
+                    &before.outbox, &before.out);
+    CHECK (before.outbox.count == 1
+           && strcmp (((outbound_t *) vec_at (&before.outbox, 0))->host_id, H1) == 0);
+    for (size_t i = 0; i < before.out.count; i++)
+        CHECK (store_apply (store, vec_at (&before.out, i)) == 0);
+    CHECK (store_commit (store) == 0);
+    store_destroy (&store);
+    char uuid [WIRE_ID_SIZE];
+    strcpy (uuid, web->record.uuid);
+    s_world_free (&before);
+
+    for (int variant = 0; variant < 2; variant++) {
+        bool with_may_run = variant == 1;
+        s_world_t after;
+        s_world_init (&after);
+        failures += s_restart (&after, path, with_may_run);
+        host_t *h2 = model_host_by_id (after.model, H2);
+        spec_t *loaded = managed_spec_by_uuid (after.managed, uuid);
+        CHECK (h2 && loaded);
+        if (!h2 || !loaded)
+            break;
+        CHECK (loaded->may_run_count == (with_may_run? 1: 0));
+        s_alive_t alive [] = { { h2, { NULL }, 0 } };
+        char to [WIRE_ID_SIZE] = "";
+        int starts = s_run_for (&after, 60000, alive, 1, loaded, to);
+        if (with_may_run)
+            CHECK (starts == 0);                // h1 may run it: never a second copy
+        else
+            CHECK (starts >= 1 && strcmp (to, H2) == 0);    // the hole the entry closes
+        s_world_free (&after);
+    }
+    fixture_files_remove_dir (dir);
+    return s_verdict ("h3-restart-with-start-in-flight", failures);
+}
+
 int
 main (void)
 {
@@ -508,5 +814,10 @@ main (void)
     failed += s_test_unreported ();
     failed += s_test_migration_race ();
     failed += s_test_libvirt_lost ();
+    failed += s_test_h1_start_in_flight ();
+    failed += s_test_h2_migration_target_suspect ();
+    failed += s_test_h3_restart_with_start_in_flight ();
+    failed += s_test_h4_two_copies ();
+    failed += s_test_forged_cross_host_report ();
     return failed? 1: 0;
 }

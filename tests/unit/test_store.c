@@ -152,6 +152,7 @@ s_round_trip (const char *path)
     mutation_t paused = s_vm_put (s_vm_a, "web-1", DOMAIN_PAUSED, true, DOMAIN_RUNNING);
     mutation_t gone = { .kind = MUTATION_VM_DELETE, .at = 4000 };
     strcpy (gone.u.vm_delete.uuid, s_vm_a);
+    strcpy (gone.u.vm_delete.host_id, s_host_a);        // the copy on host a
     strcpy (gone.u.vm_delete.reason, "undefined on h1");
     CHECK (store_apply (store, &down) == 0);
     CHECK (store_apply (store, &same) == 0);
@@ -286,6 +287,82 @@ s_refusals (const char *dir)
     return failures;
 }
 
+static void
+s_on_spec (void *arg, const spec_record_t *spec, const char *xml)
+{
+    (void) xml;
+    spec_record_t *last = arg;
+    *last = *spec;
+}
+
+static void
+s_on_may_run (void *arg, const may_run_record_t *entry)
+{
+    may_run_record_t *last = arg;
+    *last = *entry;
+}
+
+//  A database of schema 3 (one vm row per uuid, no placement, no may-run table) migrates to
+//  4: its copy keeps its host, the managed VM is placed there, and a START that was running
+//  becomes a host where the VM may run.
+static int
+s_migrates_from_v3 (const char *path)
+{
+    int failures = 0;
+    char err [256];
+    store_t *store = store_open (path, err, sizeof err);
+    CHECK (store);
+    store_destroy (&store);
+    sqlite3 *db;
+    CHECK (sqlite3_open (path, &db) == SQLITE_OK);
+    const char *to_v3 =
+        "DROP TABLE may_run; ALTER TABLE specs DROP COLUMN host_id;"
+        "ALTER TABLE operations DROP COLUMN host_generation;"
+        "DROP TABLE vms; CREATE TABLE vms (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " host_id TEXT NOT NULL, state INTEGER NOT NULL, vcpus INTEGER NOT NULL,"
+        " memory_kib INTEGER NOT NULL, persistent INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+        "INSERT INTO vms VALUES ('aaaaaaaa-0000-0000-0000-000000000001', 'web-1', 'host-a', 1,"
+        " 2, 2097152, 1, 5);"
+        "INSERT INTO specs (uuid, name, xml, want, ha, priority, vcpus, memory_mib, cpu_reserve,"
+        " mem_reserve_mib, needs_nested, migratable, generation, reason, created_at, updated_at)"
+        " VALUES ('aaaaaaaa-0000-0000-0000-000000000001', 'web-1', '<domain/>', 2, 0, 0, 2,"
+        " 2048, 0, 0, 0, 1, 3, 'running', 1, 2),"
+        " ('aaaaaaaa-0000-0000-0000-000000000002', 'db-1', '<domain/>', 2, 0, 0, 1, 512, 0, 0,"
+        " 0, 1, 1, 'starting', 1, 2);"
+        "INSERT INTO operations VALUES (9, 'aaaaaaaa-0000-0000-0000-000000000002', 'db-1',"
+        " 'start', 'host-b', '', 'running', '', 1, 0);"
+        "PRAGMA user_version = 3;";
+    char *message = NULL;
+    CHECK (sqlite3_exec (db, to_v3, 0, 0, &message) == SQLITE_OK);
+    if (message)
+        fprintf (stderr, "  %s\n", message);
+    sqlite3_free (message);
+    sqlite3_close (db);
+
+    store = store_open (path, err, sizeof err);
+    CHECK (store);
+    if (!store)
+        return failures + 1;
+    s_seen_t seen = { 0 };
+    CHECK (store_load_vms (store, s_on_vm, &seen) == 0);
+    CHECK (seen.count == 1 && s_streq (seen.vm.host_id, "host-a") && seen.vm.vcpus == 2);
+    spec_record_t spec = { .name = "" };
+    CHECK (store_load_specs (store, s_on_spec, &spec) == 0);
+    CHECK (s_streq (spec.name, "web-1") && s_streq (spec.host_id, "host-a"));
+    may_run_record_t entry = { .op_id = 0 };
+    CHECK (store_load_may_run (store, s_on_may_run, &entry) == 0);
+    CHECK (entry.op_id == 9 && s_streq (entry.host_id, "host-b")
+           && s_streq (entry.vm_uuid, "aaaaaaaa-0000-0000-0000-000000000002"));
+    //  Two copies of one uuid are two rows now.
+    mutation_t copy = s_vm_put (s_vm_a, "web-1", DOMAIN_RUNNING, false, DOMAIN_RUNNING);
+    strcpy (copy.u.vm_put.vm.host_id, "host-b");
+    CHECK (store_apply (store, &copy) == 0 && store_commit (store) == 0);
+    memset (&seen, 0, sizeof seen);
+    CHECK (store_load_vms (store, s_on_vm, &seen) == 0 && seen.count == 2);
+    store_destroy (&store);
+    return failures;
+}
+
 int
 main (void)
 {
@@ -299,6 +376,8 @@ main (void)
     snprintf (path, sizeof path, "%s/faults.db", dir);
     failures += s_faults (path);
     failures += s_refusals (dir);
+    snprintf (path, sizeof path, "%s/v3.db", dir);
+    failures += s_migrates_from_v3 (path);
     char command [600];
     snprintf (command, sizeof command, "rm -rf '%s'", dir);
     CHECK (system (command) == 0);
