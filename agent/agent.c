@@ -427,7 +427,7 @@ s_on_reject (agent_t *self, const wire_msg_t *msg, int64_t now)
         return;
     }
     //  Rate-limited: a revoked key is refused at every heartbeat.
-    if (self->stats.rejects <= 5 || self->stats.rejects % 100 == 0)
+    if (log_sampled (self->stats.rejects))
         log_warn ("scheduler refused a message: %s (%" PRIu64 " refusals so far)",
                   reject->reason, self->stats.rejects);
 }
@@ -523,7 +523,7 @@ s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
         zframe_destroy (&frame);
     }
     self->handshake_failures++;
-    if (self->handshake_failures > 3 && self->handshake_failures % 100)
+    if (!log_sampled (self->handshake_failures))
         return 0;
     if (event & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         log_error ("the scheduler refused this host's key (%" PRIu64 " times so far): an "

@@ -7,7 +7,9 @@
 #ifndef VMSCHED_LOG_H
 #define VMSCHED_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     LOG_LEVEL_NONE = 0,     // print nothing (tests that provoke errors on purpose)
@@ -28,6 +30,15 @@ int log_level_check (const char *text, char *err, size_t err_size);
 
 //  Print one message (printf format) at the given level.
 void log_msg (log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+//  Rate limit for messages that repeat (refused messages, failed handshakes): true for the
+//  nth occurrence when it should be logged: the first ten, then every thousandth. The
+//  message should carry the count, so the log says how many were left out.
+static inline bool
+log_sampled (uint64_t nth)
+{
+    return nth <= 10 || nth % 1000 == 0;
+}
 
 #define log_error(...) log_msg (LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg (LOG_LEVEL_WARN, __VA_ARGS__)

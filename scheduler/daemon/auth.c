@@ -220,13 +220,14 @@ auth_handle (auth_t *self)
     }
     else {
         self->refused++;
-        if (self->refused <= 20 || self->refused % 1000 == 0)
+        bool logged = log_sampled (self->refused);
+        if (logged)
             log_warn ("refused a connection from %s to the %s endpoint: %s (%" PRIu64
                       " refused so far)", address? address: "?", domain? domain: "?",
                       !curve? "not a CURVE client"
                       : !principal? "unknown key"
                       : "the key belongs to the other endpoint", self->refused);
-        if (curve && !principal && (self->refused <= 20 || self->refused % 1000 == 0))
+        if (curve && !principal && logged)
             log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE%s'",
                       key, agents? "host": "user", agents? "": " --role ROLE");
         s_reply (self, id_data, id_size, "400", "not allowed", "");

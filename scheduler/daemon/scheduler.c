@@ -10,9 +10,7 @@
 #include "keys.h"
 #include "ctl.h"
 #include "log.h"
-#include "managed.h"
-#include "model.h"
-#include "reconcile.h"
+#include "core.h"
 #include "store.h"
 #include "peers.h"
 #include "transport.h"
@@ -25,24 +23,18 @@
 #define S_TICK_MS       100     // liveness check interval
 #define S_REPORT_REQUEST_MS 1000    // ask a host that has not reported at most this often
 
-//  A reply waiting for the batch commit.
+//  A clusterctl reply waiting for the batch commit.
 typedef struct {
-    zsock_t *sock;              // borrowed: agents or ctl
-    transport_stats_t *stats;   // counters of that socket
     transport_route_t route;    // destination
-    uint8_t *data;              // owned encoded message
-    size_t size;                // bytes in data
-} s_pending_t;
+    wire_msg_t msg;             // the reply (owned: wire_msg_reset after sending)
+} s_reply_t;
 
 struct scheduler {
     scheduler_config_t config;  // as loaded
     store_t *store;             // database
-    model_t *model;             // cluster as observed
-    managed_t *managed;         // desired state: managed VMs, rules
+    core_t *core;               // the decisions: cluster, desired state, admission
     zcert_t *cert;              // the scheduler's CURVE key pair
     auth_t *auth;               // allow list and ZAP handler
-    reconcile_config_t reconcile;   // placement and operation settings
-    outbox_t outbox;            // commands decided, sent after the commit
     zsock_t *agents;            // ROUTER for agents
     zsock_t *ctl;               // ROUTER for clusterctl
     zloop_t *loop;              // the one loop
@@ -50,12 +42,11 @@ struct scheduler {
     uint64_t session;           // random, for our envelopes
     uint64_t seq;               // last seq we sent
     int64_t started;            // boot ms at start
-    mutations_t mutations;      // produced since the last commit
-    vec_t pending;              // s_pending_t: replies waiting for the commit
+    fx_t fx;                    // the core's effects since the last commit
+    vec_t replies;              // s_reply_t: ctl replies waiting for the commit
     peers_t *peers;             // agent connections by opaque peer id
     transport_stats_t agent_stats;  // agent socket counters
     transport_stats_t ctl_stats;    // ctl socket counters
-    uint64_t stale;             // agent messages refused as stale or unknown
 };
 
 const config_key_t scheduler_config_keys [] = {
@@ -136,11 +127,12 @@ scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_
 }
 
 //  --------------------------------------------------------------------------
-//  Replies wait for the commit
+//  Effects: commit, then send
 
+//  Encodes msg (with our session and the next seq) and sends it on sock.
 static void
-s_queue (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
-         const transport_route_t *route, wire_msg_t *msg)
+s_transmit (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
+            const transport_route_t *route, wire_msg_t *msg)
 {
     msg->seq = ++self->seq;
     msg->session = self->session;
@@ -148,241 +140,48 @@ s_queue (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
     size_t size;
     char err [256];
     if (wire_encode (msg, &data, &size, err, sizeof err)) {
-        log_error ("cannot encode a %s reply: %s", wire_kind_name (msg->kind), err);
+        log_error ("cannot encode a %s message: %s", wire_kind_name (msg->kind), err);
         return;
     }
-    s_pending_t pending = { sock, stats, *route, data, size };
-    if (!vec_push (&self->pending, &pending)) {
-        log_error ("cannot queue a %s reply: out of memory", wire_kind_name (msg->kind));
-        free (data);
-    }
+    transport_send_raw (sock, route, data, size, stats);
+    free (data);
 }
 
-//  Queues the decided commands like replies (they leave only after the commit).
-static void
-s_flush_outbox (scheduler_t *self)
-{
-    for (size_t i = 0; i < self->outbox.count; i++) {
-        const outbound_t *item = vec_at (&self->outbox, i);
-        host_t *host = model_host_by_id (self->model, item->host_id);
-        const transport_route_t *route = host && host->live.heard?
-                                         peers_route (self->peers, host->live.peer): NULL;
-        if (!route) {
-            log_debug ("command %" PRIu64 " held back: host %s has not been heard since the "
-                       "scheduler started", item->command.id, item->host_id);
-            continue;                       // re-sent by the reconciler
-        }
-        wire_msg_t msg;
-        if (item->report_request) {
-            wire_msg_init (&msg, WIRE_REPORT_REQUEST);
-            snprintf (msg.body.report_request.reason, sizeof msg.body.report_request.reason,
-                      "where a vm runs must be confirmed");
-        }
-        else {
-            wire_msg_init (&msg, WIRE_COMMAND);
-            msg.body.command = item->command;   // domain_xml borrowed, not reset below
-        }
-        s_queue (self, self->agents, &self->agent_stats, route, &msg);
-    }
-    vec_clear (&self->outbox);
-}
-
-//  Persists the mutations of this wake-up, then sends (or, if that failed, drops) replies.
+//  Persists the mutations of this wake-up, then sends what the core decided and the ctl
+//  replies (or, if the commit failed, drops them: peers retry, the reconciler re-sends).
 static void
 s_commit_and_reply (scheduler_t *self)
 {
-    s_flush_outbox (self);
     bool durable = true;
-    for (size_t i = 0; i < self->mutations.count; i++)
-        if (store_apply (self->store, vec_at (&self->mutations, i)))
+    for (size_t i = 0; i < self->fx.mutations.count; i++)
+        if (store_apply (self->store, vec_at (&self->fx.mutations, i)))
             durable = false;
     if (store_commit (self->store))
         durable = false;
-    mutations_clear (&self->mutations);
-    for (size_t i = 0; i < self->pending.count; i++) {
-        s_pending_t *pending = vec_at (&self->pending, i);
-        if (durable)
-            transport_send_raw (pending->sock, &pending->route, pending->data, pending->size,
-                                pending->stats);
-        free (pending->data);
+    size_t dropped = 0;
+    for (size_t i = 0; i < self->fx.sends.count; i++) {
+        fx_send_t *send = vec_at (&self->fx.sends, i);
+        const transport_route_t *route = peers_route (self->peers, send->peer);
+        if (durable && route)
+            s_transmit (self, self->agents, &self->agent_stats, route, &send->msg);
+        dropped += !durable;
     }
-    if (!durable && self->pending.count)
-        log_error ("dropped %zu replies because the database write failed; peers will retry",
-                   self->pending.count);
-    vec_clear (&self->pending);
+    for (size_t i = 0; i < self->replies.count; i++) {
+        s_reply_t *reply = vec_at (&self->replies, i);
+        if (durable)
+            s_transmit (self, self->ctl, &self->ctl_stats, &reply->route, &reply->msg);
+        wire_msg_reset (&reply->msg);
+        dropped += !durable;
+    }
+    if (dropped)
+        log_error ("dropped %zu messages because the database write failed; peers will retry",
+                   dropped);
+    fx_clear (&self->fx);
+    vec_clear (&self->replies);
 }
 
 //  --------------------------------------------------------------------------
 //  Agent messages
-
-static void
-s_reject (scheduler_t *self, const transport_route_t *route, const char *reason,
-          bool reregister)
-{
-    wire_msg_t reply;
-    wire_msg_init (&reply, WIRE_REJECT);
-    snprintf (reply.body.reject.reason, sizeof reply.body.reject.reason, "%s", reason);
-    reply.body.reject.reregister = reregister;
-    s_queue (self, self->agents, &self->agent_stats, route, &reply);
-}
-
-//  Counts a stale or refused agent message (rate-limited log).
-static void
-s_refuse (scheduler_t *self, host_t *host, const char *what)
-{
-    self->stale++;
-    if (host)
-        host->live.rejected++;
-    if (self->stale <= 10 || self->stale % 1000 == 0)
-        log_warn ("refused %s (%" PRIu64 " refused so far)", what, self->stale);
-}
-
-static void
-s_on_hello (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg,
-            int64_t now, int64_t wall)
-{
-    host_t *known = model_host_by_id (self->model, msg->host_id);
-    if (known && known->live.session == msg->session && msg->seq <= known->live.last_seq) {
-        s_refuse (self, known, "a stale hello (older than the last accepted message)");
-        return;
-    }
-    char err [WIRE_TEXT_SIZE];
-    host_t *host = model_host_register (self->model, &msg->body.hello, msg->session, now, wall,
-                                        &self->mutations, err, sizeof err);
-    if (!host) {
-        log_warn ("refused hello from host id %s: %s", msg->host_id, err);
-        s_reject (self, route, err, false);
-        return;
-    }
-    host->live.session = msg->session;
-    host->live.last_seq = msg->seq;
-    host->live.peer = peers_id (self->peers, route);
-    wire_msg_t reply;
-    wire_msg_init (&reply, WIRE_WELCOME);
-    reply.body.welcome = (wire_welcome_t) {
-        host->record.generation, self->epoch, msg->seq, (uint32_t) self->config.heartbeat_ms };
-    s_queue (self, self->agents, &self->agent_stats, route, &reply);
-}
-
-//  Accepts a post-registration message if it is current; returns its host or NULL.
-static host_t *
-s_admit (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg)
-{
-    char what [WIRE_TEXT_SIZE + 64];
-    host_t *host = model_host_by_id (self->model, msg->host_id);
-    const char *kind = wire_kind_name (msg->kind);
-    if (!host) {
-        snprintf (what, sizeof what, "%s from unknown host id %s", kind, msg->host_id);
-        s_refuse (self, NULL, what);
-        s_reject (self, route, "unknown host: register first", true);
-        return NULL;
-    }
-    if (msg->generation != host->record.generation) {
-        snprintf (what, sizeof what, "%s from host '%s' with generation %" PRIu64
-                  " (current %" PRIu64 ")", kind, host->record.name, msg->generation,
-                  host->record.generation);
-        s_refuse (self, host, what);
-        //  Only the newest agent process may be told to register again: an old one's
-        //  late message must not start a registration race.
-        if (msg->generation < host->record.generation && msg->session == host->live.session)
-            return NULL;
-        s_reject (self, route, "stale generation: register again", true);
-        return NULL;
-    }
-    if (host->record.state == HOST_STATE_DOWN) {
-        snprintf (what, sizeof what, "%s from host '%s', which was declared down", kind,
-                  host->record.name);
-        s_refuse (self, host, what);
-        s_reject (self, route, "host was declared down: register again", true);
-        return NULL;
-    }
-    if (host->live.session == msg->session && msg->seq <= host->live.last_seq) {
-        snprintf (what, sizeof what, "%s from host '%s' with old seq %" PRIu64
-                  " (last %" PRIu64 ")", kind, host->record.name, msg->seq,
-                  host->live.last_seq);
-        s_refuse (self, host, what);
-        return NULL;
-    }
-    host->live.session = msg->session;
-    host->live.last_seq = msg->seq;
-    host->live.peer = peers_id (self->peers, route);
-    return host;
-}
-
-//  The host principal of the message's key, if it may send this message; NULL (refused,
-//  logged) otherwise. A host's key speaks for that host only.
-static const principal_record_t *
-s_authorise_agent (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg)
-{
-    const principal_record_t *principal = auth_principal (self->auth, route->user_id);
-    char what [WIRE_TEXT_SIZE + 64];
-    if (!principal || principal->kind != PRINCIPAL_HOST) {
-        snprintf (what, sizeof what, "a %s from '%s', whose key is no longer allowed",
-                  wire_kind_name (msg->kind), route->user_id);
-        s_refuse (self, NULL, what);
-        s_reject (self, route, "this host's key is not (or no longer) allowed", false);
-        return NULL;
-    }
-    //  The host the message is about: by its id, and for a HELLO also by the name it claims.
-    host_t *host = model_host_by_id (self->model, msg->host_id);
-    const char *claimed = host? host->record.name: NULL;
-    if (msg->kind == WIRE_HELLO && (!claimed || strcmp (claimed, principal->name) == 0))
-        claimed = msg->body.hello.name;
-    if (claimed && strcmp (claimed, principal->name)) {
-        if (self->stale < 20 || self->stale % 1000 == 0)
-            log_warn ("host key '%s' sent a %s for host '%s': refused (a host speaks only for "
-                      "itself)", principal->name, wire_kind_name (msg->kind), claimed);
-        snprintf (what, sizeof what, "a %s impersonating host '%s'", wire_kind_name (msg->kind),
-                  claimed);
-        s_refuse (self, NULL, what);
-        s_reject (self, route, "this key belongs to another host", false);
-        return NULL;
-    }
-    return principal;
-}
-
-static void
-s_on_agent_message (scheduler_t *self, const transport_route_t *route, const wire_msg_t *msg)
-{
-    int64_t now = clock_boottime_ms ();
-    int64_t wall = clock_wall_ms ();
-    if (!s_authorise_agent (self, route, msg))
-        return;
-    if (msg->kind == WIRE_HELLO) {
-        s_on_hello (self, route, msg, now, wall);
-        return;
-    }
-    if (msg->kind != WIRE_HEARTBEAT && msg->kind != WIRE_REPORT && msg->kind != WIRE_EVENT
-    &&  msg->kind != WIRE_COMMAND_RESULT) {
-        s_refuse (self, NULL, "a message of a kind agents do not send");
-        return;
-    }
-    host_t *host = s_admit (self, route, msg);
-    if (!host)
-        return;
-    model_host_heard (self->model, host, now, wall, &self->mutations);
-    if (!host->live.reported && msg->kind == WIRE_HEARTBEAT
-    &&  now - host->live.report_requested >= S_REPORT_REQUEST_MS) {
-        //  What this process remembers of the host's domains is from before its start.
-        host->live.report_requested = now;
-        wire_msg_t request;
-        wire_msg_init (&request, WIRE_REPORT_REQUEST);
-        snprintf (request.body.report_request.reason,
-                  sizeof request.body.report_request.reason, "scheduler epoch %" PRIu64 " has no report of this host yet", self->epoch);
-        s_queue (self, self->agents, &self->agent_stats, route, &request);
-    }
-    if (msg->kind == WIRE_HEARTBEAT)
-        host->live.hypervisor_connected = msg->body.report.hypervisor_connected;
-    else
-    if (msg->kind == WIRE_REPORT)
-        model_apply_report (self->model, host, &msg->body.report, wall, &self->mutations);
-    else
-    if (msg->kind == WIRE_EVENT)
-        model_apply_event (self->model, host, &msg->body.event, wall, &self->mutations);
-    else
-        reconcile_result (self->model, self->managed, &self->reconcile, host,
-                          &msg->body.result, now, wall, &self->outbox, &self->mutations);
-}
 
 static int
 s_on_agents (zloop_t *loop, zsock_t *sock, void *arg)
@@ -396,7 +195,9 @@ s_on_agents (zloop_t *loop, zsock_t *sock, void *arg)
         if (rc == 0)
             break;
         if (rc == 1)
-            s_on_agent_message (self, &route, &msg);
+            core_on_agent (self->core, peers_id (self->peers, &route),
+                           auth_principal (self->auth, route.user_id), &msg,
+                           clock_boottime_ms (), clock_wall_ms (), &self->fx);
         wire_msg_reset (&msg);
     }
     s_commit_and_reply (self);
@@ -423,19 +224,24 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
         char who [sizeof route->user_id];
         snprintf (who, sizeof who, "%.*s", (int) strcspn (route->user_id, "#"), route->user_id);
         ctl_context_t context = {
-            .model = self->model, .store = self->store, .version = VMSCHED_VERSION,
+            .model = core_model (self->core), .store = self->store, .version = VMSCHED_VERSION,
             .epoch = self->epoch, .uptime_ms = now - self->started, .now = now,
             .database = self->config.database, .agent_endpoint = self->config.agent_endpoint,
             .ctl_endpoint = self->config.ctl_endpoint, .received = self->agent_stats.received,
-            .rejected = self->agent_stats.malformed + self->stale,
-            .wall = clock_wall_ms (), .managed = self->managed, .reconcile = &self->reconcile,
-            .outbox = &self->outbox, .mutations = &self->mutations, .auth = self->auth,
-            .principal = principal, .who = who,
+            .rejected = self->agent_stats.malformed + core_stats (self->core)->refused,
+            .wall = clock_wall_ms (), .managed = core_managed (self->core),
+            .reconcile = &core_config (self->core)->reconcile,
+            .outbox = core_outbox (self->core), .mutations = &self->fx.mutations,
+            .auth = self->auth, .principal = principal, .who = who,
         };
         ctl_handle (&context, &msg->body.request, &reply.body.reply);
+        core_flush (self->core, &self->fx);
     }
-    s_queue (self, self->ctl, &self->ctl_stats, route, &reply);
-    wire_msg_reset (&reply);
+    s_reply_t queued = { *route, reply };
+    if (!vec_push (&self->replies, &queued)) {
+        log_error ("cannot queue a ctl reply: out of memory");
+        wire_msg_reset (&reply);
+    }
 }
 
 static int
@@ -473,9 +279,9 @@ s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
 static bool
 s_peer_in_use (void *arg, uint64_t peer)
 {
-    scheduler_t *self = arg;
-    for (size_t i = 0; i < model_host_count (self->model); i++)
-        if (model_host_at (self->model, i)->live.peer == peer)
+    model_t *model = core_model (((scheduler_t *) arg)->core);
+    for (size_t i = 0; i < model_host_count (model); i++)
+        if (model_host_at (model, i)->live.peer == peer)
             return true;
     return false;
 }
@@ -485,15 +291,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     scheduler_t *self = arg;
-    model_timing_t timing = {
-        (int64_t) self->config.suspect_after_ms, (int64_t) self->config.down_after_ms };
-    int64_t now = clock_boottime_ms (), wall = clock_wall_ms ();
-    model_check_liveness (self->model, &timing, now, wall, &self->mutations);
-    reconcile_step (self->model, self->managed, &self->reconcile, now, wall, &self->outbox,
-                    &self->mutations);
-    if (self->mutations.count || self->outbox.count)
+    core_tick (self->core, clock_boottime_ms (), clock_wall_ms (), &self->fx);
+    if (self->fx.mutations.count || self->fx.sends.count)
         s_commit_and_reply (self);
-    if (peers_count (self->peers) > 2 * model_host_count (self->model) + 64)
+    if (peers_count (self->peers) > 2 * model_host_count (core_model (self->core)) + 64)
         peers_prune (self->peers, s_peer_in_use, self);
     return 0;
 }
@@ -505,14 +306,14 @@ static void
 s_load_host (void *arg, const host_record_t *record)
 {
     scheduler_t *self = arg;
-    model_load_host (self->model, record, self->started);
+    model_load_host (core_model (self->core), record, self->started);
 }
 
 static void
 s_load_vm (void *arg, const vm_record_t *record)
 {
     scheduler_t *self = arg;
-    model_load_vm (self->model, record);
+    model_load_vm (core_model (self->core), record);
 }
 
 static void
@@ -561,7 +362,7 @@ static void
 s_load_spec (void *arg, const spec_record_t *record, const char *xml)
 {
     scheduler_t *self = arg;
-    if (!managed_add_spec (self->managed, record, xml))
+    if (!managed_add_spec (core_managed (self->core), record, xml))
         log_error ("cannot load vm '%s' from the database", record->name);
 }
 
@@ -571,7 +372,7 @@ static void
 s_load_may_run (void *arg, const may_run_record_t *record)
 {
     scheduler_t *self = arg;
-    if (reconcile_load_may_run (self->managed, record, self->started))
+    if (reconcile_load_may_run (core_managed (self->core), record, self->started))
         log_error ("cannot load where vm %s may run (host %s, command %" PRIu64 ") from the "
                    "database", record->vm_uuid, record->host_id, record->op_id);
 }
@@ -580,7 +381,7 @@ static void
 s_load_rule (void *arg, const rule_record_t *record)
 {
     scheduler_t *self = arg;
-    if (!managed_add_rule (self->managed, record))
+    if (!managed_add_rule (core_managed (self->core), record))
         log_error ("cannot load rule '%s' from the database", record->name);
 }
 
@@ -603,13 +404,26 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
-    self->pending = VEC_OF (s_pending_t);
-    self->mutations = VEC_OF (mutation_t);
-    self->outbox = VEC_OF (outbound_t);
-    self->model = model_new ();
-    self->managed = managed_new ();
+    self->replies = VEC_OF (s_reply_t);
+    fx_init (&self->fx);
+    self->epoch = store_epoch (self->store) + 1;
+    core_config_t core = {
+        .timing = { (int64_t) config->suspect_after_ms, (int64_t) config->down_after_ms },
+        .heartbeat_ms = (uint32_t) config->heartbeat_ms,
+        .report_request_ms = S_REPORT_REQUEST_MS,
+    };
+    reconcile_config_defaults (&core.reconcile);
+    core.reconcile.epoch = self->epoch;
+    core.reconcile.policy.strategy = strcmp (config->placement, "pack")? PLACE_SPREAD: PLACE_PACK;
+    core.reconcile.policy.cpu_overcommit = (double) config->cpu_overcommit_pct / 100;
+    core.reconcile.policy.mem_overcommit = (double) config->mem_overcommit_pct / 100;
+    core.reconcile.start_concurrency = (uint32_t) config->start_concurrency;
+    core.reconcile.migrate_concurrency = (uint32_t) config->migrate_concurrency;
+    core.reconcile.migration_timeout_ms = (uint32_t) config->migration_timeout_ms;
+    core.reconcile.stop_graceful_ms = (uint32_t) config->stop_graceful_ms;
+    self->core = core_new (&core);
     self->peers = peers_new ();
-    if (!self->store || !self->model || !self->managed || !self->peers) {
+    if (!self->core || !self->peers) {
         if (self->store)
             snprintf (err, err_size, "out of memory");
         scheduler_destroy (&self);
@@ -631,17 +445,7 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
-    self->epoch = store_epoch (self->store) + 1;
-    managed_set_op_base (self->managed, store_max_op_id (self->store));
-    reconcile_config_defaults (&self->reconcile);
-    self->reconcile.epoch = self->epoch;
-    self->reconcile.policy.strategy = strcmp (config->placement, "pack")? PLACE_SPREAD: PLACE_PACK;
-    self->reconcile.policy.cpu_overcommit = (double) config->cpu_overcommit_pct / 100;
-    self->reconcile.policy.mem_overcommit = (double) config->mem_overcommit_pct / 100;
-    self->reconcile.start_concurrency = (uint32_t) config->start_concurrency;
-    self->reconcile.migrate_concurrency = (uint32_t) config->migrate_concurrency;
-    self->reconcile.migration_timeout_ms = (uint32_t) config->migration_timeout_ms;
-    self->reconcile.stop_graceful_ms = (uint32_t) config->stop_graceful_ms;
+    managed_set_op_base (core_managed (self->core), store_max_op_id (self->store));
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = clock_wall_ms () };
     epoch.u.epoch = self->epoch;
     if (store_apply (self->store, &epoch) || store_commit (self->store)) {
@@ -666,8 +470,9 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     log_info ("scheduler epoch %" PRIu64 ": %zu hosts, %zu vms seen, %zu managed vms and %zu "
               "rules recovered from '%s'; agents on %s, clusterctl on %s", self->epoch,
-              model_host_count (self->model), model_vm_count (self->model),
-              managed_spec_count (self->managed), managed_rule_count (self->managed),
+              model_host_count (core_model (self->core)), model_vm_count (core_model (self->core)),
+              managed_spec_count (core_managed (self->core)),
+              managed_rule_count (core_managed (self->core)),
               config->database, config->agent_endpoint, config->ctl_endpoint);
     return self;
 }
@@ -686,19 +491,17 @@ scheduler_destroy (scheduler_t **self_p)
     scheduler_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->pending.count; i++)
-        free (((s_pending_t *) vec_at (&self->pending, i))->data);
-    vec_free (&self->pending);
-    mutations_free (&self->mutations);
-    vec_free (&self->outbox);
+    for (size_t i = 0; i < self->replies.count; i++)
+        wire_msg_reset (&((s_reply_t *) vec_at (&self->replies, i))->msg);
+    vec_free (&self->replies);
+    fx_free (&self->fx);
     peers_destroy (&self->peers);
-    managed_destroy (&self->managed);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->agents);     // before the ZAP handler they depend on
     zsock_destroy (&self->ctl);
     auth_destroy (&self->auth);
     zcert_destroy (&self->cert);
-    model_destroy (&self->model);
+    core_destroy (&self->core);
     store_destroy (&self->store);
     free (self);
     *self_p = NULL;

@@ -66,8 +66,7 @@ static void
 s_log_malformed (const char *what, transport_stats_t *stats, const char *reason)
 {
     stats->malformed++;
-    //  Rate-limited: the first ten, then every thousandth.
-    if (stats->malformed <= 10 || stats->malformed % 1000 == 0)
+    if (log_sampled (stats->malformed))
         log_warn ("refused message from %s: %s (%" PRIu64 " refused so far)",
                   what, reason, stats->malformed);
 }
