@@ -84,6 +84,25 @@ core_destroy (core_t **self_p)
     *self_p = NULL;
 }
 
+int
+core_reset (core_t *self)
+{
+    model_t *model = model_new ();
+    managed_t *managed = managed_new ();
+    if (!model || !managed) {
+        log_error ("cannot reset the scheduler core: out of memory (keeping the old state)");
+        model_destroy (&model);
+        managed_destroy (&managed);
+        return -1;
+    }
+    model_destroy (&self->model);
+    managed_destroy (&self->managed);
+    self->model = model;
+    self->managed = managed;
+    vec_clear (&self->outbox);
+    return 0;
+}
+
 model_t *
 core_model (core_t *self)
 {

@@ -56,6 +56,11 @@ core_t *core_new (const core_config_t *config);
 //  Free the core and its model and desired state. NULL-safe; sets *self_p = NULL.
 void core_destroy (core_t **self_p);
 
+//  Forget the cluster and desired state (an empty model and managed, outbox cleared), for a
+//  reload from the store after a failed commit. The configuration and counters stay. 0, or
+//  -1 when out of memory (the old state is kept).
+int core_reset (core_t *self);
+
 //  The state, borrowed: for loading at start-up, for the ctl handlers and for tests.
 model_t *core_model (core_t *self);
 managed_t *core_managed (core_t *self);

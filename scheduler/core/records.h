@@ -181,6 +181,9 @@ typedef enum {
 
 typedef struct {
     mutation_kind_t kind;                   // which member of the union is valid
+    uint64_t seq;                           // place in the committed history, numbered by
+                                            // the daemon at commit (0 before); the event
+                                            // stream and replication follow it
     int64_t at;                             // wall ms when the change happened
     union {
         uint64_t epoch;                     // MUTATION_EPOCH

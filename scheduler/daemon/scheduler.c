@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "keys.h"
+#include "loader.h"
 #include "ctl.h"
 #include "log.h"
 #include "core.h"
@@ -41,6 +42,7 @@ struct scheduler {
     uint64_t epoch;             // this leader's epoch
     uint64_t session;           // random, for our envelopes
     uint64_t seq;               // last seq we sent
+    uint64_t mutation_seq;      // seq of the last committed mutation
     int64_t started;            // boot ms at start
     fx_t fx;                    // the core's effects since the last commit
     vec_t replies;              // s_reply_t: ctl replies waiting for the commit
@@ -153,11 +155,17 @@ static void
 s_commit_and_reply (scheduler_t *self)
 {
     bool durable = true;
-    for (size_t i = 0; i < self->fx.mutations.count; i++)
-        if (store_apply (self->store, vec_at (&self->fx.mutations, i)))
+    uint64_t seq = self->mutation_seq;
+    for (size_t i = 0; i < self->fx.mutations.count; i++) {
+        mutation_t *mutation = vec_at (&self->fx.mutations, i);
+        mutation->seq = ++seq;
+        if (store_apply (self->store, mutation))
             durable = false;
+    }
     if (store_commit (self->store))
         durable = false;
+    if (durable)
+        self->mutation_seq = seq;       // a failed batch's numbers are given out again
     size_t dropped = 0;
     for (size_t i = 0; i < self->fx.sends.count; i++) {
         fx_send_t *send = vec_at (&self->fx.sends, i);
@@ -176,6 +184,9 @@ s_commit_and_reply (scheduler_t *self)
     if (dropped)
         log_error ("dropped %zu messages because the database write failed; peers will retry",
                    dropped);
+    if (!durable && loader_reload (self->core, self->store, clock_boottime_ms ()))
+        log_error ("cannot roll back to the database '%s'; memory may be ahead of it until "
+                   "a restart", self->config.database);
     fx_clear (&self->fx);
     vec_clear (&self->replies);
 }
@@ -302,19 +313,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 //  --------------------------------------------------------------------------
 //  Life cycle
 
-static void
-s_load_host (void *arg, const host_record_t *record)
-{
-    scheduler_t *self = arg;
-    model_load_host (core_model (self->core), record, self->started);
-}
 
-static void
-s_load_vm (void *arg, const vm_record_t *record)
-{
-    scheduler_t *self = arg;
-    model_load_vm (core_model (self->core), record);
-}
 
 static void
 s_load_principal (void *arg, const principal_record_t *record)
@@ -358,32 +357,8 @@ s_bootstrap_admin (scheduler_t *self, char *err, size_t err_size)
     return store_apply (self->store, &put) || store_commit (self->store)? -1: 0;
 }
 
-static void
-s_load_spec (void *arg, const spec_record_t *record, const char *xml)
-{
-    scheduler_t *self = arg;
-    if (!managed_add_spec (core_managed (self->core), record, xml))
-        log_error ("cannot load vm '%s' from the database", record->name);
-}
 
-//  A host where a managed VM may run because of a command the previous process sent: it
-//  stays in the VM's may-run set until a report proves otherwise (DESIGN.md §5.9).
-static void
-s_load_may_run (void *arg, const may_run_record_t *record)
-{
-    scheduler_t *self = arg;
-    if (reconcile_load_may_run (core_managed (self->core), record, self->started))
-        log_error ("cannot load where vm %s may run (host %s, command %" PRIu64 ") from the "
-                   "database", record->vm_uuid, record->host_id, record->op_id);
-}
 
-static void
-s_load_rule (void *arg, const rule_record_t *record)
-{
-    scheduler_t *self = arg;
-    if (!managed_add_rule (core_managed (self->core), record))
-        log_error ("cannot load rule '%s' from the database", record->name);
-}
 
 scheduler_t *
 scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
@@ -407,6 +382,7 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     self->replies = VEC_OF (s_reply_t);
     fx_init (&self->fx);
     self->epoch = store_epoch (self->store) + 1;
+    self->mutation_seq = store_mutation_seq (self->store);
     core_config_t core = {
         .timing = { (int64_t) config->suspect_after_ms, (int64_t) config->down_after_ms },
         .heartbeat_ms = (uint32_t) config->heartbeat_ms,
@@ -429,11 +405,7 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
-    if (store_load_hosts (self->store, s_load_host, self)
-    ||  store_load_vms (self->store, s_load_vm, self)
-    ||  store_load_specs (self->store, s_load_spec, self)
-    ||  store_load_rules (self->store, s_load_rule, self)
-    ||  store_load_may_run (self->store, s_load_may_run, self)
+    if (loader_load (self->core, self->store, self->started)
     ||  store_load_principals (self->store, s_load_principal, self)
     ||  store_abandon_ops (self->store, clock_wall_ms ())) {
         snprintf (err, err_size, "cannot load the cluster from '%s' (see the log above)",
@@ -445,9 +417,9 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         scheduler_destroy (&self);
         return NULL;
     }
-    managed_set_op_base (core_managed (self->core), store_max_op_id (self->store));
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = clock_wall_ms () };
     epoch.u.epoch = self->epoch;
+    epoch.seq = ++self->mutation_seq;
     if (store_apply (self->store, &epoch) || store_commit (self->store)) {
         snprintf (err, err_size, "cannot write to the database '%s' (see the log above)",
                   config->database);

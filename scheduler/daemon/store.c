@@ -163,7 +163,7 @@ static const char *s_migrations [] = {
 
 typedef enum {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
-    S_EPOCH_GET, S_EPOCH_PUT,
+    S_EPOCH_GET, S_EPOCH_PUT, S_SEQ_GET, S_SEQ_PUT,
     S_HOST_PUT, S_HOST_STATE, S_HOST_LOAD,
     S_VM_PUT, S_VM_DELETE, S_VM_LOAD,
     S_TRANSITION_ADD, S_TRANSITIONS_OF, S_TRANSITIONS_ALL,
@@ -182,6 +182,9 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
     [S_COMMIT]    = "COMMIT",
     [S_ROLLBACK]  = "ROLLBACK",
     [S_EPOCH_GET] = "SELECT value FROM meta WHERE key = 'epoch'",
+    [S_SEQ_GET]   = "SELECT value FROM meta WHERE key = 'mutation_seq'",
+    [S_SEQ_PUT]   = "INSERT INTO meta (key, value) VALUES ('mutation_seq', ?1)"
+                    " ON CONFLICT (key) DO UPDATE SET value = max (value, excluded.value)",
     [S_EPOCH_PUT] = "INSERT INTO meta (key, value) VALUES ('epoch', ?1)"
                     " ON CONFLICT (key) DO UPDATE SET value = max (value, excluded.value)",
     //  An upsert by id, not INSERT OR REPLACE: a second host under a taken name must fail,
@@ -271,6 +274,7 @@ struct store {
     bool in_batch;                              // a transaction is open
     bool batch_failed;                          // something in it failed: roll back
     size_t pending;                             // mutations in the open batch
+    uint64_t batch_seq;                         // highest mutation seq in the open batch
     int fail_countdown;                         // fault injection: fail when it reaches 1
 };
 
@@ -840,7 +844,10 @@ store_apply (store_t *self, const mutation_t *mutation)
         self->in_batch = true;
         self->batch_failed = false;
         self->pending = 0;
+        self->batch_seq = 0;
     }
+    if (mutation->seq > self->batch_seq)
+        self->batch_seq = mutation->seq;
     self->pending++;
     if (self->batch_failed)
         return -1;              // the batch is lost anyway; do not write more of it
@@ -859,7 +866,10 @@ store_commit (store_t *self)
     self->in_batch = false;
     size_t pending = self->pending;
     self->pending = 0;
+    sqlite3_stmt *seq = s_statement (self, S_SEQ_PUT);
+    sqlite3_bind_int64 (seq, 1, (sqlite3_int64) self->batch_seq);
     if (!self->batch_failed && !s_injected_fault (self)
+    &&  (!self->batch_seq || s_run (self, seq, "record the mutation sequence") == 0)
     &&  s_run (self, s_statement (self, S_COMMIT), "commit a batch") == 0)
         return 0;
     if (sqlite3_get_autocommit (self->db) == 0)
@@ -883,6 +893,17 @@ store_fail_at (store_t *self, int nth)
 
 //  --------------------------------------------------------------------------
 //  Reading
+
+uint64_t
+store_mutation_seq (store_t *self)
+{
+    sqlite3_stmt *statement = s_statement (self, S_SEQ_GET);
+    uint64_t seq = 0;
+    if (sqlite3_step (statement) == SQLITE_ROW)
+        seq = (uint64_t) sqlite3_column_int64 (statement, 0);
+    sqlite3_reset (statement);
+    return seq;
+}
 
 uint64_t
 store_epoch (store_t *self)

@@ -73,6 +73,10 @@ int store_commit (store_t *self);
 //  Number of mutations in the current, uncommitted batch.
 size_t store_pending (const store_t *self);
 
+//  The sequence number of the last committed mutation (0 for a new database). Each batch
+//  records its highest mutation_t.seq with its commit.
+uint64_t store_mutation_seq (store_t *self);
+
 //  The highest epoch recorded (0 for a new database).
 uint64_t store_epoch (store_t *self);
 

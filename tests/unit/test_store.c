@@ -137,6 +137,17 @@ s_round_trip (const char *path)
     CHECK (seen.count == 1);
     CHECK (memcmp (&seen.vm, &vm.u.vm_put.vm, sizeof seen.vm) == 0);
 
+    //  Each batch records the sequence number of its last mutation; a failed one does not.
+    CHECK (store_mutation_seq (store) == 0);
+    epoch.seq = 41;
+    CHECK (store_apply (store, &epoch) == 0 && store_commit (store) == 0);
+    CHECK (store_mutation_seq (store) == 41);
+    epoch.seq = 42;
+    store_fail_at (store, 2);
+    CHECK (store_apply (store, &epoch) == 0 && store_commit (store) == -1);
+    CHECK (store_mutation_seq (store) == 41);
+    epoch.seq = 0;
+
     //  An older epoch never lowers the recorded one.
     epoch.u.epoch = 5;
     CHECK (store_apply (store, &epoch) == 0 && store_commit (store) == 0);
