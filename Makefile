@@ -104,6 +104,7 @@ $(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(call obj_of,$(UNIT_HELP_SRC)) $(AGEN
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
 include tests/fuzz/fuzz.mk
+include tests/sim/sim.mk
 
 # ---------------------------------------------------------------------------------------
 # Dependencies: installs only what is missing, so it is quick when everything is there.

@@ -14,6 +14,8 @@
 
 static const char *s_program = "vmsched";
 static log_level_t s_threshold = LOG_LEVEL_INFO;
+static log_sink_fn *s_sink;             // replaces stderr when set (the simulator)
+static void *s_sink_arg;                // its argument
 
 void
 log_init (const char *program, log_level_t threshold)
@@ -51,6 +53,13 @@ s_level_word (log_level_t level)
 }
 
 void
+log_set_sink (log_sink_fn *sink, void *arg)
+{
+    s_sink = sink;
+    s_sink_arg = arg;
+}
+
+void
 log_msg (log_level_t level, const char *fmt, ...)
 {
     if (level > s_threshold)
@@ -60,6 +69,10 @@ log_msg (log_level_t level, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (text, sizeof text, fmt, args);
     va_end (args);
+    if (s_sink) {
+        s_sink (s_sink_arg, level, text);
+        return;
+    }
 
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);

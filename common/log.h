@@ -28,6 +28,11 @@ int log_level_parse (const char *text, log_level_t *out);
 //  For configuration checks: 0, or -1 with "invalid log_level 'x': expected ..." in err.
 int log_level_check (const char *text, char *err, size_t err_size);
 
+//  Where lines go instead of stderr: the simulator prefixes virtual time. Set once at
+//  start-up like log_init (NULL: back to stderr). The sink gets the formatted message.
+typedef void (log_sink_fn) (void *arg, log_level_t level, const char *message);
+void log_set_sink (log_sink_fn *sink, void *arg);
+
 //  Print one message (printf format) at the given level.
 void log_msg (log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 

@@ -175,9 +175,9 @@ s_may_run_remove (model_t *model, spec_t *spec, uint32_t index, const char *why,
                   mutations_t *out)
 {
     may_run_t *entry = &spec->may_run [index];
-    log_info ("vm '%s': host '%s' no longer counts as running it (command %" PRIu64 "): %s",
-              spec->record.name, s_host_name (model, entry->record.host_id),
-              entry->record.op_id, why);
+    log_info ("vm '%s': where command %" PRIu64 " to host '%s' left it is known: %s",
+              spec->record.name, entry->record.op_id,
+              s_host_name (model, entry->record.host_id), why);
     mutation_t gone = { .kind = MUTATION_MAY_RUN_DELETE, .at = wall };
     gone.u.may_run = entry->record;
     mutations_push (out, &gone);
@@ -232,7 +232,9 @@ s_may_run_update (model_t *model, spec_t *spec, const reconcile_config_t *config
         }
         if (entry->proof_serial && host->live.reported
         &&  host->live.report_serial >= entry->proof_serial) {
-            s_may_run_remove (model, spec, i, "a full report after the command settled",
+            vm_t *copy = model_vm_copy (model, spec->record.uuid, host->record.id);
+            s_may_run_remove (model, spec, i, copy && model_vm_active (copy)?
+                              "its report lists the copy": "its report does not list it",
                               wall, out);
             continue;
         }
@@ -623,8 +625,9 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
         host_t *where = model_host_by_id (step->model, entry->record.host_id);
         if (spec->record.want == VM_WANT_RUNNING && s_may_run_single_host (step->model, spec))
             return true;                    // it may start again there, and only there
-        //  A failure's reason stays: it is the more useful answer meanwhile.
-        if (spec->record.want == VM_WANT_RUNNING && !strstr (spec->record.reason, "failed"))
+        //  A failure's reason stays until its retry time: the more useful answer meanwhile.
+        if (spec->record.want == VM_WANT_RUNNING
+        &&  (now >= spec->retry_after || !strstr (spec->record.reason, "failed")))
             s_reason (spec, wall, out, "may run on host '%s' (%s, command %" PRIu64 " not "
                       "proven finished): waiting for a report from it (a vm is never started "
                       "twice)", where? where->record.name: entry->record.host_id,

@@ -1,0 +1,829 @@
+/*  sim.c - the scheduler's real core on a virtual clock, driven by scripted agents (sim.h).
+
+    Each step of 100 virtual ms: script lines that are due run; agents that talk send their
+    heartbeat (every 500 ms) and any report that is due; the core ticks; after every entry
+    point the effects are committed to the real store and only then delivered to the
+    agents, which may answer at once (a queue, not recursion). Scripted agents in `auto`
+    mode carry out START, STOP and MIGRATE against their own list of running domains; that
+    list is the truth S1 is counted from: a START executed while another agent runs the VM
+    is a second copy, and is reported as a violation.
+*/
+#include "sim.h"
+#include "loader.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char name [WIRE_NAME_SIZE];         // VM name
+    char uuid [WIRE_ID_SIZE];           // derived from its index
+    uint64_t memory_mib;                // size
+    uint32_t vcpus;                     // vCPUs
+    int32_t priority;                   // start order
+} s_vm_t;
+
+//  The last command an agent received for a VM (what `result` answers).
+typedef struct {
+    uint64_t id;                        // command id
+    command_action_t action;            // what it asked
+    char target [WIRE_NAME_SIZE];       // MIGRATE: target host name
+} s_last_command_t;
+
+typedef struct {
+    char id [WIRE_ID_SIZE];             // host id
+    char name [WIRE_NAME_SIZE];         // host name (and its key's name)
+    uint32_t cpus;                      // capacity
+    uint64_t memory_mib;                // capacity
+    bool started;                       // the agent process exists (said hello once)
+    bool talking;                       // it sends and receives (false: frozen or cut off)
+    bool automatic;                     // carries out commands by itself
+    bool drop_in;                       // scheduler -> agent messages are lost
+    bool drop_out;                      // agent -> scheduler messages are lost
+    bool welcomed;                      // has a generation
+    bool hello_due;                     // will say HELLO at the next step
+    bool report_due;                    // will send a full report at the next step
+    uint64_t session;                   // agent process session
+    uint64_t seq;                       // last sequence number sent
+    uint64_t generation;                // from the last WELCOME
+    int64_t next_heartbeat;             // virtual ms
+    int run_count;                      // used entries of runs
+    char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
+    s_last_command_t last [SIM_VMS_MAX];        // per VM index
+} s_agent_t;
+
+//  A message on its way from the scheduler to an agent.
+typedef struct {
+    int agent;                          // index
+    wire_msg_t msg;                     // copy (a COMMAND's domain_xml is not kept)
+} s_delivery_t;
+
+struct sim {
+    FILE *out;                          // the log
+    char db_path [512];                 // the store's file
+    store_t *store;                     // the real database
+    core_t *core;                       // the real core
+    core_config_t config;               // its configuration
+    fx_t fx;                            // effects of the current entry point
+    uint64_t mutation_seq;              // last committed mutation number
+    int64_t now;                        // virtual ms
+    int agent_count;                    // used entries of agents
+    s_agent_t agents [SIM_HOSTS_MAX];   // one per host
+    int vm_count;                       // used entries of vms
+    s_vm_t vms [SIM_VMS_MAX];           // the VMs the cluster file defines
+    vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
+    uint64_t next_session;              // agents' sessions, deterministic
+    int violations;                     // invariants broken
+};
+
+//  --------------------------------------------------------------------------
+//  Log
+
+static void
+s_sink (void *arg, log_level_t level, const char *message)
+{
+    sim_t *self = arg;
+    const char *path = strstr (message, self->db_path);
+    char scrubbed [2048];
+    if (path) {                         // the scratch directory differs from run to run
+        snprintf (scrubbed, sizeof scrubbed, "%.*ssim.db%s", (int) (path - message), message,
+                  path + strlen (self->db_path));
+        message = scrubbed;
+    }
+    const char *word = level == LOG_LEVEL_ERROR? "error": level == LOG_LEVEL_WARN? "warn"
+                     : level == LOG_LEVEL_INFO? "info": "debug";
+    fprintf (self->out, "%9.3f %-5s %s\n", (double) self->now / 1000, word, message);
+}
+
+static void
+s_say (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_say (sim_t *self, const char *fmt, ...)
+{
+    char text [1024];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (text, sizeof text, fmt, args);
+    va_end (args);
+    fprintf (self->out, "%9.3f sim   %s\n", (double) self->now / 1000, text);
+}
+
+static void
+s_violation (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_violation (sim_t *self, const char *fmt, ...)
+{
+    char text [1024];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (text, sizeof text, fmt, args);
+    va_end (args);
+    fprintf (self->out, "%9.3f VIOLATION %s\n", (double) self->now / 1000, text);
+    self->violations++;
+}
+
+//  --------------------------------------------------------------------------
+//  Lookup
+
+static s_agent_t *
+s_agent (sim_t *self, const char *name)
+{
+    for (int i = 0; i < self->agent_count; i++)
+        if (strcmp (self->agents [i].name, name) == 0)
+            return &self->agents [i];
+    return NULL;
+}
+
+static int
+s_vm_index (sim_t *self, const char *name_or_uuid)
+{
+    for (int i = 0; i < self->vm_count; i++)
+        if (strcmp (self->vms [i].name, name_or_uuid) == 0
+        ||  strcmp (self->vms [i].uuid, name_or_uuid) == 0)
+            return i;
+    return -1;
+}
+
+static bool
+s_runs (const s_agent_t *agent, const char *vm)
+{
+    for (int i = 0; i < agent->run_count; i++)
+        if (strcmp (agent->runs [i], vm) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_run_add (s_agent_t *agent, const char *vm)
+{
+    if (!s_runs (agent, vm) && agent->run_count < SIM_VMS_MAX)
+        snprintf (agent->runs [agent->run_count++], WIRE_NAME_SIZE, "%s", vm);
+}
+
+static void
+s_run_remove (s_agent_t *agent, const char *vm)
+{
+    for (int i = 0; i < agent->run_count; i++)
+        if (strcmp (agent->runs [i], vm) == 0) {
+            memmove (agent->runs [i], agent->runs [--agent->run_count], WIRE_NAME_SIZE);
+            return;
+        }
+}
+
+//  --------------------------------------------------------------------------
+//  The daemon's part: commit, then deliver
+
+static char *
+s_dump (core_t *core)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *dump = open_memstream (&text, &size);
+    if (!dump)
+        return NULL;
+    model_t *model = core_model (core);
+    managed_t *managed = core_managed (core);
+    for (size_t i = 0; i < model_host_count (model); i++) {
+        const host_record_t *h = &model_host_at (model, i)->record;
+        fprintf (dump, "host %s state=%d gen=%" PRIu64 " maint=%d\n", h->name, h->state,
+                 h->generation, h->maintenance);
+    }
+    for (size_t i = 0; i < model_vm_count (model); i++) {
+        const vm_record_t *v = &model_vm_at (model, i)->record;
+        fprintf (dump, "vm %s on %s state=%d\n", v->name, v->host_id, v->state);
+    }
+    for (size_t i = 0; i < managed_spec_count (managed); i++) {
+        const spec_t *spec = managed_spec_at (managed, i);
+        fprintf (dump, "spec %s want=%d gen=%" PRIu64 " at=%s reason=%s\n", spec->record.name,
+                 spec->record.want, spec->record.generation, spec->record.host_id,
+                 spec->record.reason);
+        for (uint32_t e = 0; e < spec->may_run_count; e++)
+            fprintf (dump, "  may-run %s op %" PRIu64 "\n", spec->may_run [e].record.host_id,
+                     spec->may_run [e].record.op_id);
+    }
+    fclose (dump);
+    return text;
+}
+
+//  Memory equals the database: compared after every commit that wrote something.
+static void
+s_check_memory (sim_t *self)
+{
+    core_t *fresh = core_new (&self->config);
+    if (!fresh || loader_load (fresh, self->store, self->now)) {
+        s_violation (self, "cannot load the database to compare it with memory");
+        core_destroy (&fresh);
+        return;
+    }
+    char *live = s_dump (self->core), *stored = s_dump (fresh);
+    if (!live || !stored || strcmp (live, stored))
+        s_violation (self, "memory differs from the database:\n%s-- database:\n%s",
+                     live? live: "?", stored? stored: "?");
+    free (live);
+    free (stored);
+    core_destroy (&fresh);
+}
+
+static void
+s_commit (sim_t *self)
+{
+    bool wrote = self->fx.mutations.count > 0;
+    bool durable = true;
+    uint64_t seq = self->mutation_seq;
+    for (size_t i = 0; i < self->fx.mutations.count; i++) {
+        mutation_t *mutation = vec_at (&self->fx.mutations, i);
+        mutation->seq = ++seq;
+        if (store_apply (self->store, mutation))
+            durable = false;
+    }
+    if (store_commit (self->store))
+        durable = false;
+    if (durable) {
+        self->mutation_seq = seq;
+        for (size_t i = 0; i < self->fx.sends.count; i++) {
+            const fx_send_t *send = vec_at (&self->fx.sends, i);
+            int agent = (int) send->peer - 1;
+            if (agent < 0 || agent >= self->agent_count)
+                continue;
+            s_delivery_t delivery = { agent, send->msg };
+            if (delivery.msg.kind == WIRE_COMMAND)
+                delivery.msg.body.command.domain_xml = NULL;
+            vec_push (&self->deliveries, &delivery);
+        }
+    }
+    else
+        loader_reload (self->core, self->store, self->now);
+    fx_clear (&self->fx);
+    if (wrote)
+        s_check_memory (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Agents -> scheduler
+
+static const principal_record_t *
+s_key (const s_agent_t *agent)
+{
+    static principal_record_t principal;
+    principal = (principal_record_t) { .kind = PRINCIPAL_HOST };
+    snprintf (principal.name, sizeof principal.name, "%s", agent->name);
+    return &principal;
+}
+
+static void
+s_send (sim_t *self, s_agent_t *agent, wire_msg_t *msg)
+{
+    snprintf (msg->host_id, sizeof msg->host_id, "%s", agent->id);
+    msg->generation = agent->generation;
+    msg->session = agent->session;
+    msg->seq = ++agent->seq;
+    if (agent->drop_out) {
+        if (msg->kind != WIRE_HEARTBEAT)
+            s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
+        return;
+    }
+    core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
+                   self->now, self->now, &self->fx);
+    s_commit (self);
+}
+
+static void
+s_hello (sim_t *self, s_agent_t *agent)
+{
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_HELLO);
+    wire_hello_t *hello = &msg.body.hello;
+    snprintf (hello->host_id, sizeof hello->host_id, "%s", agent->id);
+    snprintf (hello->name, sizeof hello->name, "%s", agent->name);
+    snprintf (hello->boot_id, sizeof hello->boot_id, "boot-%.24s", agent->name);
+    snprintf (hello->hypervisor_uri, sizeof hello->hypervisor_uri, "test:///sim");
+    snprintf (hello->migration_uri, sizeof hello->migration_uri, "qemu+tcp://%s/system",
+              agent->name);
+    hello->capacity.cpus = agent->cpus;
+    hello->capacity.memory_mib = agent->memory_mib;
+    agent->hello_due = false;
+    s_send (self, agent, &msg);
+}
+
+static void
+s_report (sim_t *self, s_agent_t *agent)
+{
+    wire_domain_t domains [SIM_VMS_MAX];
+    memset (domains, 0, sizeof domains);
+    for (int i = 0; i < agent->run_count; i++) {
+        int vm = s_vm_index (self, agent->runs [i]);
+        snprintf (domains [i].name, sizeof domains [i].name, "%s", agent->runs [i]);
+        snprintf (domains [i].uuid, sizeof domains [i].uuid, "%s",
+                  vm >= 0? self->vms [vm].uuid: "00000000-0000-0000-0000-000000000000");
+        domains [i].state = DOMAIN_RUNNING;
+        domains [i].vcpus = vm >= 0? self->vms [vm].vcpus: 1;
+        domains [i].memory_kib = (vm >= 0? self->vms [vm].memory_mib: 256) * 1024;
+        domains [i].persistent = true;
+    }
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_REPORT);
+    msg.body.report = (wire_report_t) { true, (uint32_t) agent->run_count, domains };
+    agent->report_due = false;
+    s_send (self, agent, &msg);
+}
+
+static void
+s_result (sim_t *self, s_agent_t *agent, int vm, command_status_t status, const char *why)
+{
+    s_last_command_t *last = &agent->last [vm];
+    if (!last->id) {
+        s_say (self, "%s has no command for vm '%s' to answer", agent->name,
+               self->vms [vm].name);
+        return;
+    }
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_COMMAND_RESULT);
+    msg.body.result.id = last->id;
+    msg.body.result.status = status;
+    snprintf (msg.body.result.vm_uuid, sizeof msg.body.result.vm_uuid, "%s",
+              self->vms [vm].uuid);
+    snprintf (msg.body.result.message, sizeof msg.body.result.message, "%s", why);
+    s_send (self, agent, &msg);
+}
+
+//  --------------------------------------------------------------------------
+//  Scheduler -> agents
+
+//  A START by an agent: a second copy if another agent runs the VM (S1).
+static void
+s_start_on (sim_t *self, s_agent_t *agent, const char *vm)
+{
+    for (int i = 0; i < self->agent_count; i++)
+        if (&self->agents [i] != agent && s_runs (&self->agents [i], vm))
+            s_violation (self, "S1: vm '%s' started on host '%s' while host '%s' runs it",
+                         vm, agent->name, self->agents [i].name);
+    s_run_add (agent, vm);
+}
+
+//  An automatic agent carries out a command as a healthy one would.
+static void
+s_execute (sim_t *self, s_agent_t *agent, const wire_command_t *command, int vm)
+{
+    const char *name = self->vms [vm].name;
+    if (command->host_generation != agent->generation) {
+        s_result (self, agent, vm, RESULT_STALE, "stale: generation of an older registration");
+        return;
+    }
+    switch (command->action) {
+        case COMMAND_START:
+            s_start_on (self, agent, name);
+            s_result (self, agent, vm, RESULT_DONE, "started");
+            break;
+        case COMMAND_STOP:
+            s_run_remove (agent, name);
+            s_result (self, agent, vm, RESULT_DONE, "stopped");
+            break;
+        case COMMAND_MIGRATE: {
+            s_agent_t *target = s_agent (self, command->target_host);
+            if (!target || !target->talking) {
+                s_result (self, agent, vm, RESULT_FAILED, "cannot reach the target host");
+                break;
+            }
+            s_run_remove (agent, name);
+            s_start_on (self, target, name);
+            s_result (self, agent, vm, RESULT_DONE, "migrated");
+            target->report_due = true;
+            break;
+        }
+        default:
+            return;
+    }
+    agent->report_due = true;
+}
+
+static void
+s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
+{
+    if (agent->drop_in || !agent->talking) {
+        if (msg->kind != WIRE_WELCOME || agent->talking)
+            s_say (self, "scheduler -> %s: %s lost", agent->name, wire_kind_name (msg->kind));
+        return;
+    }
+    switch (msg->kind) {
+        case WIRE_WELCOME:
+            if (msg->body.welcome.generation != agent->generation)
+                s_say (self, "%s: welcomed with generation %" PRIu64, agent->name,
+                       msg->body.welcome.generation);
+            agent->generation = msg->body.welcome.generation;
+            agent->welcomed = true;
+            agent->report_due = true;
+            break;
+        case WIRE_REJECT:
+            s_say (self, "%s: rejected: %s", agent->name, msg->body.reject.reason);
+            if (msg->body.reject.reregister)
+                agent->hello_due = true;
+            break;
+        case WIRE_REPORT_REQUEST:
+            agent->report_due = true;
+            break;
+        case WIRE_COMMAND: {
+            const wire_command_t *command = &msg->body.command;
+            int vm = s_vm_index (self, command->vm_uuid);
+            if (vm < 0)
+                break;
+            s_last_command_t *last = &agent->last [vm];
+            bool repeat = last->id == command->id;
+            *last = (s_last_command_t) { command->id, command->action, "" };
+            snprintf (last->target, sizeof last->target, "%s", command->target_host);
+            s_say (self, "%s <- %s%s vm '%s'%s%s (command %" PRIu64 ")%s", agent->name,
+                   command_action_name (command->action), "", self->vms [vm].name,
+                   command->target_host [0]? " to ": "", command->target_host, command->id,
+                   repeat? " again": "");
+            if (agent->automatic && !repeat)
+                s_execute (self, agent, command, vm);
+            else
+            if (agent->automatic)
+                s_result (self, agent, vm, RESULT_DONE, "done before");
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+static void
+s_flush_deliveries (sim_t *self)
+{
+    //  Agents answer deliveries at once, which may queue more: take them in order.
+    for (size_t i = 0; i < self->deliveries.count; i++) {
+        s_delivery_t delivery = *(s_delivery_t *) vec_at (&self->deliveries, i);
+        s_deliver (self, &self->agents [delivery.agent], &delivery.msg);
+    }
+    vec_clear (&self->deliveries);
+}
+
+//  --------------------------------------------------------------------------
+//  Time
+
+static void
+s_step (sim_t *self)
+{
+    self->now += SIM_TICK_MS;
+    for (int i = 0; i < self->agent_count; i++) {
+        s_agent_t *agent = &self->agents [i];
+        if (!agent->started || !agent->talking)
+            continue;
+        if (agent->hello_due)
+            s_hello (self, agent);
+        else
+        if (agent->welcomed && agent->report_due)
+            s_report (self, agent);
+        if (agent->welcomed && self->now >= agent->next_heartbeat) {
+            agent->next_heartbeat = self->now + SIM_HEARTBEAT_MS;
+            wire_msg_t beat;
+            wire_msg_init (&beat, WIRE_HEARTBEAT);
+            beat.body.report.hypervisor_connected = true;
+            s_send (self, agent, &beat);
+        }
+        s_flush_deliveries (self);
+    }
+    core_tick (self->core, self->now, self->now, &self->fx);
+    s_commit (self);
+    s_flush_deliveries (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Life cycle
+
+static int
+s_open_core (sim_t *self)
+{
+    char err [256];
+    self->store = store_open (self->db_path, err, sizeof err);
+    if (!self->store) {
+        fprintf (stderr, "sim: %s\n", err);
+        return -1;
+    }
+    self->config.reconcile.epoch = store_epoch (self->store) + 1;
+    self->mutation_seq = store_mutation_seq (self->store);
+    self->core = core_new (&self->config);
+    if (!self->core || loader_load (self->core, self->store, self->now))
+        return -1;
+    mutation_t epoch = { .kind = MUTATION_EPOCH, .at = self->now,
+                         .seq = ++self->mutation_seq };
+    epoch.u.epoch = self->config.reconcile.epoch;
+    if (store_apply (self->store, &epoch) || store_commit (self->store))
+        return -1;
+    return store_abandon_ops (self->store, self->now);
+}
+
+sim_t *
+sim_new (const char *dir, FILE *out)
+{
+    sim_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->out = out;
+    self->now = 0;
+    self->next_session = 1000;
+    snprintf (self->db_path, sizeof self->db_path, "%s/sim.db", dir);
+    self->config = (core_config_t) { .timing = { 1500, 5000 }, .heartbeat_ms = SIM_HEARTBEAT_MS,
+                                     .report_request_ms = 1000 };
+    reconcile_config_defaults (&self->config.reconcile);
+    fx_init (&self->fx);
+    self->deliveries = VEC_OF (s_delivery_t);
+    log_set_sink (s_sink, self);
+    if (s_open_core (self))
+        sim_destroy (&self);
+    return self;
+}
+
+void
+sim_destroy (sim_t **self_p)
+{
+    sim_t *self = *self_p;
+    if (!self)
+        return;
+    log_set_sink (NULL, NULL);
+    fx_free (&self->fx);
+    vec_free (&self->deliveries);
+    core_destroy (&self->core);
+    store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+sim_violations (const sim_t *self)
+{
+    return self->violations;
+}
+
+//  --------------------------------------------------------------------------
+//  Scenario files
+
+static int
+s_load_cluster (sim_t *self, const char *path)
+{
+    json_error_t error;
+    json_t *root = json_load_file (path, JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        fprintf (stderr, "sim: %s:%d:%d: %s\n", path, error.line, error.column, error.text);
+        return -1;
+    }
+    json_t *hosts = json_object_get (root, "hosts"), *vms = json_object_get (root, "vms");
+    json_t *item;
+    size_t index;
+    json_array_foreach (hosts, index, item) {
+        if (self->agent_count == SIM_HOSTS_MAX)
+            break;
+        s_agent_t *agent = &self->agents [self->agent_count++];
+        memset (agent, 0, sizeof *agent);
+        const char *name = json_string_value (json_object_get (item, "name"));
+        snprintf (agent->name, sizeof agent->name, "%s", name? name: "?");
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", (int) index + 1);
+        agent->cpus = (uint32_t) json_integer_value (json_object_get (item, "cpus"));
+        agent->memory_mib = (uint64_t) json_integer_value (json_object_get (item, "memory_mib"));
+        agent->automatic = true;
+    }
+    json_array_foreach (vms, index, item) {
+        if (self->vm_count == SIM_VMS_MAX)
+            break;
+        s_vm_t *vm = &self->vms [self->vm_count++];
+        const char *name = json_string_value (json_object_get (item, "name"));
+        snprintf (vm->name, sizeof vm->name, "%s", name? name: "?");
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", (int) index + 1);
+        vm->memory_mib = (uint64_t) json_integer_value (json_object_get (item, "memory_mib"));
+        vm->vcpus = (uint32_t) json_integer_value (json_object_get (item, "vcpus"));
+        vm->priority = (int32_t) json_integer_value (json_object_get (item, "priority"));
+        if (!vm->vcpus)
+            vm->vcpus = 1;
+    }
+    json_decref (root);
+    return 0;
+}
+
+//  The operator creates a managed VM that should run (as `vm create --start` records it).
+static int
+s_create (sim_t *self, int vm)
+{
+    const s_vm_t *def = &self->vms [vm];
+    spec_record_t record = { .want = VM_WANT_RUNNING, .vcpus = def->vcpus,
+                             .memory_mib = def->memory_mib, .priority = def->priority,
+                             .migratable = true, .generation = 1, .created_at = self->now,
+                             .updated_at = self->now };
+    snprintf (record.uuid, sizeof record.uuid, "%s", def->uuid);
+    snprintf (record.name, sizeof record.name, "%s", def->name);
+    const char *xml = "<domain type='kvm'/>";
+    spec_t *spec = managed_add_spec (core_managed (self->core), &record, xml);
+    if (!spec)
+        return -1;
+    mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = self->now, .blob = strdup (xml) };
+    put.u.spec = spec->record;
+    mutations_push (&self->fx.mutations, &put);
+    s_say (self, "operator: vm create %s --start", def->name);
+    s_commit (self);
+    return 0;
+}
+
+static int
+s_want (sim_t *self, int vm, vm_want_t want)
+{
+    spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);
+    if (!spec)
+        return -1;
+    spec->record.want = want;
+    reconcile_put_spec (spec, false, self->now, &self->fx.mutations);
+    s_say (self, "operator: vm %s %s", want == VM_WANT_RUNNING? "start": "stop",
+           self->vms [vm].name);
+    s_commit (self);
+    return 0;
+}
+
+static int
+s_migrate (sim_t *self, int vm, s_agent_t *target)
+{
+    spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);
+    host_t *host = target? model_host_by_id (core_model (self->core), target->id): NULL;
+    if (!spec)
+        return -1;
+    char err [512];
+    s_say (self, "operator: vm migrate %s %s", self->vms [vm].name, target? target->name: "");
+    if (reconcile_migrate (core_model (self->core), core_managed (self->core),
+                           &core_config (self->core)->reconcile, spec, host, 0, self->now,
+                           self->now, core_outbox (self->core), &self->fx.mutations, err,
+                           sizeof err))
+        s_say (self, "operator: refused: %s", err);
+    core_flush (self->core, &self->fx);
+    s_commit (self);
+    s_flush_deliveries (self);
+    return 0;
+}
+
+static int
+s_maintenance (sim_t *self, s_agent_t *agent, bool on)
+{
+    host_t *host = model_host_by_id (core_model (self->core), agent->id);
+    if (!host)
+        return -1;
+    host->record.maintenance = on;
+    mutation_t put = { .kind = MUTATION_HOST_PUT, .at = self->now };
+    put.u.host = host->record;
+    mutations_push (&self->fx.mutations, &put);
+    s_say (self, "operator: host maintenance %s %s", on? "enter": "leave", agent->name);
+    s_commit (self);
+    return 0;
+}
+
+//  The scheduler process dies and starts again on the same database.
+static int
+s_restart_scheduler (sim_t *self)
+{
+    s_say (self, "scheduler restarts");
+    fx_clear (&self->fx);
+    vec_clear (&self->deliveries);
+    core_destroy (&self->core);
+    store_destroy (&self->store);
+    return s_open_core (self);
+}
+
+//  Where each VM runs by the agents' own lists, and what the scheduler says of it.
+static void
+s_summary (sim_t *self)
+{
+    for (int a = 0; a < self->agent_count; a++) {
+        host_t *host = model_host_by_id (core_model (self->core), self->agents [a].id);
+        if (host)
+            s_say (self, "end: host '%s' %s, generation %" PRIu64, host->record.name,
+                   host_state_name (host->record.state), host->record.generation);
+    }
+    for (int v = 0; v < self->vm_count; v++) {
+        char where [512] = "";
+        for (int a = 0; a < self->agent_count; a++)
+            if (s_runs (&self->agents [a], self->vms [v].name))
+                snprintf (where + strlen (where), sizeof where - strlen (where), " %s",
+                          self->agents [a].name);
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
+        s_say (self, "end: vm '%s' runs on:%s; scheduler: %s", self->vms [v].name,
+               where [0]? where: " nothing", spec? spec->record.reason: "(not managed)");
+    }
+}
+
+//  One script line: "TIME VERB ARGS...". 0, 1 (end), or -1.
+static int
+s_command (sim_t *self, char *line)
+{
+    char *words [SIM_VMS_MAX + 4];
+    int count = 0;
+    for (char *word = strtok (line, " \t\n"); word && count < SIM_VMS_MAX + 4;
+         word = strtok (NULL, " \t\n"))
+        words [count++] = word;
+    if (count < 2)
+        return -1;
+    const char *verb = words [1];
+    s_agent_t *agent = count > 2? s_agent (self, words [2]): NULL;
+    int vm = count > 2? s_vm_index (self, words [2]): -1;
+    if (strcmp (verb, "end") == 0) {
+        s_summary (self);
+        return 1;
+    }
+    if (strcmp (verb, "restart-scheduler") == 0)
+        return s_restart_scheduler (self);
+    if (strcmp (verb, "create") == 0 && vm >= 0)
+        return s_create (self, vm);
+    if (strcmp (verb, "start") == 0 && vm >= 0)
+        return s_want (self, vm, VM_WANT_RUNNING);
+    if (strcmp (verb, "stop") == 0 && vm >= 0)
+        return s_want (self, vm, VM_WANT_STOPPED);
+    if (strcmp (verb, "migrate") == 0 && vm >= 0)
+        return s_migrate (self, vm, count > 3? s_agent (self, words [3]): NULL);
+    if (!agent)
+        return -1;
+    if (strcmp (verb, "hello") == 0 || strcmp (verb, "restart-agent") == 0) {
+        if (strcmp (verb, "restart-agent") == 0)
+            s_say (self, "agent of host '%s' restarts", agent->name);
+        agent->started = agent->talking = true;
+        agent->session = ++self->next_session;
+        agent->seq = 0;
+        agent->generation = 0;
+        agent->welcomed = false;
+        s_hello (self, agent);
+        s_flush_deliveries (self);
+        return 0;
+    }
+    if (strcmp (verb, "hello-again") == 0) {          // a retry: same session, new seq
+        s_hello (self, agent);
+        s_flush_deliveries (self);
+        return 0;
+    }
+    if (strcmp (verb, "silent") == 0 || strcmp (verb, "talk") == 0) {
+        agent->talking = strcmp (verb, "talk") == 0;
+        s_say (self, "host '%s' %s", agent->name, agent->talking? "talks again": "falls silent");
+        return 0;
+    }
+    if (strcmp (verb, "manual") == 0 || strcmp (verb, "auto") == 0) {
+        agent->automatic = strcmp (verb, "auto") == 0;
+        return 0;
+    }
+    if (strcmp (verb, "drop") == 0 && count > 3) {
+        agent->drop_in = !strcmp (words [3], "in") || !strcmp (words [3], "both");
+        agent->drop_out = !strcmp (words [3], "out") || !strcmp (words [3], "both");
+        s_say (self, "link %s: %s", agent->name, words [3]);
+        return 0;
+    }
+    if (strcmp (verb, "runs") == 0) {
+        agent->run_count = 0;
+        for (int i = 3; i < count; i++)
+            s_run_add (agent, words [i]);
+        s_say (self, "host '%s' runs %d domains", agent->name, agent->run_count);
+        return 0;
+    }
+    if (strcmp (verb, "report") == 0) {
+        agent->report_due = true;
+        return 0;
+    }
+    if (strcmp (verb, "result") == 0 && count > 4 && (vm = s_vm_index (self, words [3])) >= 0) {
+        bool done = strcmp (words [4], "done") == 0;
+        if (done && agent->last [vm].action == COMMAND_START)
+            s_start_on (self, agent, self->vms [vm].name);
+        s_result (self, agent, vm, done? RESULT_DONE: RESULT_FAILED, done? "done": "failed");
+        agent->report_due = true;
+        s_flush_deliveries (self);
+        return 0;
+    }
+    if (strcmp (verb, "maintenance") == 0 && count > 3)
+        return s_maintenance (self, agent, strcmp (words [3], "on") == 0);
+    return -1;
+}
+
+int
+sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_path)
+{
+    if (s_load_cluster (self, cluster_path))
+        return -1;
+    FILE *script = fopen (script_path, "r");
+    if (!script) {
+        fprintf (stderr, "sim: cannot open '%s'\n", script_path);
+        return -1;
+    }
+    char line [2048];
+    int number = 0, rc = 0;
+    while (rc == 0 && fgets (line, sizeof line, script)) {
+        number++;
+        char *start = line + strspn (line, " \t");
+        if (*start == '#' || *start == '\n' || *start == 0)
+            continue;
+        char copy [2048];
+        snprintf (copy, sizeof copy, "%s", start);
+        double at = strtod (start, NULL);
+        int64_t due = (int64_t) (at * 1000);
+        while (self->now + SIM_TICK_MS <= due)
+            s_step (self);
+        rc = s_command (self, start);
+        if (rc < 0)
+            fprintf (stderr, "sim: %s:%d: cannot do '%s'\n", script_path, number,
+                     strtok (copy, "\n"));
+    }
+    fclose (script);
+    return rc < 0? -1: 0;
+}
