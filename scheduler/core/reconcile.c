@@ -181,7 +181,10 @@ s_may_run_remove (model_t *model, spec_t *spec, uint32_t index, const char *why,
     mutation_t gone = { .kind = MUTATION_MAY_RUN_DELETE, .at = wall };
     gone.u.may_run = entry->record;
     mutations_push (out, &gone);
-    spec->may_run [index] = spec->may_run [--spec->may_run_count];
+    //  Kept in command order, as the store loads them.
+    memmove (&spec->may_run [index], &spec->may_run [index + 1],
+             (spec->may_run_count - index - 1) * sizeof spec->may_run [0]);
+    spec->may_run_count--;
 }
 
 //  True when the outbox already asks host for a report (several VMs may wait on one).

@@ -1,6 +1,7 @@
 /*  run.c - runs one simulator scenario and compares its log with the expected one.
 
     usage: sim_run DIR      DIR holds README, cluster.json, script and expect.log.
+           sim_run --random FIRST COUNT [-v]   seeded random fault schedules (sim.h)
     Prints "PASS sim/NAME" or "FAIL sim/NAME" (with the first differing lines); exits 1 on
     failure. SIM_REGEN=1 writes the produced log to DIR/expect.log instead, for review.
 */
@@ -8,7 +9,10 @@
 #include "log.h"
 #include "sim.h"
 
+#include <inttypes.h>
 #include <libgen.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +35,70 @@ s_show_difference (const char *produced, const char *expected)
     }
 }
 
+//  Seeded random schedules: seeds first .. first + count - 1. A failing seed prints its log
+//  tail and the command that replays it.
+static int
+s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose)
+{
+    //  Thousands of small databases: on tmpfs when there is one (fsync costs nothing there).
+    char scratch [256];
+    snprintf (scratch, sizeof scratch, "/dev/shm/vmsched-sim-random-XXXXXX");
+    if (!mkdtemp (scratch) && fixture_files_tempdir (scratch, sizeof scratch, "sim-random")) {
+        fprintf (stderr, "sim: cannot make a scratch directory\n");
+        return 2;
+    }
+    struct timespec start, end;
+    clock_gettime (CLOCK_MONOTONIC, &start);
+    uint64_t failed = 0;
+    int64_t simulated = 0;
+    for (uint64_t seed = first; seed < first + count; seed++) {
+        char dir [300], *log = NULL;
+        size_t size = 0;
+        snprintf (dir, sizeof dir, "%s/%" PRIu64, scratch, seed);
+        mkdir (dir, 0700);
+        FILE *out = open_memstream (&log, &size);
+        sim_t *sim = out? sim_new (dir, out): NULL;
+        int rc = sim? sim_run_random (sim, seed, 60000, 60000): -1;
+        int violations = sim? sim_violations (sim): 1;
+        simulated += sim? sim_now (sim): 0;
+        sim_destroy (&sim);
+        if (out)
+            fclose (out);
+        if (rc || violations) {
+            failed++;
+            const char *tail = log? log + (size > 6000? size - 6000: 0): "";
+            fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s --random %"
+                     PRIu64 " 1 -v\n", tail, seed, violations, program, seed);
+        }
+        else
+        if (verbose && log)
+            fputs (log, stdout);
+        free (log);
+        char command [400];
+        snprintf (command, sizeof command, "rm -rf '%s'", dir);
+        if (system (command) != 0)
+            fprintf (stderr, "sim: cannot remove %s\n", dir);
+    }
+    clock_gettime (CLOCK_MONOTONIC, &end);
+    double seconds = (double) (end.tv_sec - start.tv_sec)
+                   + (double) (end.tv_nsec - start.tv_nsec) / 1e9;
+    fixture_files_remove_dir (scratch);
+    printf ("%s sim/random (%" PRIu64 " schedules from seed %" PRIu64 ", %" PRIu64 " failed; "
+            "%.0f schedules/s, %.0fx real time)\n", failed? "FAIL": "PASS", count, first,
+            failed, (double) count / seconds, (double) simulated / 1000 / seconds);
+    return failed? 1: 0;
+}
+
 int
 main (int argc, char **argv)
 {
+    log_init ("sim", LOG_LEVEL_INFO);
+    if (argc >= 4 && strcmp (argv [1], "--random") == 0)
+        return s_random_runs (argv [0], strtoull (argv [2], NULL, 10),
+                              strtoull (argv [3], NULL, 10),
+                              argc > 4 && strcmp (argv [4], "-v") == 0);
     if (argc != 2) {
-        fprintf (stderr, "usage: sim_run SCENARIO_DIR\n");
+        fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random FIRST_SEED COUNT [-v]\n");
         return 2;
     }
     const char *dir = argv [1];
@@ -46,7 +109,6 @@ main (int argc, char **argv)
     snprintf (cluster, sizeof cluster, "%s/cluster.json", dir);
     snprintf (script, sizeof script, "%s/script", dir);
     snprintf (expect, sizeof expect, "%s/expect.log", dir);
-    log_init ("sim", LOG_LEVEL_INFO);
     if (fixture_files_tempdir (scratch, sizeof scratch, "sim")) {
         fprintf (stderr, "sim: cannot make a scratch directory\n");
         return 2;

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t id;                        // command id
     command_action_t action;            // what it asked
     char target [WIRE_NAME_SIZE];       // MIGRATE: target host name
+    bool executed;                      // carried out (a repeat is then answered only)
 } s_last_command_t;
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
     uint64_t seq;                       // last sequence number sent
     uint64_t generation;                // from the last WELCOME
     int64_t next_heartbeat;             // virtual ms
+    int64_t next_hello;                 // virtual ms of the next HELLO retry (no WELCOME yet)
     int run_count;                      // used entries of runs
     char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
     s_last_command_t last [SIM_VMS_MAX];        // per VM index
@@ -307,6 +309,7 @@ s_hello (sim_t *self, s_agent_t *agent)
     hello->capacity.cpus = agent->cpus;
     hello->capacity.memory_mib = agent->memory_mib;
     agent->hello_due = false;
+    agent->next_hello = self->now + 1000;   // as the agent: again each second until welcomed
     s_send (self, agent, &msg);
 }
 
@@ -420,8 +423,10 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             break;
         case WIRE_REJECT:
             s_say (self, "%s: rejected: %s", agent->name, msg->body.reject.reason);
-            if (msg->body.reject.reregister)
+            if (msg->body.reject.reregister) {
                 agent->hello_due = true;
+                agent->welcomed = false;
+            }
             break;
         case WIRE_REPORT_REQUEST:
             agent->report_due = true;
@@ -433,14 +438,17 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
                 break;
             s_last_command_t *last = &agent->last [vm];
             bool repeat = last->id == command->id;
-            *last = (s_last_command_t) { command->id, command->action, "" };
+            bool executed = repeat && last->executed;
+            *last = (s_last_command_t) { command->id, command->action, "", executed };
             snprintf (last->target, sizeof last->target, "%s", command->target_host);
             s_say (self, "%s <- %s%s vm '%s'%s%s (command %" PRIu64 ")%s", agent->name,
                    command_action_name (command->action), "", self->vms [vm].name,
                    command->target_host [0]? " to ": "", command->target_host, command->id,
                    repeat? " again": "");
-            if (agent->automatic && !repeat)
+            if (agent->automatic && !executed) {
+                last->executed = true;
                 s_execute (self, agent, command, vm);
+            }
             else
             if (agent->automatic)
                 s_result (self, agent, vm, RESULT_DONE, "done before");
@@ -473,7 +481,7 @@ s_step (sim_t *self)
         s_agent_t *agent = &self->agents [i];
         if (!agent->started || !agent->talking)
             continue;
-        if (agent->hello_due)
+        if (agent->hello_due || (!agent->welcomed && self->now >= agent->next_hello))
             s_hello (self, agent);
         else
         if (agent->welcomed && agent->report_due)
@@ -551,6 +559,12 @@ sim_destroy (sim_t **self_p)
     store_destroy (&self->store);
     free (self);
     *self_p = NULL;
+}
+
+int64_t
+sim_now (const sim_t *self)
+{
+    return self->now;
 }
 
 int
@@ -784,6 +798,7 @@ s_command (sim_t *self, char *line)
     }
     if (strcmp (verb, "result") == 0 && count > 4 && (vm = s_vm_index (self, words [3])) >= 0) {
         bool done = strcmp (words [4], "done") == 0;
+        agent->last [vm].executed = true;
         if (done && agent->last [vm].action == COMMAND_START)
             s_start_on (self, agent, self->vms [vm].name);
         s_result (self, agent, vm, done? RESULT_DONE: RESULT_FAILED, done? "done": "failed");
@@ -794,6 +809,140 @@ s_command (sim_t *self, char *line)
     if (strcmp (verb, "maintenance") == 0 && count > 3)
         return s_maintenance (self, agent, strcmp (words [3], "on") == 0);
     return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Seeded random schedules
+
+//  xorshift64*: the schedule's only source of choices, so a seed replays exactly.
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ULL;
+}
+
+static int
+s_pick (uint64_t *state, int below)
+{
+    return (int) (s_random (state) % (uint64_t) below);
+}
+
+//  Runs one script line built from a format.
+static int
+s_do (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_do (sim_t *self, const char *fmt, ...)
+{
+    char line [256];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (line, sizeof line, fmt, args);
+    va_end (args);
+    double at = strtod (line, NULL);
+    while (self->now + SIM_TICK_MS <= (int64_t) (at * 1000))
+        s_step (self);
+    fprintf (self->out, "%9.3f script %s\n", (double) self->now / 1000, line);
+    return s_command (self, line) < 0? -1: 0;
+}
+
+int
+sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
+{
+    uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    //  Shorter operation deadlines than a real cluster's, so a schedule settles quickly.
+    self->config.reconcile.op_deadline_ms = 20000;
+    self->config.reconcile.migration_timeout_ms = 10000;
+    core_destroy (&self->core);
+    self->core = core_new (&self->config);
+    if (!self->core || loader_load (self->core, self->store, self->now))
+        return -1;
+    self->agent_count = 3 + s_pick (&state, 3);
+    for (int i = 0; i < self->agent_count; i++) {
+        s_agent_t *agent = &self->agents [i];
+        memset (agent, 0, sizeof *agent);
+        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
+        agent->cpus = 16;
+        agent->memory_mib = 16384;
+        agent->automatic = true;
+    }
+    self->vm_count = 3 + s_pick (&state, 6);
+    for (int i = 0; i < self->vm_count; i++) {
+        s_vm_t *vm = &self->vms [i];
+        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
+        vm->memory_mib = 256u << s_pick (&state, 3);
+        vm->vcpus = 1;
+        vm->priority = s_pick (&state, 3);
+    }
+    int rc = 0;
+    for (int i = 0; i < self->agent_count && !rc; i++)
+        rc = s_do (self, "0.0 hello %s", self->agents [i].name);
+    //  Faults until fault_ms; the VMs are created among them, so starts meet faults.
+    int64_t at = 500;
+    int created = 0;
+    while (!rc && at < fault_ms) {
+        at += 200 + s_pick (&state, 3000);
+        const char *host = self->agents [s_pick (&state, self->agent_count)].name;
+        const char *other = self->agents [s_pick (&state, self->agent_count)].name;
+        const char *vm = self->vms [s_pick (&state, created? created: 1)].name;
+        double t = (double) at / 1000;
+        if (created < self->vm_count && (created == 0 || s_pick (&state, 3) == 0)) {
+            rc = s_do (self, "%.1f create %s", t, self->vms [created++].name);
+            continue;
+        }
+        switch (s_pick (&state, 14)) {
+            case 0: case 1: rc = s_do (self, "%.1f silent %s", t, host); break;
+            case 2: case 3: rc = s_do (self, "%.1f talk %s", t, host); break;
+            case 4: case 12: case 13: rc = s_do (self, "%.1f drop %s %s", t, host,
+                                (const char *[]) { "in", "out", "both", "none" }
+                                [s_pick (&state, 4)]); break;
+            case 5: rc = s_do (self, "%.1f restart-agent %s", t, host); break;
+            case 6: rc = s_do (self, "%.1f restart-scheduler", t); break;
+            case 7: rc = s_do (self, "%.1f migrate %s %s", t, vm, other); break;
+            case 8: rc = s_do (self, "%.1f stop %s", t, vm); break;
+            case 9: rc = s_do (self, "%.1f start %s", t, vm); break;
+            case 10: rc = s_do (self, "%.1f manual %s", t, host); break;
+            default: rc = s_do (self, "%.1f auto %s", t, host); break;
+        }
+    }
+    //  Faults stop: every agent talks, every link heals, every agent is healthy; every VM
+    //  should run.
+    double t = (double) at / 1000 + 0.1;
+    for (int i = 0; i < self->agent_count && !rc; i++) {
+        rc = s_do (self, "%.1f drop %s none", t, self->agents [i].name);
+        if (!rc)
+            rc = s_do (self, "%.1f auto %s", t, self->agents [i].name);
+        if (!rc && !self->agents [i].started)
+            rc = s_do (self, "%.1f hello %s", t, self->agents [i].name);
+        if (!rc && !self->agents [i].talking)
+            rc = s_do (self, "%.1f talk %s", t, self->agents [i].name);
+    }
+    for (int i = created; i < self->vm_count && !rc; i++)
+        rc = s_do (self, "%.1f create %s", t, self->vms [i].name);
+    for (int i = 0; i < created && !rc; i++)
+        rc = s_do (self, "%.1f start %s", t, self->vms [i].name);
+    if (rc)
+        return -1;
+    while (self->now < at + quiet_ms)
+        s_step (self);
+    //  S2: every VM runs, once, by the agents' own lists.
+    for (int v = 0; v < self->vm_count; v++) {
+        int copies = 0;
+        for (int a = 0; a < self->agent_count; a++)
+            copies += s_runs (&self->agents [a], self->vms [v].name);
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
+        if (copies != 1)
+            s_violation (self, "S2: %.1f s after the faults stopped, vm '%s' runs on %d hosts "
+                         "(scheduler: %s)", (double) quiet_ms / 1000, self->vms [v].name,
+                         copies, spec? spec->record.reason: "not managed");
+    }
+    s_summary (self);
+    return 0;
 }
 
 int

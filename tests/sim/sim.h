@@ -34,6 +34,15 @@ void sim_destroy (sim_t **self_p);
 //  the line that could not be understood.
 int sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_path);
 
+//  A seeded random schedule: 3-5 hosts, 3-8 VMs, fault_ms of random faults (hosts silent
+//  and back, lossy links, agent and scheduler restarts, migrations, stops and starts,
+//  agents that stop answering), then every fault healed and quiet_ms to converge, after
+//  which every VM must run exactly once (S2). The same seed gives the same run. 0 or -1.
+int sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms);
+
+//  The virtual time now (ms).
+int64_t sim_now (const sim_t *self);
+
 //  Invariants broken so far (printed to the log as they were found): two hosts running one
 //  VM by the agents' own lists (S1), memory differing from the database.
 int sim_violations (const sim_t *self);

@@ -5,7 +5,15 @@
 # scripted agents; `make test` runs every scenario (tests/run's sim suite) and diffs the log.
 # SIM_REGEN=1 build/bin/sim_run tests/sim/NAME rewrites expect.log for review.
 
+# `make sim SEEDS=N [FIRST=S]` runs N seeded random schedules from seed S (make test: 2000).
+
 SIM_SRC := $(wildcard tests/sim/*.c)
+SEEDS   ?= 10000
+FIRST   ?= 1
+
+.PHONY: sim
+sim: $(BIN)/sim_run
+	$(BIN)/sim_run --random $(FIRST) $(SEEDS)
 SIM_OBJ := $(call obj_of,$(SIM_SRC))
 
 all: $(BIN)/sim_run
