@@ -57,6 +57,12 @@ view_status (FILE *out, const json_t *document)
         { "cpus:", "cpus", TABLE_TEXT }, { "vcpus used:", "vcpus_used", TABLE_TEXT },
         { "memory:", "memory_mib", TABLE_MIB }, { "memory used:", "memory_used_mib", TABLE_MIB },
     };
+    static const table_column_t security [] = {
+        { "keys allowed:", "keys_allowed", TABLE_TEXT },
+        { "handshakes accepted:", "handshakes_accepted", TABLE_TEXT },
+        { "handshakes refused:", "handshakes_refused", TABLE_TEXT },
+        { "handshakes failed:", "handshakes_failed", TABLE_TEXT },
+    };
     fprintf (out, "Scheduler\n");
     table_print_fields (out, scheduler, S_COUNT (scheduler), json_object_get (document, "scheduler"));
     fprintf (out, "\nHosts\n");
@@ -65,6 +71,8 @@ view_status (FILE *out, const json_t *document)
     table_print_fields (out, vms, S_COUNT (vms), json_object_get (document, "vms"));
     fprintf (out, "\nCapacity of up hosts\n");
     table_print_fields (out, capacity, S_COUNT (capacity), json_object_get (document, "capacity"));
+    fprintf (out, "\nSecurity\n");
+    table_print_fields (out, security, S_COUNT (security), json_object_get (document, "security"));
 }
 
 void

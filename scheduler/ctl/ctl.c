@@ -214,10 +214,11 @@ s_status (const ctl_context_t *context, uint32_t argc, char **args, json_t **res
             "memory_used_mib", (json_int_t) totals.memory_used_mib,
         "messages", "received", (json_int_t) context->received,
             "rejected", (json_int_t) context->rejected);
-    json_object_set_new (*result, "security", json_pack ("{s:I, s:I, s:I}",
+    json_object_set_new (*result, "security", json_pack ("{s:I, s:I, s:I, s:I}",
         "keys_allowed", (json_int_t) auth_count (context->auth),
         "handshakes_accepted", (json_int_t) auth_accepted (context->auth),
-        "handshakes_refused", (json_int_t) auth_refused (context->auth)));
+        "handshakes_refused", (json_int_t) auth_refused (context->auth),
+        "handshakes_failed", (json_int_t) context->handshake_failed));
     return 0;
 }
 

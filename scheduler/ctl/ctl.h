@@ -31,6 +31,7 @@ typedef struct {
     const char *ctl_endpoint;       // where clusterctl connects
     uint64_t received;              // agent messages accepted
     uint64_t rejected;              // agent messages refused (malformed or stale)
+    uint64_t handshake_failed;      // handshakes failed before ZAP (not CURVE...), both ROUTERs
     int64_t wall;                   // wall ms (records)
     managed_t *managed;             // desired state (changing verbs modify it)
     const reconcile_config_t *reconcile;    // placement policy and operation settings

@@ -38,6 +38,8 @@ struct scheduler {
     auth_t *auth;               // allow list and ZAP handler
     zsock_t *agents;            // ROUTER for agents
     zsock_t *ctl;               // ROUTER for clusterctl
+    zsock_t *agent_monitor;     // PAIR: monitor events of agents (failed handshakes)
+    zsock_t *ctl_monitor;       // PAIR: monitor events of ctl
     zloop_t *loop;              // the one loop
     uint64_t epoch;             // this leader's epoch
     uint64_t session;           // random, for our envelopes
@@ -240,6 +242,8 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
             .database = self->config.database, .agent_endpoint = self->config.agent_endpoint,
             .ctl_endpoint = self->config.ctl_endpoint, .received = self->agent_stats.received,
             .rejected = self->agent_stats.malformed + core_stats (self->core)->refused,
+            .handshake_failed = self->agent_stats.handshake_failed
+                              + self->ctl_stats.handshake_failed,
             .wall = clock_wall_ms (), .managed = core_managed (self->core),
             .reconcile = &core_config (self->core)->reconcile,
             .outbox = core_outbox (self->core), .mutations = &self->fx.mutations,
@@ -280,6 +284,23 @@ s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop, (void) sock;
     auth_handle (((scheduler_t *) arg)->auth);
+    return 0;
+}
+
+//  A handshake failed before the ZAP handler was asked (not CURVE, wrong server key).
+static int
+s_on_agent_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    transport_monitor_recv (sock, AUTH_DOMAIN_AGENTS, &((scheduler_t *) arg)->agent_stats);
+    return 0;
+}
+
+static int
+s_on_ctl_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    transport_monitor_recv (sock, AUTH_DOMAIN_OPERATORS, &((scheduler_t *) arg)->ctl_stats);
     return 0;
 }
 
@@ -431,7 +452,11 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     if (self->agents)
         self->ctl = transport_router_bind (config->ctl_endpoint, self->cert,
                                            AUTH_DOMAIN_OPERATORS, err, err_size);
-    if (!self->ctl) {
+    if (self->ctl)
+        self->agent_monitor = transport_monitor_new (self->agents, err, err_size);
+    if (self->agent_monitor)
+        self->ctl_monitor = transport_monitor_new (self->ctl, err, err_size);
+    if (!self->ctl_monitor) {
         scheduler_destroy (&self);
         return NULL;
     }
@@ -439,6 +464,8 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     zloop_reader (self->loop, auth_socket (self->auth), s_on_zap, self);
     zloop_reader (self->loop, self->agents, s_on_agents, self);
     zloop_reader (self->loop, self->ctl, s_on_ctl, self);
+    zloop_reader (self->loop, self->agent_monitor, s_on_agent_monitor, self);
+    zloop_reader (self->loop, self->ctl_monitor, s_on_ctl_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     log_info ("scheduler epoch %" PRIu64 ": %zu hosts, %zu vms seen, %zu managed vms and %zu "
               "rules recovered from '%s'; agents on %s, clusterctl on %s", self->epoch,
@@ -469,6 +496,8 @@ scheduler_destroy (scheduler_t **self_p)
     fx_free (&self->fx);
     peers_destroy (&self->peers);
     zloop_destroy (&self->loop);
+    transport_monitor_destroy (&self->agent_monitor, self->agents);    // while they are open
+    transport_monitor_destroy (&self->ctl_monitor, self->ctl);
     zsock_destroy (&self->agents);     // before the ZAP handler they depend on
     zsock_destroy (&self->ctl);
     auth_destroy (&self->auth);

@@ -3,8 +3,9 @@
 
     Modes (run_bench.sh drives them; none asserts a timing, figures are printed):
       bench_place --gen HOSTS SEED FILE
-          write a vm-cluster-v1 cluster of HOSTS hosts drawn like shared/clusters/c*-s2024
-          (48 cores / 256 GiB hosts, ~15 VMs per host, 10 % empty, Azure 2017 flavour mix)
+          write a vm-cluster-v1 cluster of HOSTS hosts, drawn like the team's gen_cluster.py
+          clusters c*-s2024 (48 cores / 256 GiB hosts, ~15 VMs per host, 10 % empty, Azure
+          2017 flavour mix); run_bench.sh makes the 100, 1,000 and 10,000-host ones so
       bench_place --inproc C100 C1000 C10000
           single-VM placement latency (p50 / p99 over many placements of a new VM of mixed
           sizes; without verdicts, with verdicts, and with rules naming the VM) on the three
@@ -39,7 +40,7 @@
 
 extern char **environ;
 
-//  A VM flavour and how often it occurs (Azure 2017 mix, as in the shared clusters).
+//  A VM flavour and how often it occurs (Azure 2017 mix, as gen_cluster.py draws it).
 typedef struct {
     uint32_t vcpus;             // configured vCPUs
     uint64_t memory_mib;        // configured memory
@@ -147,7 +148,7 @@ s_cell (const char *text, int width)
 
 
 //  --------------------------------------------------------------------------------------
-//  --gen: a cluster like the shared ones, any size
+//  --gen: a cluster like gen_cluster.py's, any size
 
 static int
 s_generate (size_t host_count, uint64_t seed, const char *path)

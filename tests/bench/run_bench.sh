@@ -3,29 +3,34 @@
 #
 # usage: tests/bench/run_bench.sh BINDIR OUTDIR          (make bench runs it)
 #
-# 1. In process: single-VM placement latency at 100, 1,000 and 10,000 hosts (~15 VMs per host:
-#    the shared c100 / c1000 clusters, and a 10,000-host one bench_place generates the same
-#    way), with and without verdicts; bulk placement of 10,000 VMs into 1,000 empty hosts.
+# 1. In process: single-VM placement latency at 100, 1,000 and 10,000 hosts (~15 VMs per host,
+#    vm-cluster-v1 clusters that `bench_place --gen HOSTS 2024` writes into OUTDIR, the same
+#    files on every run), with and without verdicts; bulk placement of 10,000 VMs into 1,000
+#    empty hosts.
 # 2. End to end, one process per request, against hail (ganeti-htools): each cluster turned
 #    into IAllocator "allocate" requests (to_iallocator.py), hail and `bench_place_one --one`
 #    (bench_place linked with the engine and jansson only) timed the same way, hail's
 #    answers checked ("success": true and a node).
-# Prints figures, asserts none. Environment: VMSCHED_CLUSTERS (folder of c100-s2024.json and
-# c1000-s2024.json; default ../shared/clusters beside the repository), BENCH_SECONDS (time
-# budget per allocator and cluster size, default 40), BENCH_HAIL_10K=1 (also run hail on the
-# 10,000-host cluster: one request takes minutes and gigabytes there, so it is off by default).
+# Prints figures, asserts none. Needs nothing outside the repository but hail. Environment:
+# VMSCHED_CLUSTERS (a folder of c100-s2024.json and c1000-s2024.json to use instead of the
+# generated ones), BENCH_SECONDS (time budget per allocator and cluster size, default 40),
+# BENCH_HAIL_10K=1 (also run hail on the 10,000-host cluster: one request takes minutes and
+# gigabytes there, so it is off by default).
 set -euo pipefail
 
 bin=$(cd "${1:?usage: run_bench.sh BINDIR OUTDIR}" && pwd)
 out=${2:?usage: run_bench.sh BINDIR OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-clusters=${VMSCHED_CLUSTERS:-$top/../shared/clusters}
 seconds=${BENCH_SECONDS:-40}
 mkdir -p "$out"
 
+# The clusters: generated (seed 2024; kept in OUTDIR, so later runs reuse them), or given.
+for hosts in 100 1000 10000; do
+    [ -s "$out/c$hosts-s2024.json" ] || "$bin/bench_place" --gen "$hosts" 2024 "$out/c$hosts-s2024.json"
+done
+clusters=${VMSCHED_CLUSTERS:-$out}
 for f in c100-s2024.json c1000-s2024.json; do
-    [ -r "$clusters/$f" ] || { echo "run_bench: $clusters/$f not found (set VMSCHED_CLUSTERS)" >&2; exit 1; }
+    [ -r "$clusters/$f" ] || { echo "run_bench: $clusters/$f not found (VMSCHED_CLUSTERS)" >&2; exit 1; }
 done
 hail=$(dpkg -L ganeti-htools-3.0 ganeti-htools 2>/dev/null | grep -E '/hail$' | head -1 || true)
 [ -n "$hail" ] || hail=$(command -v hail || true)
@@ -34,7 +39,6 @@ hail=$(dpkg -L ganeti-htools-3.0 ganeti-htools 2>/dev/null | grep -E '/hail$' | 
 c100=$clusters/c100-s2024.json
 c1000=$clusters/c1000-s2024.json
 c10000=$out/c10000-s2024.json
-[ -s "$c10000" ] || "$bin/bench_place" --gen 10000 2024 "$c10000"
 
 echo "== vmsched placement engine ($(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
 "$bin/bench_place" --inproc "$c100" "$c1000" "$c10000"

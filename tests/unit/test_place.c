@@ -1037,21 +1037,14 @@ s_test_simulator (s_case_t *t)
 //  --------------------------------------------------------------------------------------
 //  cluster_v1
 
-//  The shared example clusters: $VMSCHED_CLUSTERS, else ../shared/clusters from the
-//  repository root (where make runs the tests), else /work/shared/clusters.
+//  The example cluster files (made by the team's gen_cluster.py, kept in the repository):
+//  $VMSCHED_CLUSTERS, else tests/unit/clusters from the repository root, where make and
+//  tests/run start the tests.
 static void
 s_clusters_path (char *buf, size_t size, const char *file)
 {
-    const char *dirs [] = { getenv ("VMSCHED_CLUSTERS"), "../shared/clusters",
-                            "/work/shared/clusters" };
-    for (size_t i = 0; i < 3; i++) {
-        if (!dirs [i])
-            continue;
-        snprintf (buf, size, "%s/%s", dirs [i], file);
-        if (access (buf, R_OK) == 0)
-            return;
-    }
-    snprintf (buf, size, "../shared/clusters/%s", file);
+    const char *dir = getenv ("VMSCHED_CLUSTERS");
+    snprintf (buf, size, "%s/%s", dir && *dir? dir: "tests/unit/clusters", file);
 }
 
 static void
@@ -1062,7 +1055,8 @@ s_test_cluster_v1_example (s_case_t *t)
     cluster_v1_t *file = cluster_v1_load (path, err, sizeof err);
     EXPECT (file);
     if (!file) {
-        fprintf (stderr, "  %s (set VMSCHED_CLUSTERS to the folder of c10-s2024.json)\n", err);
+        fprintf (stderr, "  %s (run from the repository root, or set VMSCHED_CLUSTERS to the "
+                 "folder of c10-s2024.json)\n", err);
         return;
     }
     json_t *root = json_load_file (path, 0, NULL);

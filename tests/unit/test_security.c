@@ -5,10 +5,9 @@
     over DEALER sockets as the parties of DESIGN.md §7 would: the admin, operators and
     viewers it allows, hosts whose keys it allows, and strangers. Each case checks what the
     scheduler answers (or that it says nothing), what it logs, what its audit log holds and
-    that the cluster state a refused party aimed at is unchanged. The scheduler's handshake
-    counters (auth_accepted/auth_refused) are not in any ctl answer, so refused handshakes
-    are checked as "no reply within 500 ms" plus the scheduler's log line (test_auth.c
-    checks the counters on auth.c itself). A last case calls scheduler_new in-process with
+    that the cluster state a refused party aimed at is unchanged. Refused handshakes are
+    checked as "no reply within 500 ms" plus the scheduler's log line, and the counters of
+    status's security object (test_auth.c checks auth.c's counters on auth.c itself). A last case calls scheduler_new in-process with
     unusable keys.
 
     Prints one `PASS unit/security/CASE` or `FAIL unit/security/CASE: ...` line per case;
@@ -208,6 +207,21 @@ s_rejected (void)
     long rejected = at? atol (at + strlen ("\"rejected\":")): -1;
     s_reply_free (&reply);
     return rejected;
+}
+
+//  A counter of status's security object ("handshakes_not_curve", ...), or -1.
+static long
+s_security (const char *field)
+{
+    s_reply_t reply = s_ask (s_admin, "status", NULL);
+    json_t *root = reply.json? json_loads (reply.json, 0, NULL): NULL;
+    s_reply_free (&reply);
+    json_t *value = json_object_get (json_object_get (root, "security"), field);
+    long count = json_is_integer (value)? (long) json_integer_value (value): -1;
+    if (count < 0)
+        fprintf (stderr, "  status has no integer security.%s\n", field);
+    json_decref (root);
+    return count;
 }
 
 //  What the cluster's hosts are (name, id, state, generation, capacity, maintenance, in
@@ -523,6 +537,63 @@ s_case_plaintext_client (void)
     CHECK (hosts && after && streq (hosts, after) && !strstr (after, "plain"));
     free (hosts);
     free (after);
+    return failures;
+}
+
+//  Clients that are not CURVE at all (NULL mechanism, PLAIN mechanism) fail in libzmq before
+//  the ZAP handler is asked: the socket monitor counts them (security.handshakes_failed) and
+//  logs them with the endpoint; so is a CURVE client taking another key for the scheduler's.
+//  None of them is a ZAP refusal (security.handshakes_refused stays).
+static int
+s_case_non_curve_clients (void)
+{
+    int failures = 0;
+    long failed = s_security ("handshakes_failed");
+    long refused = s_security ("handshakes_refused");
+    CHECK (failed >= 0 && refused >= 0);
+
+    //  NULL mechanism, at the agents endpoint. libzmq sees a mechanism mismatch, or, when
+    //  the client hung up first, a connection that ended during the handshake.
+    long mark = s_log_mark ();
+    zsock_t *plaintext = s_client (S_AGENT_EP, NULL, NULL);
+    zstr_send (plaintext, "hello?");
+    CHECK (s_silent (plaintext));
+    CHECK (s_log_has (mark, "refused a connection to the agents endpoint at "
+                      S_AGENT_EP, "refused before the allow list so far"));
+    zsock_destroy (&plaintext);
+    long after_null = s_security ("handshakes_failed");
+    CHECK (after_null > failed);
+
+    //  PLAIN mechanism, at the operators (ctl) endpoint.
+    mark = s_log_mark ();
+    zsock_t *plain = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (plain, 0);
+    zsock_set_reconnect_ivl (plain, 10000);
+    zsock_set_plain_username (plain, "admin");
+    zsock_set_plain_password (plain, "secret");
+    zsock_connect (plain, "%s", S_CTL_EP);
+    s_reply_t reply = s_ask_briefly (plain, "status", NULL);
+    CHECK (reply.status == -1);
+    s_reply_free (&reply);
+    CHECK (s_log_has (mark, "refused a connection to the operators endpoint at "
+                      S_CTL_EP, "refused before the allow list so far"));
+    zsock_destroy (&plain);
+    long after_plain = s_security ("handshakes_failed");
+    CHECK (after_plain > after_null);
+
+    //  CURVE with the admin's key, but a stranger's public key taken for the scheduler's.
+    fixture_keys_t other;
+    if (fixture_keys_make (&other, s_dir, "not-the-scheduler-either"))
+        return failures + 1;
+    mark = s_log_mark ();
+    zsock_t *ctl = s_client (S_CTL_EP, &s_admin_key, other.public_key);
+    reply = s_ask_briefly (ctl, "status", NULL);
+    CHECK (reply.status == -1);
+    s_reply_free (&reply);
+    CHECK (s_log_has (mark, "refused a connection to the operators endpoint", NULL));
+    zsock_destroy (&ctl);
+    CHECK (s_security ("handshakes_failed") > after_plain);
+    CHECK (s_security ("handshakes_refused") == refused);       // ZAP was never asked
     return failures;
 }
 
@@ -1275,6 +1346,7 @@ static const check_case_t s_cases [] = {
     { "known_key", s_case_known_key },
     { "unknown_key", s_case_unknown_key },
     { "plaintext_client", s_case_plaintext_client },
+    { "non_curve_clients", s_case_non_curve_clients },
     { "revoked_key", s_case_revoked_key },
     { "revoked_key_readded", s_case_revoked_key_readded },
     { "roles", s_case_roles },
