@@ -54,8 +54,14 @@ typedef struct {
     int64_t next_hello;                 // virtual ms of the next HELLO retry (no WELCOME yet)
     int run_count;                      // used entries of runs
     char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
-    s_last_command_t last [SIM_VMS_MAX];        // per VM index
+    vec_t last;                         // s_last_t: the last command per VM it got one for
 } s_agent_t;
+
+//  One entry of an agent's last commands.
+typedef struct {
+    int vm;                             // VM index
+    s_last_command_t command;           // the last command for it
+} s_last_t;
 
 //  A message on its way from the scheduler to an agent.
 typedef struct {
@@ -72,10 +78,11 @@ struct sim {
     fx_t fx;                            // effects of the current entry point
     uint64_t mutation_seq;              // last committed mutation number
     int64_t now;                        // virtual ms
-    int agent_count;                    // used entries of agents
-    s_agent_t agents [SIM_HOSTS_MAX];   // one per host
-    int vm_count;                       // used entries of vms
-    s_vm_t vms [SIM_VMS_MAX];           // the VMs the cluster file defines
+    int agent_count;                    // entries of agents
+    s_agent_t *agents;                  // owned: one per host
+    int vm_count;                       // entries of vms
+    s_vm_t *vms;                        // owned: the VMs of the cluster
+    bool check_memory;                  // compare memory with the database after commits
     vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
     uint64_t next_session;              // agents' sessions, deterministic
     int violations;                     // invariants broken
@@ -177,6 +184,37 @@ s_run_remove (s_agent_t *agent, const char *vm)
         }
 }
 
+//  The agent's last command for vm (a blank one is added when it has none).
+static s_last_command_t *
+s_last (s_agent_t *agent, int vm)
+{
+    for (size_t i = 0; i < agent->last.count; i++) {
+        s_last_t *entry = vec_at (&agent->last, i);
+        if (entry->vm == vm)
+            return &entry->command;
+    }
+    s_last_t blank = { .vm = vm };
+    s_last_t *entry = vec_push (&agent->last, &blank);
+    return entry? &entry->command: NULL;
+}
+
+//  Makes room for hosts hosts and vms VMs (a world is sized once). 0 or -1.
+static int
+s_size (sim_t *self, int hosts, int vms)
+{
+    self->agents = calloc ((size_t) hosts + 1, sizeof *self->agents);
+    self->vms = calloc ((size_t) vms + 1, sizeof *self->vms);
+    if (!self->agents || !self->vms)
+        return -1;
+    self->agent_count = hosts;
+    self->vm_count = vms;
+    for (int i = 0; i < hosts; i++) {
+        self->agents [i].last = VEC_OF (s_last_t);
+        self->agents [i].automatic = true;
+    }
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  The daemon's part: commit, then deliver
 
@@ -261,7 +299,7 @@ s_commit (sim_t *self)
     else
         loader_reload (self->core, self->store, self->now);
     fx_clear (&self->fx);
-    if (wrote)
+    if (wrote && self->check_memory)
         s_check_memory (self);
 }
 
@@ -338,8 +376,8 @@ s_report (sim_t *self, s_agent_t *agent)
 static void
 s_result (sim_t *self, s_agent_t *agent, int vm, command_status_t status, const char *why)
 {
-    s_last_command_t *last = &agent->last [vm];
-    if (!last->id) {
+    s_last_command_t *last = s_last (agent, vm);
+    if (!last || !last->id) {
         s_say (self, "%s has no command for vm '%s' to answer", agent->name,
                self->vms [vm].name);
         return;
@@ -436,7 +474,9 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             int vm = s_vm_index (self, command->vm_uuid);
             if (vm < 0)
                 break;
-            s_last_command_t *last = &agent->last [vm];
+            s_last_command_t *last = s_last (agent, vm);
+            if (!last)
+                break;
             bool repeat = last->id == command->id;
             bool executed = repeat && last->executed;
             *last = (s_last_command_t) { command->id, command->action, "", executed };
@@ -533,6 +573,7 @@ sim_new (const char *dir, FILE *out)
         return NULL;
     self->out = out;
     self->now = 0;
+    self->check_memory = true;
     self->next_session = 1000;
     snprintf (self->db_path, sizeof self->db_path, "%s/sim.db", dir);
     self->config = (core_config_t) { .timing = { 1500, 5000 }, .heartbeat_ms = SIM_HEARTBEAT_MS,
@@ -553,6 +594,10 @@ sim_destroy (sim_t **self_p)
     if (!self)
         return;
     log_set_sink (NULL, NULL);
+    for (int i = 0; i < self->agent_count; i++)
+        vec_free (&self->agents [i].last);
+    free (self->agents);
+    free (self->vms);
     fx_free (&self->fx);
     vec_free (&self->deliveries);
     core_destroy (&self->core);
@@ -588,22 +633,20 @@ s_load_cluster (sim_t *self, const char *path)
     json_t *hosts = json_object_get (root, "hosts"), *vms = json_object_get (root, "vms");
     json_t *item;
     size_t index;
+    if (s_size (self, (int) json_array_size (hosts), (int) json_array_size (vms))) {
+        json_decref (root);
+        return -1;
+    }
     json_array_foreach (hosts, index, item) {
-        if (self->agent_count == SIM_HOSTS_MAX)
-            break;
-        s_agent_t *agent = &self->agents [self->agent_count++];
-        memset (agent, 0, sizeof *agent);
+        s_agent_t *agent = &self->agents [index];
         const char *name = json_string_value (json_object_get (item, "name"));
         snprintf (agent->name, sizeof agent->name, "%s", name? name: "?");
         snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", (int) index + 1);
         agent->cpus = (uint32_t) json_integer_value (json_object_get (item, "cpus"));
         agent->memory_mib = (uint64_t) json_integer_value (json_object_get (item, "memory_mib"));
-        agent->automatic = true;
     }
     json_array_foreach (vms, index, item) {
-        if (self->vm_count == SIM_VMS_MAX)
-            break;
-        s_vm_t *vm = &self->vms [self->vm_count++];
+        s_vm_t *vm = &self->vms [index];
         const char *name = json_string_value (json_object_get (item, "name"));
         snprintf (vm->name, sizeof vm->name, "%s", name? name: "?");
         snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", (int) index + 1);
@@ -798,8 +841,10 @@ s_command (sim_t *self, char *line)
     }
     if (strcmp (verb, "result") == 0 && count > 4 && (vm = s_vm_index (self, words [3])) >= 0) {
         bool done = strcmp (words [4], "done") == 0;
-        agent->last [vm].executed = true;
-        if (done && agent->last [vm].action == COMMAND_START)
+        s_last_command_t *last = s_last (agent, vm);
+        if (last)
+            last->executed = true;
+        if (done && last && last->action == COMMAND_START)
             s_start_on (self, agent, self->vms [vm].name);
         s_result (self, agent, vm, done? RESULT_DONE: RESULT_FAILED, done? "done": "failed");
         agent->report_due = true;
@@ -860,17 +905,16 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
     self->core = core_new (&self->config);
     if (!self->core || loader_load (self->core, self->store, self->now))
         return -1;
-    self->agent_count = 3 + s_pick (&state, 3);
+    int hosts = 3 + s_pick (&state, 3), vms = 3 + s_pick (&state, 6);
+    if (s_size (self, hosts, vms))
+        return -1;
     for (int i = 0; i < self->agent_count; i++) {
         s_agent_t *agent = &self->agents [i];
-        memset (agent, 0, sizeof *agent);
         snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
         snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
         agent->cpus = 16;
         agent->memory_mib = 16384;
-        agent->automatic = true;
     }
-    self->vm_count = 3 + s_pick (&state, 6);
     for (int i = 0; i < self->vm_count; i++) {
         s_vm_t *vm = &self->vms [i];
         snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
@@ -943,6 +987,43 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
     }
     s_summary (self);
     return 0;
+}
+
+int
+sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms)
+{
+    if (s_size (self, hosts, hosts * per_host))
+        return -1;
+    self->check_memory = false;             // a full reload per commit: not at this size
+    for (int i = 0; i < hosts; i++) {
+        s_agent_t *agent = &self->agents [i];
+        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
+        agent->cpus = 64;
+        agent->memory_mib = 262144;
+    }
+    for (int i = 0; i < self->vm_count; i++) {
+        s_vm_t *vm = &self->vms [i];
+        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
+        vm->memory_mib = 1024;
+        vm->vcpus = 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < hosts && !rc; i++)
+        rc = s_do (self, "0.0 hello %s", self->agents [i].name);
+    for (int i = 0; i < self->vm_count && !rc; i++)
+        rc = s_create (self, i);
+    while (!rc && self->now < duration_ms)
+        s_step (self);
+    for (int v = 0; v < self->vm_count && !rc; v++) {
+        int copies = 0;
+        for (int a = 0; a < self->agent_count; a++)
+            copies += s_runs (&self->agents [a], self->vms [v].name);
+        if (copies != 1)
+            s_violation (self, "S2: vm '%s' runs on %d hosts", self->vms [v].name, copies);
+    }
+    return rc;
 }
 
 int
