@@ -185,8 +185,8 @@ main (int argc, char **argv)
 
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     strcpy (msg.body.request.verb, "vm.migrate");
-    wire_request_add_arg (&msg.body.request, "web-1");
-    wire_request_add_arg (&msg.body.request, "host=h2");
+    wire_request_set_args (&msg.body.request, "{\"name\":\"web-1\",\"host\":\"h2\","
+                                              "\"timeout_ms\":60000}");
     s_message (dir, &msg);
 
     wire_msg_init (&msg, WIRE_CTL_REPLY);

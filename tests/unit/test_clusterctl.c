@@ -1,9 +1,10 @@
 /*  test_clusterctl.c - clusterctl's command line, run in-process against a fake scheduler.
 
     A zactor plays the scheduler: a ROUTER on loopback that decodes each ctl request and
-    answers with a canned reply chosen by verb and arguments (two hosts for host.list, a
-    refusal for an unknown host, invalid JSON for vm.list, ...), and remembers the newest
-    request so that a case can check what was sent, or that nothing was. Each case calls
+    answers with a canned reply chosen by verb and the argument object's "name" (two hosts
+    for host.list, a refusal for an unknown host, invalid JSON for vm.list, ...), and
+    remembers the newest request (verb and argument JSON as sent) so that a case can check
+    what was sent, or that nothing was. Each case calls
     cli_main with open_memstream streams and checks the exit code and both texts.
 
     The fake scheduler is a CURVE server with its own key pair (no ZAP handler: it accepts
@@ -87,7 +88,9 @@ static void
 s_answer (const wire_ctl_request_t *request, wire_msg_t *reply, int *frames)
 {
     wire_ctl_reply_t *body = &reply->body.reply;
-    const char *arg = request->arg_count? request->args [0]: "";
+    json_t *args = json_loads (request->args_json? request->args_json: "{}", 0, NULL);
+    const char *name = json_string_value (json_object_get (args, "name"));
+    const char *arg = name? name: "";
     const char *json = NULL;
     *frames = 1;
     if (streq (request->verb, "host.list"))
@@ -135,9 +138,10 @@ s_answer (const wire_ctl_request_t *request, wire_msg_t *reply, int *frames)
     }
     if (json && reply->kind == WIRE_CTL_REPLY)
         body->json = strdup (json);
+    json_decref (args);
 }
 
-//  The actor: answers requests; "LAST" on the pipe returns "COUNT|VERB|ARG|ARG..." of the
+//  The actor: answers requests; "LAST" on the pipe returns "COUNT|VERB|ARGS_JSON" of the
 //  newest request. args (s_actor_args_t) gives the key pair and gets whether it could bind,
 //  before the handshake.
 static void
@@ -149,7 +153,7 @@ s_scheduler_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     if (!router)
         return;
-    char last [2048] = "";
+    char last [8192] = "";
     int requests = 0;
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (true) {
@@ -173,12 +177,9 @@ s_scheduler_actor (zsock_t *pipe, void *args)
             if (body && wire_decode (zframe_data (body), zframe_size (body), &request,
                                      err, sizeof err) == 0) {
                 requests++;
-                snprintf (last, sizeof last, "|%s", request.body.request.verb);
-                for (uint32_t i = 0; i < request.body.request.arg_count; i++) {
-                    size_t used = strlen (last);
-                    snprintf (last + used, sizeof last - used, "|%s",
-                              request.body.request.args [i]);
-                }
+                snprintf (last, sizeof last, "|%s|%s", request.body.request.verb,
+                          request.body.request.args_json? request.body.request.args_json
+                                                        : "(none)");
                 wire_msg_init (&reply, WIRE_CTL_REPLY);
                 reply.seq = (uint64_t) requests;
                 int frames;
@@ -208,7 +209,7 @@ s_scheduler_actor (zsock_t *pipe, void *args)
     zsock_destroy (&router);
 }
 
-//  "COUNT|VERB|ARGS..." of the newest request the fake scheduler answered (caller frees).
+//  "COUNT|VERB|ARGS_JSON" of the newest request the fake scheduler answered (caller frees).
 static char *
 s_last_request (void)
 {
@@ -308,7 +309,7 @@ s_case_host_list_table (void)
     CHECK (result.rc == CLI_OK);
     CHECK (result.err && result.err [0] == 0);
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.list"));
+    CHECK (last && streq (strchr (last, '|'), "|host.list|{}"));
     zstr_free (&last);
 
     char *lines [8] = { NULL };
@@ -368,7 +369,7 @@ s_case_json_output (void)
     CHECK (result.rc == CLI_OK);
     CHECK (s_json_equal (result.out, s_hosts_json));
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.list"));    // no option became an arg
+    CHECK (last && streq (strchr (last, '|'), "|host.list|{}"));  // no option became an arg
     zstr_free (&last);
     s_result_free (&result);
 
@@ -377,7 +378,7 @@ s_case_json_output (void)
     CHECK (result.rc == CLI_OK);
     CHECK (s_json_equal (result.out, s_host_json));
     last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.show|alpha-long-hostname"));
+    CHECK (last && streq (strchr (last, '|'), "|host.show|{\"name\":\"alpha-long-hostname\"}"));
     zstr_free (&last);
     s_result_free (&result);
     return failures;
@@ -480,7 +481,7 @@ s_case_arg_count (void)
     result = s_run ("-s", S_ENDPOINT, "vm", "show", "--", "-odd", NULL);
     CHECK (result.rc == CLI_OK);
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|vm.show|-odd"));
+    CHECK (last && streq (strchr (last, '|'), "|vm.show|{\"name\":\"-odd\"}"));
     zstr_free (&last);
     s_result_free (&result);
     return failures;
