@@ -378,7 +378,8 @@ s_case_json_output (void)
     CHECK (result.rc == CLI_OK);
     CHECK (s_json_equal (result.out, s_host_json));
     last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.show|{\"name\":\"alpha-long-hostname\"}"));
+    CHECK (last && streq (strchr (last, '|'),
+                          "|host.show|{\"name\":\"alpha-long-hostname\"}"));
     zstr_free (&last);
     s_result_free (&result);
     return failures;
@@ -484,6 +485,113 @@ s_case_arg_count (void)
     CHECK (last && streq (strchr (last, '|'), "|vm.show|{\"name\":\"-odd\"}"));
     zstr_free (&last);
     s_result_free (&result);
+    return failures;
+}
+
+//  The argument object of the newest request if its verb is verb (caller json_decref's
+//  it), else NULL.
+static json_t *
+s_last_args (const char *verb)
+{
+    char *last = s_last_request ();
+    char *at = last? strchr (last, '|'): NULL;
+    size_t length = strlen (verb);
+    json_t *args = NULL;
+    if (at && strncmp (at + 1, verb, length) == 0 && at [1 + length] == '|')
+        args = json_loads (at + 2 + length, JSON_REJECT_DUPLICATES, NULL);
+    zstr_free (&last);
+    return args;
+}
+
+//  True when the newest request is verb with arguments equal to the JSON expected.
+static bool
+s_sent (const char *verb, const char *expected)
+{
+    json_t *args = s_last_args (verb);
+    json_t *want = json_loads (expected, 0, NULL);
+    bool equal = args && want && json_equal (args, want);
+    if (!equal) {
+        char *got = args? json_dumps (args, JSON_COMPACT): NULL;
+        fprintf (stderr, "  sent %s %s, expected %s\n", verb, got? got: "(other)", expected);
+        free (got);
+    }
+    json_decref (args);
+    json_decref (want);
+    return equal;
+}
+
+//  Positionals and flags become one JSON object of typed fields: integers, booleans,
+//  arrays; a file's content as a string. Bad numbers, repeated options and a wrong word are
+//  refused before anything is sent.
+static int
+s_case_request_args (void)
+{
+    int failures = 0;
+    char xml_path [128];
+    snprintf (xml_path, sizeof xml_path, "%s/web-9.xml", s_dir);
+    CHECK (fixture_files_write (xml_path, "<domain type='kvm'>\n  <name>web-9</name>\n"
+                                "</domain>\n") == 0);
+    //  The fake scheduler answers these verbs "unknown verb" (status 2): only what was sent
+    //  matters here.
+    s_result_t result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path,
+                               "--priority", "5", "--ha", "--no-migrate", "--mem-reserve=512",
+                               NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (s_sent ("vm.create", "{\"name\": \"web-9\", \"priority\": 5, \"ha\": true,"
+                   " \"migratable\": false, \"mem_reserve_mib\": 512, \"xml\":"
+                   " \"<domain type='kvm'>\\n  <name>web-9</name>\\n</domain>\\n\"}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "rule", "add", "apart", "anti-affinity", "a", "b", "c",
+                    "--weight", "3", "--soft", NULL);
+    CHECK (s_sent ("rule.add", "{\"name\": \"apart\", \"kind\": \"anti-affinity\","
+                   " \"vms\": [\"a\", \"b\", \"c\"], \"weight\": 3, \"soft\": true}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "rule", "add", "pin", "must", "db", "--hosts", "h1,h2",
+                    NULL);
+    CHECK (s_sent ("rule.add", "{\"name\": \"pin\", \"kind\": \"must\", \"vms\": [\"db\"],"
+                   " \"hosts\": [\"h1\", \"h2\"]}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "enter", "h1", NULL);
+    CHECK (s_sent ("host.maintenance", "{\"name\": \"h1\", \"maintenance\": true}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "exit", "h1", "--no-wait", NULL);
+    CHECK (s_sent ("host.maintenance", "{\"name\": \"h1\", \"maintenance\": false}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "vm", "migrate", "web-1", "h2", "--migration-timeout",
+                    "100", NULL);
+    CHECK (s_sent ("vm.migrate", "{\"name\": \"web-1\", \"host\": \"h2\","
+                   " \"timeout_ms\": 100}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "vm", "migrate", "web-1", "--abort", NULL);
+    CHECK (s_sent ("vm.abort", "{\"name\": \"web-1\"}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "audit", "--limit", "5", "--since",
+                    "2026-12-01T10:00:00", NULL);
+    CHECK (s_sent ("audit", "{\"limit\": 5, \"since_ms\": 1796119200000}"));
+    s_result_free (&result);
+
+    //  Refused by clusterctl itself: exit 2, nothing sent.
+    int requests = s_requests ();
+    result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path,
+                    "--priority", "high", NULL);
+    CHECK (result.rc == CLI_USAGE && result.out [0] == 0);
+    CHECK (streq (result.err, "clusterctl: --priority needs a whole number, not 'high'\n"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path, "--ha",
+                    "--ha", NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (streq (result.err, "clusterctl: option '--ha' given twice\n"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "into", "h1", NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (streq (result.err, "clusterctl: usage: clusterctl host maintenance enter|exit "
+                  "NAME\n"));
+    s_result_free (&result);
+    CHECK (s_requests () == requests);
+    unlink (xml_path);
     return failures;
 }
 
@@ -951,6 +1059,7 @@ static const check_case_t s_cases [] = {
     { "refused", s_case_refused },
     { "unknown_verb", s_case_unknown_verb },
     { "arg_count", s_case_arg_count },
+    { "request_args", s_case_request_args },
     { "help", s_case_help },
     { "bad_options", s_case_bad_options },
     { "unreachable", s_case_unreachable },
