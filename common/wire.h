@@ -134,7 +134,8 @@ typedef struct {
     char verb [WIRE_NAME_SIZE];         // "host.list", "vm.show", ...
     char *args_json;                    // owned: the arguments, one JSON object's text (read
                                         // by scheduler/ctl_args.c); NULL when none
-    bool legacy_args;                   // the sender used the old key=value strings (field 2)
+    bool legacy_args;                   // decoded only: the sender used the old key=value
+                                        // strings (field 2, never sent)
 } wire_ctl_request_t;
 
 typedef struct {

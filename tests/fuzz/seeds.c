@@ -3,7 +3,8 @@
     usage: fuzz_seeds DIR - one valid input per message kind for the envelope and body
     targets (encoded by wire_encode, so they are what peers really send), typical files for
     the config, cluster-v1 and domain XML targets, and typical request arguments (one verb
-    and its JSON object each, as clusterctl sends them) for fuzz_ctl_args. libFuzzer mutates from there.
+    and its JSON object each, as clusterctl sends them) for fuzz_ctl_args. libFuzzer mutates
+    from there.
 */
 #include "log.h"
 #include "vmsched.pb-c.h"

@@ -82,7 +82,8 @@ static int
 s_case_bad_type (void)
 {
     int failures = 0;
-    failures += s_refused ("vm.create", "{\"name\":\"web\",\"xml\":\"<domain/>\",\"priority\":\"5\"}",
+    failures += s_refused ("vm.create",
+                           "{\"name\":\"web\",\"xml\":\"<domain/>\",\"priority\":\"5\"}",
                            "bad request: field 'priority': expected an integer, got string");
     failures += s_refused ("vm.create", "{\"name\":\"web\",\"xml\":\"<domain/>\",\"ha\":1}",
                            "bad request: field 'ha': expected a boolean, got integer");

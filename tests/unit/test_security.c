@@ -664,8 +664,10 @@ s_case_roles (void)
     s_reply_free (&reply);
 
     //  The operator: VMs yes.
-    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-web", "xml", xml_web), 0) == 0);
-    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-db", "xml", xml_db), 0) == 0);
+    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-web", "xml",
+                            xml_web), 0) == 0);
+    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-db", "xml",
+                            xml_db), 0) == 0);
     reply = s_ask (otto, "vm.start", "{s:s}", "name", "sec-web");
     CHECK (reply.status == 0 && reply.json && strstr (reply.json, "\"want\":\"running\""));
     s_reply_free (&reply);
@@ -895,9 +897,10 @@ s_case_audit (void)
     char xml [256];
     snprintf (xml, sizeof xml, s_xml_format, "aud-vm");
     CHECK (s_status (s_ask (viewer, "vm.list", NULL), 0) == 0);             // a read
-    CHECK (s_status (s_ask (viewer, "vm.stop", "{s:s}", "name", "aud-vm"), 1) == 1);   // refused: role
+    CHECK (s_status (s_ask (viewer, "vm.stop", "{s:s}", "name", "aud-vm"), 1) == 1);  // role
     CHECK (s_status (s_ask (operator, "user.delete", "{s:s}", "name", "aud-viewer"), 1) == 1);
-    CHECK (s_status (s_ask (operator, "vm.create", "{s:s, s:s}", "name", "aud-vm", "xml", xml), 0) == 0);
+    CHECK (s_status (s_ask (operator, "vm.create", "{s:s, s:s}", "name", "aud-vm", "xml",
+                            xml), 0) == 0);
     CHECK (s_status (s_ask (operator, "vm.start", "{s:s}", "name", "aud-nosuch"), 1) == 1);
     failures += s_admin_does ("user.delete", "aud-viewer", NULL, NULL);
     CHECK (s_status (s_ask (viewer, "status", NULL), 1) == 1);             // revoked
