@@ -3,14 +3,18 @@
     Owns nothing beyond one run. Settings come from built-in defaults, then the config file
     ([clusterctl] in /etc/vmsched/clusterctl.conf or -c FILE), then the command line. Global
     options may come before or after the verb; the verb's own flags (verbs.c) after it; "--"
-    ends options (for names starting with '-'). With -o json the scheduler's document is
-    printed as is (indented), the stable interface for scripts (docs/clusterctl-json.md).
+    ends options (for names starting with '-'). The request's arguments are one JSON object
+    built with jansson (docs/clusterctl-json.md, "Request arguments"): positionals and flags
+    fill the fields the verb's row names, numbers as integers, switches as booleans, lists as
+    arrays. With -o json the scheduler's document is printed as is (indented), the stable
+    interface for scripts (docs/clusterctl-json.md).
 */
 #include "cli.h"
 #include "config.h"
 #include "keys.h"
 #include "verbs.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -55,11 +59,8 @@ typedef struct {
     bool help;                  // -h, --help, help VERB
     int positional_count;       // verb arguments
     const char *positional [S_MAX_ARGS];   // borrowed from argv
-    int extra_count;            // key=value arguments from flags (owned strings)
-    char *extra [S_MAX_ARGS];   // "key=value"
-    char *file_content;         // FLAG_FILE content (owned), NULL when none
-    int owned_count;            // strings made while shaping the request
-    char *owned [S_MAX_ARGS];   // ... freed with the line
+    json_t *args;               // the request's argument object (owned): flags, then
+                                // positionals (s_request_args)
     bool no_wait;               // --no-wait
     bool abort;                 // --abort
     int wait_s;                 // --wait
@@ -233,16 +234,40 @@ s_parse_time (const char *text)
     return (long long) timegm (&when) * 1000;
 }
 
-//  Appends "key=value" to the request's extra arguments. 0 or CLI_FAILED.
+//  Sets the argument field key to value (taken). 0 or CLI_FAILED (out of memory).
 static int
-s_extra (s_line_t *line, const char *key, const char *value)
+s_field (s_line_t *line, const char *key, json_t *value)
 {
-    char *pair = malloc (strlen (key) + strlen (value) + 2);
-    if (!pair)
-        return CLI_FAILED;
-    sprintf (pair, "%s=%s", key, value);
-    line->extra [line->extra_count++] = pair;
-    return 0;
+    return value && json_object_set_new (line->args, key, value) == 0? 0: CLI_FAILED;
+}
+
+//  A whole number option as a JSON integer; NULL after a message on err.
+static json_t *
+s_number (const verb_flag_t *flag, const char *value, FILE *err)
+{
+    char *end;
+    errno = 0;
+    long long number = strtoll (value, &end, 10);
+    if (!*value || *end || errno) {
+        fprintf (err, "clusterctl: %s needs a whole number, not '%s'\n", flag->name, value);
+        return NULL;
+    }
+    return json_integer ((json_int_t) number);
+}
+
+//  "a,b,c" as a JSON array of strings ("" is an empty array).
+static json_t *
+s_list (const char *value)
+{
+    json_t *list = json_array ();
+    for (const char *cursor = value; list && *value; ) {
+        size_t length = strcspn (cursor, ",");
+        json_array_append_new (list, json_stringn (cursor, length));
+        if (!cursor [length])
+            break;
+        cursor += length + 1;
+    }
+    return list;
 }
 
 //  One verb flag; 0 or CLI_USAGE.
@@ -262,37 +287,48 @@ s_verb_flag (const verb_flag_t *flag, int argc, char **argv, int *i, const char 
         fprintf (err, "clusterctl: option '%s' takes no value\n", flag->name);
         return CLI_USAGE;
     }
-    if (line->extra_count == S_MAX_ARGS)
+    bool local = flag->kind == FLAG_LOCAL || flag->kind == FLAG_WAIT;
+    if (!local && json_object_get (line->args, flag->key)) {
+        fprintf (err, "clusterctl: option '%s' given twice\n", flag->name);
         return CLI_USAGE;
+    }
     switch (flag->kind) {
         case FLAG_VALUE:
-            return s_extra (line, flag->key, value);
+            return s_field (line, flag->key, json_string (value));
+        case FLAG_NUMBER: {
+            json_t *number = s_number (flag, value, err);
+            return number? s_field (line, flag->key, number): CLI_USAGE;
+        }
+        case FLAG_LIST:
+            return s_field (line, flag->key, s_list (value));
         case FLAG_SET:
         case FLAG_CLEAR:
-            return s_extra (line, flag->key, flag->kind == FLAG_SET? "1": "0");
+            return s_field (line, flag->key, json_boolean (flag->kind == FLAG_SET));
         case FLAG_KEY: {
             char key [KEYS_Z85_SIZE], reason [1024];
             if (keys_load_public (value, key, reason, sizeof reason)) {
                 fprintf (err, "clusterctl: %s\n", reason);
                 return CLI_FAILED;
             }
-            return s_extra (line, flag->key, key);
+            return s_field (line, flag->key, json_string (key));
         }
         case FLAG_TIME: {
             long long ms = s_parse_time (value);
-            char text [32];
             if (ms < 0) {
                 fprintf (err, "clusterctl: %s needs a time like 30m, 2h, 1d or "
                          "2026-12-01T10:00:00, not '%s'\n", flag->name, value);
                 return CLI_USAGE;
             }
-            snprintf (text, sizeof text, "%lld", ms);
-            return s_extra (line, flag->key, text);
+            return s_field (line, flag->key, json_integer ((json_int_t) ms));
         }
-        case FLAG_FILE:
-            free (line->file_content);
-            line->file_content = s_read_file (value, err);
-            return line->file_content? 0: CLI_FAILED;
+        case FLAG_FILE: {
+            char *content = s_read_file (value, err);
+            int rc = content? s_field (line, flag->key, json_string (content)): CLI_FAILED;
+            if (content && rc)
+                fprintf (err, "clusterctl: '%s' is not UTF-8 text\n", value);
+            free (content);
+            return rc;
+        }
         case FLAG_WAIT: {
             char *end;
             long seconds = strtol (value, &end, 10);
@@ -364,60 +400,40 @@ s_verb_args (const verb_t *verb, int argc, char **argv, s_line_t *line, FILE *er
     return 0;
 }
 
-//  Keeps text (malloc'd) until the line is freed; returns it (NULL when out of memory).
-static char *
-s_own (s_line_t *line, char *text)
-{
-    if (!text || line->owned_count == S_MAX_ARGS) {
-        free (text);
-        return NULL;
-    }
-    return line->owned [line->owned_count++] = text;
-}
-
-//  The request's arguments from the command line (pointers into line, which owns them).
-//  Returns the count, or -1 after a usage message.
+//  Adds the positional arguments to the request's argument object (line->args), each as
+//  the field the verb's row names. 0, or CLI_USAGE after a usage message (or CLI_FAILED
+//  when out of memory).
 static int
-s_request_args (const verb_t *verb, s_line_t *line, const char **args, FILE *err)
+s_request_args (const verb_t *verb, s_line_t *line, FILE *err)
 {
     int count = line->positional_count;
     bool rest = verb->rest_key != NULL;
-    if (count < verb->min_args || (!rest && count > verb->max_args)) {
+    bool fits = count >= verb->min_args && (rest || count <= verb->max_args);
+    for (int i = 0; fits && i < count && (!rest || i < verb->rest_from); i++) {
+        const verb_pos_t *pos = &verb->pos [i < 3? i: 2];
+        const char *word = line->positional [i];
+        json_t *value = json_string (word);
+        if (pos->yes) {
+            json_decref (value);
+            fits = strcmp (word, pos->yes) == 0 || strcmp (word, pos->no) == 0;
+            value = json_boolean (strcmp (word, pos->yes) == 0);
+        }
+        if (fits && s_field (line, pos->key, value))
+            return CLI_FAILED;
+    }
+    if (!fits) {
         fprintf (err, "clusterctl: usage: clusterctl %s%s%s\n", verb->words,
                  verb->synopsis [0]? " ": "", verb->synopsis);
-        return -1;
-    }
-    int used = 0;
-    for (int i = 0; i < count && (!rest || i < verb->rest_from); i++) {
-        const char *key = i < 3? verb->pos_keys [i]: NULL;
-        if (key) {
-            char *pair = s_own (line, malloc (strlen (key) + strlen (line->positional [i]) + 2));
-            if (!pair)
-                return -1;
-            sprintf (pair, "%s=%s", key, line->positional [i]);
-            args [used++] = pair;
-        }
-        else
-            args [used++] = line->positional [i];
-        if (i == 0 && line->file_content)
-            args [used++] = line->file_content;
+        return CLI_USAGE;
     }
     if (rest && count > verb->rest_from) {
-        size_t size = strlen (verb->rest_key) + 2;
+        json_t *items = json_array ();
         for (int i = verb->rest_from; i < count; i++)
-            size += strlen (line->positional [i]) + 1;
-        char *joined = s_own (line, malloc (size));
-        if (!joined)
-            return -1;
-        size_t length = (size_t) sprintf (joined, "%s=", verb->rest_key);
-        for (int i = verb->rest_from; i < count; i++)
-            length += (size_t) sprintf (joined + length, "%s%s", i > verb->rest_from? ",": "",
-                                        line->positional [i]);
-        args [used++] = joined;
+            json_array_append_new (items, json_string (line->positional [i]));
+        if (s_field (line, verb->rest_key, items))
+            return CLI_FAILED;
     }
-    for (int i = 0; i < line->extra_count; i++)
-        args [used++] = line->extra [i];
-    return used;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -427,7 +443,7 @@ static int
 s_run_verb (const s_settings_t *settings, const verb_t *verb, s_line_t *line,
             FILE *out, FILE *err)
 {
-    if (strcmp (verb->words, "vm create") == 0 && !line->file_content) {
+    if (strcmp (verb->words, "vm create") == 0 && !json_object_get (line->args, "xml")) {
         fprintf (err, "clusterctl: vm create needs --xml FILE (the libvirt domain XML)\n");
         return CLI_USAGE;
     }
@@ -453,18 +469,20 @@ s_run_verb (const s_settings_t *settings, const verb_t *verb, s_line_t *line,
         zcert_destroy (&cert);
         return CLI_FAILED;
     }
-    const char *args [S_MAX_ARGS * 2 + 4];
-    int count = s_request_args (verb, line, args, err);
-    if (count < 0) {
+    int rc = s_request_args (verb, line, err);
+    if (rc) {
         zcert_destroy (&cert);
-        return CLI_USAGE;
+        return rc;
     }
     verb_session_t session = { settings->server, cert, server_key, (int) settings->timeout_ms,
                                strcmp (settings->output, "json") == 0,
                                line->wait_s? line->wait_s: S_DEFAULT_WAIT_S, out, err };
+    //  --abort: the VM's name is all vm.abort takes.
     const char *request = line->abort? "vm.abort": verb->request;
+    json_t *abort = line->abort? json_pack ("{s:s}", "name", line->positional [0]): NULL;
     json_t *answer = NULL;
-    int rc = verb_call (&session, request, args, line->abort? 1: count, &answer);
+    rc = verb_call (&session, request, abort? abort: line->args, &answer);
+    json_decref (abort);
     if (rc) {
         zcert_destroy (&cert);
         return rc;
@@ -590,11 +608,11 @@ cli_main (int argc, char **argv, FILE *out, FILE *err)
 {
     s_line_t line;
     memset (&line, 0, sizeof line);
+    if (!(line.args = json_object ())) {
+        fprintf (err, "clusterctl: out of memory\n");
+        return CLI_FAILED;
+    }
     int rc = s_main (argc, argv, &line, out, err);
-    for (int i = 0; i < line.extra_count; i++)
-        free (line.extra [i]);
-    for (int i = 0; i < line.owned_count; i++)
-        free (line.owned [i]);
-    free (line.file_content);
+    json_decref (line.args);
     return rc;
 }

@@ -15,20 +15,26 @@
 #define S_POLL_MS 200
 
 int
-verb_call (const verb_session_t *session, const char *request, const char *const *args,
-           int arg_count, json_t **answer)
+verb_call (const verb_session_t *session, const char *request, const json_t *args,
+           json_t **answer)
 {
     *answer = NULL;
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", request);
-    for (int i = 0; i < arg_count; i++)
-        if (wire_request_add_arg (&msg.body.request, args [i])) {
-            fprintf (session->err, "clusterctl: argument %d is too long (at most %d bytes)\n",
-                     i + 1, WIRE_MAX_ARG);
-            wire_msg_reset (&msg);
-            return 2;
-        }
+    json_t *none = args? NULL: json_object ();
+    msg.body.request.args_json = json_dumps (args? args: none, JSON_COMPACT);
+    json_decref (none);
+    size_t length = msg.body.request.args_json? strlen (msg.body.request.args_json): 0;
+    if (!msg.body.request.args_json || length > WIRE_MAX_ARGS_JSON) {
+        if (length)
+            fprintf (session->err, "clusterctl: the arguments are too large (%zu bytes of JSON, "
+                     "at most %d)\n", length, WIRE_MAX_ARGS_JSON);
+        else
+            fprintf (session->err, "clusterctl: cannot build the request (out of memory)\n");
+        wire_msg_reset (&msg);
+        return length? 2: 1;
+    }
     wire_msg_t reply;
     char reason [1024];
     int rc = rpc_call (session->server, session->cert, session->server_key,
@@ -99,13 +105,15 @@ s_poll (const verb_session_t *session, const verb_watch_t *watch, const char *na
     int64_t deadline = s_now_ms () + (int64_t) session->wait_s * 1000;
     int64_t since = 0;
     char last [4096] = "";
-    const char *args [] = { name };
-    bool with_name = strcmp (watch->request, "vm.show") == 0;
+    json_t *args = strcmp (watch->request, "vm.show") == 0? json_pack ("{s:s}", "name", name)
+                                                          : json_object ();
     while (true) {
         json_t *document;
-        int rc = verb_call (session, watch->request, args, with_name? 1: 0, &document);
-        if (rc)
+        int rc = verb_call (session, watch->request, args, &document);
+        if (rc) {
+            json_decref (args);
             return rc;
+        }
         char line [4096] = "";
         s_progress_t progress = watch->judge (document, answer, name, &since, line, sizeof line);
         bool over = progress == S_WAITING && s_now_ms () > deadline;
@@ -125,6 +133,7 @@ s_poll (const verb_session_t *session, const verb_watch_t *watch, const char *na
                 fputc ('\n', session->out);
             }
             json_decref (document);
+            json_decref (args);
             return progress == S_DONE? 0: 1;
         }
         json_decref (document);
@@ -263,48 +272,52 @@ static const verb_watch_t s_watch_maintenance = { "vm.list", s_judge_emptied, tr
 //  --------------------------------------------------------------------------
 //  The table
 
+//  A positional argument sent as a string field.
+#define S_POS(key) { key, NULL, NULL }
+
 #define S_WAIT_FLAGS \
     { "--no-wait", "no-wait", FLAG_LOCAL, "return at once instead of following it" }, \
     { "--wait", "wait", FLAG_WAIT, "seconds to follow it (default 120)" }
 
 const verb_t verb_table [] = {
-    { "status", "status", 0, 0, { NULL }, NULL, 0, "",
+    { "status", "status", 0, 0, { { NULL } }, NULL, 0, "",
       "scheduler and cluster summary",
       "Shows the scheduler (version, leader epoch, uptime, endpoints), host counts by state,\n"
       "VM counts and the capacity of the hosts that are up.",
       view_status, NULL, { { NULL } } },
-    { "host list", "host.list", 0, 0, { NULL }, NULL, 0, "",
+    { "host list", "host.list", 0, 0, { { NULL } }, NULL, 0, "",
       "hosts with state, generation, capacity and usage",
       "Lists every host the scheduler knows: state (up, suspect, down), registration\n"
       "generation, maintenance, CPUs and memory offered, VMs placed and running, vCPUs and\n"
       "memory used by running VMs, whether the agent is connected to libvirt, time since last\n"
       "heard.",
       view_host_list, NULL, { { NULL } } },
-    { "host show", "host.show", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "host show", "host.show", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "one host in detail, with its domains and state history",
       "Shows one host (by name or host id): identity, boot id, hypervisor, capacity (CPU\n"
       "model and flags, nested virtualization, NUMA cells), usage, its domains and its newest\n"
       "20 state transitions.",
       view_host_show, NULL, { { NULL } } },
-    { "host maintenance", "host.maintenance", 2, 2, { NULL }, NULL, 0, "enter|exit NAME",
+    { "host maintenance", "host.maintenance", 2, 2,
+      { { "maintenance", "enter", "exit" }, S_POS ("name") }, NULL, 0, "enter|exit NAME",
       "empty a host for maintenance (live migration), or make it schedulable again",
       "enter: the host takes no new VMs and every managed VM on it is live-migrated away, a\n"
       "few at a time, respecting rules and capacity; clusterctl follows it and reports done\n"
       "only when the host is empty (exit 1 if some VM cannot be moved: it says which and why;\n"
       "the host stays in maintenance). exit: the host is schedulable again.",
       view_maintenance, &s_watch_maintenance, { S_WAIT_FLAGS, { NULL } } },
-    { "vm list", "vm.list", 0, 0, { NULL }, NULL, 0, "",
+    { "vm list", "vm.list", 0, 0, { { NULL } }, NULL, 0, "",
       "VMs with host, state, size and what vmsched wants of them",
       "Lists every VM: the domains the agents report and the VMs vmsched manages (whether\n"
       "running or not): host, state, vCPUs, memory, desired state and uuid.",
       view_vm_list, NULL, { { NULL } } },
-    { "vm show", "vm.show", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "vm show", "vm.show", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "one VM in detail, with its history and operations",
       "Shows one VM by name or uuid: placement, state, size, usage (CPU time, vCPU delay,\n"
       "RSS where the hypervisor reports them), policy, the reason for where it is, the\n"
       "operation in flight, its last operations and its newest 20 recorded changes.",
       view_vm_show, NULL, { { NULL } } },
-    { "vm create", "vm.create", 1, 1, { NULL }, NULL, 0, "NAME --xml FILE [OPTIONS]",
+    { "vm create", "vm.create", 1, 1, { S_POS ("name") }, NULL, 0, "NAME --xml FILE [OPTIONS]",
       "make a VM a cluster object (definition and policy stored by the scheduler)",
       "Stores the libvirt domain XML of FILE (checked: well-formed, a <domain> with a type,\n"
       "<memory> and <vcpu>; its <name>, if any, must be NAME) with the policy given by the\n"
@@ -313,28 +326,28 @@ const verb_t verb_table [] = {
       view_vm_brief, NULL, {
         { "--xml", "xml", FLAG_FILE, "domain XML file (required)" },
         { "--ha", "ha", FLAG_SET, "restart it elsewhere when its host fails (HA)" },
-        { "--priority", "priority", FLAG_VALUE, "start order, higher first (default 0)" },
-        { "--cpu-reserve", "cpu_reserve", FLAG_VALUE, "CPUs guaranteed (not overcommitted)" },
-        { "--mem-reserve", "mem_reserve_mib", FLAG_VALUE, "MiB of memory guaranteed" },
+        { "--priority", "priority", FLAG_NUMBER, "start order, higher first (default 0)" },
+        { "--cpu-reserve", "cpu_reserve", FLAG_NUMBER, "CPUs guaranteed (not overcommitted)" },
+        { "--mem-reserve", "mem_reserve_mib", FLAG_NUMBER, "MiB of memory guaranteed" },
         { "--nested", "nested", FLAG_SET, "needs nested virtualization (vmx/svm)" },
         { "--no-migrate", "migratable", FLAG_CLEAR, "never live-migrate it" },
         { "--start", "start", FLAG_SET, "start it at once" },
         { NULL } } },
-    { "vm start", "vm.start", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+    { "vm start", "vm.start", 1, 1, { S_POS ("name") }, NULL, 0, "NAME [--no-wait]",
       "run a managed VM (placed by the engine) and keep it running",
       "Sets the desired state to running: the scheduler places the VM and starts it, and\n"
       "starts it again after the scheduler or its host comes back. clusterctl follows it\n"
       "until it runs, or prints why it cannot (exit 1; the scheduler keeps trying).",
       view_vm_brief, &s_watch_start, { S_WAIT_FLAGS, { NULL } } },
-    { "vm stop", "vm.stop", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+    { "vm stop", "vm.stop", 1, 1, { S_POS ("name") }, NULL, 0, "NAME [--no-wait]",
       "stop a managed VM (and keep it stopped)",
       "Sets the desired state to stopped; the VM's host stops it.",
       view_vm_brief, &s_watch_stop, { S_WAIT_FLAGS, { NULL } } },
-    { "vm delete", "vm.delete", 1, 1, { NULL }, NULL, 0, "NAME [--no-wait]",
+    { "vm delete", "vm.delete", 1, 1, { S_POS ("name") }, NULL, 0, "NAME [--no-wait]",
       "stop a managed VM and forget it",
       "Stops the VM if it runs, then removes its definition from the cluster.",
       view_vm_brief, &s_watch_delete, { S_WAIT_FLAGS, { NULL } } },
-    { "vm migrate", "vm.migrate", 1, 2, { NULL, "host" }, NULL, 0,
+    { "vm migrate", "vm.migrate", 1, 2, { S_POS ("name"), S_POS ("host") }, NULL, 0,
       "NAME [HOST] [--migration-timeout MS] [--abort]",
       "live-migrate a managed VM (no HOST: the engine picks)",
       "Runs a peer-to-peer live migration from the VM's host to HOST, or to the host the\n"
@@ -343,36 +356,37 @@ const verb_t verb_table [] = {
       "cannot migrate (nested virtualization, --no-migrate, host devices) are refused with the\n"
       "reason. --abort aborts the VM's migration in flight.",
       view_vm_brief, &s_watch_migrate, {
-        { "--migration-timeout", "timeout_ms", FLAG_VALUE, "abort after MS milliseconds" },
+        { "--migration-timeout", "timeout_ms", FLAG_NUMBER, "abort after MS milliseconds" },
         { "--abort", "abort", FLAG_LOCAL, "abort the migration in flight" },
         S_WAIT_FLAGS, { NULL } } },
-    { "vm why", "vm.why", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "vm why", "vm.why", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "why a VM runs where it runs, or why it does not run",
       "Prints the VM's reason, its stored placement decision (every host with its verdict\n"
       "and the binding reason), and the decision the engine would take now.",
       view_vm_why, NULL, { { NULL } } },
-    { "rule add", "rule.add", 3, -1, { NULL, NULL }, "vms", 2, "NAME KIND VM... [--hosts H,...]",
+    { "rule add", "rule.add", 3, -1, { S_POS ("name"), S_POS ("kind") }, "vms", 2,
+      "NAME KIND VM... [--hosts H,...]",
       "add a placement rule (refused if it conflicts)",
       "KIND: affinity (the VMs share a host), anti-affinity (no two share a host), must or\n"
       "must-not (the VMs run only on / never on --hosts), should or should-not (soft:\n"
       "a penalty of --weight, default 10). affinity and anti-affinity are hard unless --soft.\n"
       "Hard rules that conflict with each other or cannot be satisfied are refused.",
       view_rule, NULL, {
-        { "--hosts", "hosts", FLAG_VALUE, "comma-separated host names (must, should, ...)" },
-        { "--weight", "weight", FLAG_VALUE, "penalty of a soft rule (default 10)" },
+        { "--hosts", "hosts", FLAG_LIST, "comma-separated host names (must, should, ...)" },
+        { "--weight", "weight", FLAG_NUMBER, "penalty of a soft rule (default 10)" },
         { "--soft", "soft", FLAG_SET, "affinity / anti-affinity as a preference only" },
         { NULL } } },
-    { "host add", "host.add", 1, 1, { NULL }, NULL, 0, "NAME --key FILE",
+    { "host add", "host.add", 1, 1, { S_POS ("name") }, NULL, 0, "NAME --key FILE",
       "allow a host's agent key (the host's identity)",
       "Allows the agent whose CURVE public key is in FILE (made with 'vmsched-agent --keygen')\n"
       "to register as host NAME; its key may speak for no other host. Admin role.",
       view_principal, NULL, {
         { "--key", "key", FLAG_KEY, "the agent's public key file (required)" }, { NULL } } },
-    { "host remove", "host.remove", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "host remove", "host.remove", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "revoke a host's key",
       "The host's agent is refused from its next message on. Admin role.",
       view_done, NULL, { { NULL } } },
-    { "user add", "user.add", 1, 1, { NULL }, NULL, 0, "NAME --key FILE --role ROLE",
+    { "user add", "user.add", 1, 1, { S_POS ("name") }, NULL, 0, "NAME --key FILE --role ROLE",
       "allow an operator's key with a role",
       "ROLE: viewer (read verbs), operator (VM lifecycle, migration, maintenance) or admin\n"
       "(everything, incl. hosts, users and rules). FILE is the operator's public key (made\n"
@@ -380,33 +394,33 @@ const verb_t verb_table [] = {
       view_principal, NULL, {
         { "--key", "key", FLAG_KEY, "the operator's public key file (required)" },
         { "--role", "role", FLAG_VALUE, "viewer, operator or admin (required)" }, { NULL } } },
-    { "user list", "user.list", 0, 0, { NULL }, NULL, 0, "",
+    { "user list", "user.list", 0, 0, { { NULL } }, NULL, 0, "",
       "allowed operator and host keys",
       "Lists every allowed key: users with their roles, and hosts. Admin role.",
       view_user_list, NULL, { { NULL } } },
-    { "user delete", "user.delete", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "user delete", "user.delete", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "revoke an operator's key",
       "The user's next request is refused, also on a connection opened before. Admin role.",
       view_done, NULL, { { NULL } } },
-    { "audit", "audit", 0, 0, { NULL }, NULL, 0, "[--since TIME] [--limit N]",
+    { "audit", "audit", 0, 0, { { NULL } }, NULL, 0, "[--since TIME] [--limit N]",
       "who did what, when, and how it ended",
       "Every request that changes the cluster, and every request refused for lack of rights,\n"
       "with the user, the arguments (domain XML shown by size), status and message. TIME:\n"
       "30m, 2h, 1d (ago) or 2026-12-01T10:00:00 (UTC). Admin role.",
       view_audit, NULL, {
         { "--since", "since_ms", FLAG_TIME, "only requests since TIME" },
-        { "--limit", "limit", FLAG_VALUE, "at most N rows, the newest (default 100)" },
+        { "--limit", "limit", FLAG_NUMBER, "at most N rows, the newest (default 100)" },
         { NULL } } },
-    { "keygen", NULL, 1, 1, { NULL }, NULL, 0, "FILE",
+    { "keygen", NULL, 1, 1, { { NULL } }, NULL, 0, "FILE",
       "make a key pair for this operator (local; no scheduler needed)",
       "Writes FILE (the public key: give it to an admin, who runs 'clusterctl user add') and\n"
       "FILE_secret (mode 0600: point secret_key in [clusterctl] at it).",
       view_done, NULL, { { NULL } } },
-    { "rule list", "rule.list", 0, 0, { NULL }, NULL, 0, "",
+    { "rule list", "rule.list", 0, 0, { { NULL } }, NULL, 0, "",
       "placement rules",
       "Lists every rule with its kind, hardness, weight, VMs and hosts.",
       view_rule_list, NULL, { { NULL } } },
-    { "rule delete", "rule.delete", 1, 1, { NULL }, NULL, 0, "NAME",
+    { "rule delete", "rule.delete", 1, 1, { S_POS ("name") }, NULL, 0, "NAME",
       "delete a placement rule",
       "Deletes the rule; running VMs are not moved.",
       view_done, NULL, { { NULL } } },

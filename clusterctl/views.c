@@ -5,6 +5,8 @@
 #include "views.h"
 #include "table.h"
 
+#include <stdlib.h>
+
 #define S_COUNT(array) (sizeof (array) / sizeof (array) [0])
 
 static const table_column_t s_history_columns [] = {
@@ -290,6 +292,30 @@ view_user_list (FILE *out, const json_t *document)
                  json_object_get (document, "hosts"));
 }
 
+//  One argument value as the audit table shows it: strings as they are, arrays joined by
+//  commas, numbers and booleans in JSON spelling (jansson's).
+static void
+s_arg_text (const json_t *value, char *text, size_t size)
+{
+    text [0] = 0;
+    if (json_is_string (value))
+        snprintf (text, size, "%s", json_string_value (value));
+    else
+    if (json_is_array (value)) {
+        size_t used = 0, index;
+        const json_t *item;
+        json_array_foreach (value, index, item)
+            if (used < size)
+                used += (size_t) snprintf (text + used, size - used, "%s%s", index? ",": "",
+                                           json_is_string (item)? json_string_value (item): "?");
+    }
+    else {
+        char *dumped = json_dumps (value, JSON_ENCODE_ANY);
+        snprintf (text, size, "%s", dumped? dumped: "?");
+        free (dumped);
+    }
+}
+
 void
 view_audit (FILE *out, const json_t *document)
 {
@@ -302,10 +328,19 @@ view_audit (FILE *out, const json_t *document)
     size_t index;
     json_t *row;
     json_array_foreach (rows, index, row) {
-        char text [256] = "";
+        //  The argument object as key=value words; rows older than JSON arguments hold an
+        //  array of strings, shown as they are.
+        char text [256] = "", value [256];
         size_t used = 0, i;
-        json_t *arg;
-        json_array_foreach (json_object_get (row, "args"), i, arg)
+        const char *key;
+        json_t *arg, *args = json_object_get (row, "args");
+        json_object_foreach (args, key, arg) {
+            s_arg_text (arg, value, sizeof value);
+            if (used < sizeof text)
+                used += (size_t) snprintf (text + used, sizeof text - used, "%s%s=%s",
+                                           used? " ": "", key, value);
+        }
+        json_array_foreach (args, i, arg)
             if (used < sizeof text)
                 used += (size_t) snprintf (text + used, sizeof text - used, "%s%s",
                                            used? " ": "", json_string_value (arg));

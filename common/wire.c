@@ -83,11 +83,8 @@ wire_msg_reset (wire_msg_t *msg)
     if (msg->kind == WIRE_REPORT || msg->kind == WIRE_HEARTBEAT)
         free (msg->body.report.domains);
     else
-    if (msg->kind == WIRE_CTL_REQUEST) {
-        for (uint32_t i = 0; i < msg->body.request.arg_count; i++)
-            free (msg->body.request.args [i]);
-        free (msg->body.request.args);
-    }
+    if (msg->kind == WIRE_CTL_REQUEST)
+        free (msg->body.request.args_json);
     else
     if (msg->kind == WIRE_CTL_REPLY)
         free (msg->body.reply.json);
@@ -111,18 +108,13 @@ wire_uuid_valid (const char *text)
 }
 
 int
-wire_request_add_arg (wire_ctl_request_t *request, const char *arg)
+wire_request_set_args (wire_ctl_request_t *request, const char *json)
 {
-    if (request->arg_count >= WIRE_MAX_ARGS || strlen (arg) > WIRE_MAX_ARG)
+    char *copy = json? strdup (json): NULL;
+    if (json && !copy)
         return -1;
-    char **grown = realloc (request->args, (request->arg_count + 1) * sizeof (char *));
-    if (!grown)
-        return -1;
-    request->args = grown;
-    request->args [request->arg_count] = strdup (arg);
-    if (!request->args [request->arg_count])
-        return -1;
-    request->arg_count++;
+    free (request->args_json);
+    request->args_json = copy;
     return 0;
 }
 
@@ -417,12 +409,18 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
             const Vmsched__CtlRequest *request = in->ctl_request;
             out->kind = WIRE_CTL_REQUEST;
             if (s_copy_text (check, "ctl_request.verb", request->verb, out->body.request.verb,
-                             sizeof out->body.request.verb, true)
-            ||  s_check_range (check, "ctl_request.args count", request->n_args, WIRE_MAX_ARGS))
+                             sizeof out->body.request.verb, true))
                 return -1;
-            for (size_t i = 0; i < request->n_args; i++)
-                if (wire_request_add_arg (&out->body.request, request->args [i]))
-                    return s_fail (check, "ctl_request argument %zu is too long", i + 1);
+            //  Only the size here: the text is JSON for the scheduler to read (ctl_args.c),
+            //  which refuses anything else. Old clusterctls sent key=value strings in field
+            //  2: remembered, so that the scheduler can say so instead of "usage".
+            out->body.request.legacy_args = request->n_legacy_args > 0;
+            size_t length = request->args_json? strlen (request->args_json): 0;
+            if (length > WIRE_MAX_ARGS_JSON)
+                return s_fail (check, "field 'ctl_request.args_json' is too long (%zu bytes, at "
+                               "most %d)", length, WIRE_MAX_ARGS_JSON);
+            if (length && !(out->body.request.args_json = strdup (request->args_json)))
+                return s_fail (check, "out of memory");
             return 0;
         }
         case VMSCHED__ENVELOPE__BODY_CTL_REPLY: {
@@ -633,8 +631,7 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
         case WIRE_CTL_REQUEST:
             vmsched__ctl_request__init (&out->request);
             out->request.verb = (char *) msg->body.request.verb;
-            out->request.n_args = msg->body.request.arg_count;
-            out->request.args = msg->body.request.args;
+            out->request.args_json = msg->body.request.args_json;
             env->body_case = VMSCHED__ENVELOPE__BODY_CTL_REQUEST;
             env->ctl_request = &out->request;
             return 0;

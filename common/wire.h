@@ -18,7 +18,7 @@
 #define WIRE_DECODE_BUDGET     (16 * 1024 * 1024)   // heap a single decode may use
 #define WIRE_MAX_DOMAINS       4096                 // per report
 #define WIRE_MAX_NUMA          64                   // NUMA cells per host
-#define WIRE_MAX_ARGS          64                   // ctl request arguments
+#define WIRE_MAX_ARGS_JSON     (2 * 1024 * 1024)    // ctl request arguments, JSON text
 #define WIRE_MAX_ARG           (1024 * 1024)        // one ctl argument (domain XML fits)
 #define WIRE_ID_SIZE           37                   // uuid text + NUL
 #define WIRE_NAME_SIZE         128                  // host / domain names
@@ -132,8 +132,10 @@ typedef struct {
 
 typedef struct {
     char verb [WIRE_NAME_SIZE];         // "host.list", "vm.show", ...
-    uint32_t arg_count;                 // used entries of args
-    char **args;                        // owned array of owned strings
+    char *args_json;                    // owned: the arguments, one JSON object's text (read
+                                        // by scheduler/ctl_args.c); NULL when none
+    bool legacy_args;                   // decoded only: the sender used the old key=value
+                                        // strings (field 2, never sent)
 } wire_ctl_request_t;
 
 typedef struct {
@@ -193,8 +195,8 @@ typedef struct {
 //  Zero a message for kind (version set to WIRE_PROTOCOL_VERSION).
 void wire_msg_init (wire_msg_t *msg, wire_kind_t kind);
 
-//  Free what a message owns (report domains, request args, reply json, command xml) and
-//  zero it.
+//  Free what a message owns (report domains, request args_json, reply json, command xml)
+//  and zero it.
 void wire_msg_reset (wire_msg_t *msg);
 
 //  Encode msg; on success *data is a malloc'd buffer the caller frees. Returns 0 or -1
@@ -216,7 +218,9 @@ const char *command_status_name (command_status_t status);     // "done", "faile
 //  True when text is a canonical uuid (36 characters, dashes at 8, 13, 18, 23, hex digits).
 bool wire_uuid_valid (const char *text);
 
-//  Ctl request helpers: append a copy of arg (returns -1 when full or too long).
-int wire_request_add_arg (wire_ctl_request_t *request, const char *arg);
+//  Ctl request helper: sets request's args_json to a copy of json (NULL: none), replacing
+//  the old one. Returns -1 (nothing changed) when out of memory; the size is checked by
+//  wire_encode like every field.
+int wire_request_set_args (wire_ctl_request_t *request, const char *json);
 
 #endif

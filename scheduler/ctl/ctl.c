@@ -18,8 +18,7 @@ typedef struct {
     const char *verb;           // request verb
     role_t role;                // least role allowed to use it
     bool changes;               // changes the cluster: audited
-    uint32_t min_args;          // fewest arguments accepted
-    uint32_t max_args;          // most arguments accepted
+    const ctl_field_t *fields;  // the argument object's schema
     const char *usage;          // shown on bad usage
     ctl_handler_fn *handler;    // builds the result; 0, or 1 refused / 2 usage with err
 } s_verb_t;
@@ -193,10 +192,10 @@ ctl_vm_json (const ctl_context_t *context, const spec_t *spec)
 //  Verbs
 
 static int
-s_status (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-          char *err, size_t err_size)
+s_status (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+          size_t err_size)
 {
-    (void) argc, (void) args, (void) err, (void) err_size;
+    (void) args, (void) err, (void) err_size;
     model_totals_t totals;
     model_totals (context->model, &totals);
     *result = json_pack (
@@ -223,10 +222,10 @@ s_status (const ctl_context_t *context, uint32_t argc, char **args, json_t **res
 }
 
 static int
-s_host_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-             char *err, size_t err_size)
+s_host_list (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+             size_t err_size)
 {
-    (void) argc, (void) args, (void) err, (void) err_size;
+    (void) args, (void) err, (void) err_size;
     json_t *hosts = json_array ();
     for (size_t i = 0; i < model_host_count (context->model); i++)
         json_array_append_new (hosts, s_host_json (context, model_host_at (context->model, i),
@@ -236,11 +235,10 @@ s_host_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **
 }
 
 static int
-s_host_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-             char *err, size_t err_size)
+s_host_show (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+             size_t err_size)
 {
-    (void) argc;
-    host_t *host = ctl_find_host (context, args [0], err, err_size);
+    host_t *host = ctl_find_host (context, ctl_args_string (args, "name"), err, err_size);
     if (!host)
         return 1;
     *result = s_host_json (context, host, true);
@@ -248,10 +246,10 @@ s_host_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **
 }
 
 static int
-s_vm_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-           char *err, size_t err_size)
+s_vm_list (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+           size_t err_size)
 {
-    (void) argc, (void) args, (void) err, (void) err_size;
+    (void) args, (void) err, (void) err_size;
     //  Both lists are in name order: merge them (a managed VM appears once, observed or not).
     json_t *vms = json_array ();
     size_t observed = 0, managed = 0;
@@ -278,19 +276,19 @@ s_vm_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **re
 }
 
 static int
-s_vm_show (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-           char *err, size_t err_size)
+s_vm_show (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+           size_t err_size)
 {
-    (void) argc;
-    spec_t *spec = managed_spec_by_name (context->managed, args [0]);
+    const char *name = ctl_args_string (args, "name");
+    spec_t *spec = managed_spec_by_name (context->managed, name);
     if (!spec)
-        spec = managed_spec_by_uuid (context->managed, args [0]);
+        spec = managed_spec_by_uuid (context->managed, name);
     vm_t *vm = spec? model_vm_placed (context->model, spec->record.uuid, spec->record.host_id)
-                   : model_vm_by_name (context->model, args [0]);
+                   : model_vm_by_name (context->model, name);
     if (!vm && !spec)
-        vm = model_vm_by_uuid (context->model, args [0]);
+        vm = model_vm_by_uuid (context->model, name);
     if (!vm && !spec) {
-        snprintf (err, err_size, "no vm named '%s' (see 'clusterctl vm list')", args [0]);
+        snprintf (err, err_size, "no vm named '%s' (see 'clusterctl vm list')", name);
         return 1;
     }
     *result = s_vm_json (context, vm, spec, true);
@@ -308,57 +306,142 @@ ctl_find_host (const ctl_context_t *context, const char *name, char *err, size_t
     return host;
 }
 
+//  --------------------------------------------------------------------------
+//  The table: each verb's argument schema (docs/clusterctl-json.md, "Request arguments")
+
+//  Names and keys get a loose bound here: the handlers check them and say what is wrong.
+#define S_NAME(required) { "name", CTL_ARG_STRING, required, 0, S_NAME_MAX }
+#define S_KEY { "key", CTL_ARG_STRING, true, 0, S_NAME_MAX }
+#define S_NAME_MAX 1024
+
+static const ctl_field_t s_no_fields [] = { { NULL } };
+static const ctl_field_t s_name_fields [] = { S_NAME (true), { NULL } };
+static const ctl_field_t s_maintenance_fields [] = {
+    S_NAME (true), { "maintenance", CTL_ARG_BOOLEAN, true, 0, 0 }, { NULL } };
+static const ctl_field_t s_host_add_fields [] = { S_NAME (true), S_KEY, { NULL } };
+static const ctl_field_t s_user_add_fields [] = {
+    S_NAME (true), S_KEY, { "role", CTL_ARG_STRING, true, 0, S_NAME_MAX }, { NULL } };
+static const ctl_field_t s_vm_create_fields [] = {
+    S_NAME (true),
+    { "xml", CTL_ARG_STRING, true, 0, WIRE_MAX_ARG },
+    { "ha", CTL_ARG_BOOLEAN, false, 0, 0 },
+    { "priority", CTL_ARG_INTEGER, false, 0, 1000000 },
+    { "cpu_reserve", CTL_ARG_INTEGER, false, 0, 4096 },
+    { "mem_reserve_mib", CTL_ARG_INTEGER, false, 0, INT64_C (1) << 40 },
+    { "nested", CTL_ARG_BOOLEAN, false, 0, 0 },
+    { "migratable", CTL_ARG_BOOLEAN, false, 0, 0 },
+    { "start", CTL_ARG_BOOLEAN, false, 0, 0 },
+    { NULL } };
+static const ctl_field_t s_vm_migrate_fields [] = {
+    S_NAME (true),
+    { "host", CTL_ARG_STRING, false, 0, S_NAME_MAX },
+    { "timeout_ms", CTL_ARG_INTEGER, false, 0, 24 * 3600 * 1000 },
+    { NULL } };
+static const ctl_field_t s_rule_add_fields [] = {
+    S_NAME (true),
+    { "kind", CTL_ARG_STRING, true, 0, S_NAME_MAX },
+    { "vms", CTL_ARG_STRINGS, false, 0, RULE_MAX_MEMBERS },
+    { "hosts", CTL_ARG_STRINGS, false, 0, RULE_MAX_MEMBERS },
+    { "weight", CTL_ARG_INTEGER, false, 0, 1000 },
+    { "soft", CTL_ARG_BOOLEAN, false, 0, 0 },
+    { NULL } };
+static const ctl_field_t s_audit_fields [] = {
+    { "since_ms", CTL_ARG_INTEGER, false, 0, INT64_MAX },
+    { "limit", CTL_ARG_INTEGER, false, 1, 100000 },
+    { NULL } };
+
 static const s_verb_t s_verbs [] = {
-    //  verb               role           changes  args    usage, handler
-    { "status",           ROLE_VIEWER,   false,  0,  0, "status",
-      s_status },
-    { "host.list",        ROLE_VIEWER,   false,  0,  0, "host list",
-      s_host_list },
-    { "host.show",        ROLE_VIEWER,   false,  1,  1, "host show NAME",
-      s_host_show },
-    { "host.maintenance", ROLE_OPERATOR, true,   2,  2, "host maintenance enter|exit NAME",
-      ctl_host_maintenance },
-    { "host.add",         ROLE_ADMIN,    true,   2,  2, "host add NAME --key FILE",
-      ctl_host_add },
-    { "host.remove",      ROLE_ADMIN,    true,   1,  1, "host remove NAME",
-      ctl_host_remove },
-    { "vm.list",          ROLE_VIEWER,   false,  0,  0, "vm list",
-      s_vm_list },
-    { "vm.show",          ROLE_VIEWER,   false,  1,  1, "vm show NAME",
-      s_vm_show },
-    { "vm.why",           ROLE_VIEWER,   false,  1,  1, "vm why NAME",
-      ctl_vm_why },
-    { "vm.create",        ROLE_OPERATOR, true,   2, 12, "vm create NAME --xml FILE [OPTIONS]",
-      ctl_vm_create },
-    { "vm.start",         ROLE_OPERATOR, true,   1,  1, "vm start NAME",
-      ctl_vm_start },
-    { "vm.stop",          ROLE_OPERATOR, true,   1,  1, "vm stop NAME",
-      ctl_vm_stop },
-    { "vm.delete",        ROLE_OPERATOR, true,   1,  1, "vm delete NAME",
-      ctl_vm_delete },
-    { "vm.migrate",       ROLE_OPERATOR, true,   1,  3, "vm migrate NAME [HOST] [--migration-timeout MS]",
-      ctl_vm_migrate },
-    { "vm.abort",         ROLE_OPERATOR, true,   1,  1, "vm migrate NAME --abort",
-      ctl_vm_abort },
-    { "rule.list",        ROLE_VIEWER,   false,  0,  0, "rule list",
-      ctl_rule_list },
-    { "rule.add",         ROLE_ADMIN,    true,   3,  8, "rule add NAME KIND ...",
-      ctl_rule_add },
-    { "rule.delete",      ROLE_ADMIN,    true,   1,  1, "rule delete NAME",
-      ctl_rule_delete },
-    { "user.list",        ROLE_ADMIN,    false,  0,  0, "user list",
-      ctl_user_list },
-    { "user.add",         ROLE_ADMIN,    true,   3,  3, "user add NAME --key FILE --role ROLE",
-      ctl_user_add },
-    { "user.delete",      ROLE_ADMIN,    true,   1,  1, "user delete NAME",
-      ctl_user_delete },
-    { "audit",            ROLE_ADMIN,    false,  0,  2, "audit [--since TIME] [--limit N]",
-      ctl_audit },
+    //  verb               role           changes  arguments
+    //      usage, handler
+    { "status",           ROLE_VIEWER,   false,  s_no_fields,
+      "status", s_status },
+    { "host.list",        ROLE_VIEWER,   false,  s_no_fields,
+      "host list", s_host_list },
+    { "host.show",        ROLE_VIEWER,   false,  s_name_fields,
+      "host show NAME", s_host_show },
+    { "host.maintenance", ROLE_OPERATOR, true,   s_maintenance_fields,
+      "host maintenance enter|exit NAME", ctl_host_maintenance },
+    { "host.add",         ROLE_ADMIN,    true,   s_host_add_fields,
+      "host add NAME --key FILE", ctl_host_add },
+    { "host.remove",      ROLE_ADMIN,    true,   s_name_fields,
+      "host remove NAME", ctl_host_remove },
+    { "vm.list",          ROLE_VIEWER,   false,  s_no_fields,
+      "vm list", s_vm_list },
+    { "vm.show",          ROLE_VIEWER,   false,  s_name_fields,
+      "vm show NAME", s_vm_show },
+    { "vm.why",           ROLE_VIEWER,   false,  s_name_fields,
+      "vm why NAME", ctl_vm_why },
+    { "vm.create",        ROLE_OPERATOR, true,   s_vm_create_fields,
+      "vm create NAME --xml FILE [OPTIONS]", ctl_vm_create },
+    { "vm.start",         ROLE_OPERATOR, true,   s_name_fields,
+      "vm start NAME", ctl_vm_start },
+    { "vm.stop",          ROLE_OPERATOR, true,   s_name_fields,
+      "vm stop NAME", ctl_vm_stop },
+    { "vm.delete",        ROLE_OPERATOR, true,   s_name_fields,
+      "vm delete NAME", ctl_vm_delete },
+    { "vm.migrate",       ROLE_OPERATOR, true,   s_vm_migrate_fields,
+      "vm migrate NAME [HOST] [--migration-timeout MS]", ctl_vm_migrate },
+    { "vm.abort",         ROLE_OPERATOR, true,   s_name_fields,
+      "vm migrate NAME --abort", ctl_vm_abort },
+    { "rule.list",        ROLE_VIEWER,   false,  s_no_fields,
+      "rule list", ctl_rule_list },
+    { "rule.add",         ROLE_ADMIN,    true,   s_rule_add_fields,
+      "rule add NAME KIND ...", ctl_rule_add },
+    { "rule.delete",      ROLE_ADMIN,    true,   s_name_fields,
+      "rule delete NAME", ctl_rule_delete },
+    { "user.list",        ROLE_ADMIN,    false,  s_no_fields,
+      "user list", ctl_user_list },
+    { "user.add",         ROLE_ADMIN,    true,   s_user_add_fields,
+      "user add NAME --key FILE --role ROLE", ctl_user_add },
+    { "user.delete",      ROLE_ADMIN,    true,   s_name_fields,
+      "user delete NAME", ctl_user_delete },
+    { "audit",            ROLE_ADMIN,    false,  s_audit_fields,
+      "audit [--since TIME] [--limit N]", ctl_audit },
 };
 
-//  Records one request in the audit log (committed with the batch, before the reply).
+static const s_verb_t *
+s_find_verb (const char *name)
+{
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs [0]; i++)
+        if (strcmp (s_verbs [i].verb, name) == 0)
+            return &s_verbs [i];
+    return NULL;
+}
+
+//  The verb as the operator types it ("vm list" for "vm.list"), for messages.
 static void
-s_audit (const ctl_context_t *context, const wire_ctl_request_t *request,
+s_verb_words (const char *verb, char *words, size_t size)
+{
+    snprintf (words, size, "%s", verb);
+    for (char *c = words; *c; c++)
+        if (*c == '.')
+            *c = ' ';
+}
+
+static json_t *
+s_read_args (const s_verb_t *verb, const wire_ctl_request_t *request, char *err,
+             size_t err_size)
+{
+    char words [WIRE_NAME_SIZE];
+    s_verb_words (request->verb, words, sizeof words);
+    return ctl_args_read (request->args_json, verb->fields, words, verb->usage, err, err_size);
+}
+
+json_t *
+ctl_request_args (const wire_ctl_request_t *request, char *err, size_t err_size)
+{
+    const s_verb_t *verb = s_find_verb (request->verb);
+    if (!verb) {
+        snprintf (err, err_size, "unknown request '%s'", request->verb);
+        return NULL;
+    }
+    return s_read_args (verb, request, err, err_size);
+}
+
+//  Records one request in the audit log (committed with the batch, before the reply), with
+//  its arguments (args; NULL when they could not be read) summarised.
+static void
+s_audit (const ctl_context_t *context, const wire_ctl_request_t *request, const json_t *args,
          const wire_ctl_reply_t *reply)
 {
     mutation_t entry = { .kind = MUTATION_AUDIT, .at = context->wall };
@@ -369,19 +452,9 @@ s_audit (const ctl_context_t *context, const wire_ctl_request_t *request,
     audit->status = reply->status;
     snprintf (audit->message, sizeof audit->message, "%.*s", (int) sizeof audit->message - 1,
               reply->status? reply->error: "ok");
-    //  Arguments, each cut to 200 bytes (a domain XML is summarised by its size).
-    json_t *args = json_array ();
-    for (uint32_t i = 0; i < request->arg_count; i++) {
-        size_t length = strlen (request->args [i]);
-        char summary [224];
-        if (length > 200)
-            snprintf (summary, sizeof summary, "<%zu bytes>", length);
-        else
-            snprintf (summary, sizeof summary, "%s", request->args [i]);
-        json_array_append_new (args, json_string (summary));
-    }
-    entry.blob = json_dumps (args, JSON_COMPACT);
-    json_decref (args);
+    json_t *summary = ctl_args_summary (args);
+    entry.blob = json_dumps (summary, JSON_COMPACT);
+    json_decref (summary);
     mutations_push (context->mutations, &entry);
 }
 
@@ -408,10 +481,7 @@ void
 ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
             wire_ctl_reply_t *reply)
 {
-    const s_verb_t *verb = NULL;
-    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs [0]; i++)
-        if (strcmp (s_verbs [i].verb, request->verb) == 0)
-            verb = &s_verbs [i];
+    const s_verb_t *verb = s_find_verb (request->verb);
     if (!verb) {
         reply->status = 2;
         snprintf (reply->error, sizeof reply->error,
@@ -419,18 +489,27 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
                   request->verb, context->version);
         return;
     }
-    if ((reply->status = s_authorise (context, verb, reply))) {
-        s_audit (context, request, reply);
+    if (request->legacy_args) {
+        reply->status = 2;
+        snprintf (reply->error, sizeof reply->error, "bad request: this clusterctl sends its "
+                  "arguments as key=value strings, which vmsched %s no longer reads: use the "
+                  "clusterctl of the same version", context->version);
         return;
     }
-    if (request->arg_count < verb->min_args || request->arg_count > verb->max_args) {
+    char reason [sizeof reply->error];
+    json_t *args = s_read_args (verb, request, reason, sizeof reason);
+    if ((reply->status = s_authorise (context, verb, reply))) {
+        s_audit (context, request, args, reply);
+        json_decref (args);
+        return;
+    }
+    if (!args) {
         reply->status = 2;
-        snprintf (reply->error, sizeof reply->error, "usage: clusterctl %s", verb->usage);
+        snprintf (reply->error, sizeof reply->error, "%s", reason);
         return;
     }
     json_t *result = NULL;
-    reply->status = verb->handler (context, request->arg_count, request->args, &result,
-                                   reply->error, sizeof reply->error);
+    reply->status = verb->handler (context, args, &result, reply->error, sizeof reply->error);
     if (result) {
         reply->json = json_dumps (result, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref (result);
@@ -440,5 +519,6 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         snprintf (reply->error, sizeof reply->error, "cannot build the answer (out of memory)");
     }
     if (verb->changes)
-        s_audit (context, request, reply);
+        s_audit (context, request, args, reply);
+    json_decref (args);
 }

@@ -1,7 +1,7 @@
 /*  ctl.h - the scheduler's answers to clusterctl: one table of request verbs.
 
-    Each verb ("status", "host.list", "vm.create", "rule.add", ...) is a row with its
-    argument count and a handler that builds the reply's JSON document
+    Each verb ("status", "host.list", "vm.create", "rule.add", ...) is a row with the schema
+    of its argument object (ctl_args.h) and a handler that builds the reply's JSON document
     (docs/clusterctl-json.md). Reading verbs look at the model, the desired state and the
     store; changing verbs (ctl_ops.c) append mutations and commands the same way the agent
     handlers do, and the scheduler commits them before the reply leaves.
@@ -10,6 +10,7 @@
 #define VMSCHED_CTL_H
 
 #include "auth.h"
+#include "ctl_args.h"
 #include "managed.h"
 #include "model.h"
 #include "reconcile.h"
@@ -42,11 +43,16 @@ typedef struct {
     const char *who;                // their User-Id ("user:alice"), for the audit log
 } ctl_context_t;
 
-//  A verb handler: args are the request's arguments (argc of them, within the verb's
-//  bounds). Builds *result and returns 0, or returns 1 (refused) or 2 (bad usage) with the
-//  reason in err.
-typedef int (ctl_handler_fn) (const ctl_context_t *context, uint32_t argc, char **args,
+//  A verb handler: args is the request's argument object, already checked against the
+//  verb's schema (read it with the ctl_args accessors). Builds *result and returns 0, or
+//  returns 1 (refused) or 2 (bad usage) with the reason in err.
+typedef int (ctl_handler_fn) (const ctl_context_t *context, const json_t *args,
                               json_t **result, char *err, size_t err_size);
+
+//  The argument object of request, read with its verb's schema (for ctl_handle and the fuzz
+//  target). Returns it (caller json_decref's it), or NULL with the reason in err (an
+//  unknown verb, or what ctl_args_read refused).
+json_t *ctl_request_args (const wire_ctl_request_t *request, char *err, size_t err_size);
 
 //  Answer one request: checks the asker's role against the verb's, runs it, audits every
 //  request that changes something or is refused for lack of rights; fills reply (status,

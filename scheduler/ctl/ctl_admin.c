@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  The value of "key=value" among args [first..argc), or NULL.
-static const char *
-s_arg (uint32_t argc, char **args, uint32_t first, const char *key)
-{
-    size_t length = strlen (key);
-    for (uint32_t i = first; i < argc; i++)
-        if (strncmp (args [i], key, length) == 0 && args [i][length] == '=')
-            return args [i] + length + 1;
-    return NULL;
-}
-
 static bool
 s_valid_name (const char *name)
 {
@@ -49,14 +38,15 @@ s_principal_json (const principal_record_t *principal)
 
 //  Allows a key; 0, or 1/2 with err.
 static int
-s_allow (const ctl_context_t *context, principal_kind_t kind, uint32_t argc, char **args,
+s_allow (const ctl_context_t *context, principal_kind_t kind, const json_t *args,
          role_t role, json_t **result, char *err, size_t err_size)
 {
-    const char *key = s_arg (argc, args, 1, "key");
+    const char *name = ctl_args_string (args, "name");
+    const char *key = ctl_args_string (args, "key");
     const char *what = kind == PRINCIPAL_HOST? "host": "user";
-    if (!s_valid_name (args [0])) {
+    if (!s_valid_name (name)) {
         snprintf (err, err_size, "invalid %s name '%.64s': use letters, digits, '.', '-', '_'",
-                  what, args [0]);
+                  what, name);
         return 2;
     }
     if (!key || !keys_valid_z85 (key)) {
@@ -64,7 +54,7 @@ s_allow (const ctl_context_t *context, principal_kind_t kind, uint32_t argc, cha
         return 2;
     }
     principal_record_t principal = { .kind = kind, .role = role, .created_at = context->wall };
-    snprintf (principal.name, sizeof principal.name, "%s", args [0]);
+    snprintf (principal.name, sizeof principal.name, "%s", name);
     snprintf (principal.key, sizeof principal.key, "%s", key);
     if (auth_find (context->auth, kind, principal.name)) {
         snprintf (err, err_size, "%s '%s' is allowed already (remove it first to change its "
@@ -120,46 +110,45 @@ s_revoke (const ctl_context_t *context, principal_kind_t kind, const char *name,
 }
 
 int
-ctl_host_add (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-              char *err, size_t err_size)
+ctl_host_add (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+              size_t err_size)
 {
-    return s_allow (context, PRINCIPAL_HOST, argc, args, ROLE_NONE, result, err, err_size);
+    return s_allow (context, PRINCIPAL_HOST, args, ROLE_NONE, result, err, err_size);
 }
 
 int
-ctl_host_remove (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+ctl_host_remove (const ctl_context_t *context, const json_t *args, json_t **result,
                  char *err, size_t err_size)
 {
-    (void) argc;
-    return s_revoke (context, PRINCIPAL_HOST, args [0], result, err, err_size);
+    return s_revoke (context, PRINCIPAL_HOST, ctl_args_string (args, "name"), result, err,
+                     err_size);
 }
 
 int
-ctl_user_add (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-              char *err, size_t err_size)
+ctl_user_add (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+              size_t err_size)
 {
-    const char *role = s_arg (argc, args, 1, "role");
+    const char *role = ctl_args_string (args, "role");
     if (!role || role_parse (role) == ROLE_NONE) {
         snprintf (err, err_size, "--role must be viewer, operator or admin");
         return 2;
     }
-    return s_allow (context, PRINCIPAL_USER, argc, args, role_parse (role), result, err,
-                    err_size);
+    return s_allow (context, PRINCIPAL_USER, args, role_parse (role), result, err, err_size);
 }
 
 int
-ctl_user_delete (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
+ctl_user_delete (const ctl_context_t *context, const json_t *args, json_t **result,
                  char *err, size_t err_size)
 {
-    (void) argc;
-    return s_revoke (context, PRINCIPAL_USER, args [0], result, err, err_size);
+    return s_revoke (context, PRINCIPAL_USER, ctl_args_string (args, "name"), result, err,
+                     err_size);
 }
 
 int
-ctl_user_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-               char *err, size_t err_size)
+ctl_user_list (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+               size_t err_size)
 {
-    (void) argc, (void) args, (void) err, (void) err_size;
+    (void) args, (void) err, (void) err_size;
     json_t *users = json_array (), *hosts = json_array ();
     for (size_t i = 0; i < auth_count (context->auth); i++) {
         const principal_record_t *principal = auth_at (context->auth, i);
@@ -183,20 +172,14 @@ s_add_audit_row (void *arg, const store_audit_t *row)
 }
 
 int
-ctl_audit (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-           char *err, size_t err_size)
+ctl_audit (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+           size_t err_size)
 {
-    const char *since = s_arg (argc, args, 0, "since_ms");
-    const char *limit = s_arg (argc, args, 0, "limit");
-    char *end = NULL;
-    long long since_ms = since? strtoll (since, &end, 10): 0;
-    long limit_rows = limit? strtol (limit, NULL, 10): 100;
-    if ((since && (*end || since_ms < 0)) || limit_rows < 1 || limit_rows > 100000) {
-        snprintf (err, err_size, "usage: clusterctl audit [--since TIME] [--limit 1..100000]");
-        return 2;
-    }
+    //  Ranges checked by the schema (since_ms >= 0, limit 1..100000).
+    int64_t since_ms = ctl_args_integer (args, "since_ms", 0);
+    int limit_rows = (int) ctl_args_integer (args, "limit", 100);
     json_t *rows = json_array ();
-    if (store_load_audit (context->store, since_ms, (int) limit_rows, s_add_audit_row, rows)) {
+    if (store_load_audit (context->store, since_ms, limit_rows, s_add_audit_row, rows)) {
         json_decref (rows);
         snprintf (err, err_size, "cannot read the audit log (see the scheduler's log)");
         return 1;

@@ -10,11 +10,11 @@
 
 #include "ctl.h"
 
-ctl_handler_fn ctl_host_add;        // host.add NAME key=Z85
-ctl_handler_fn ctl_host_remove;     // host.remove NAME
-ctl_handler_fn ctl_user_add;        // user.add NAME key=Z85 role=ROLE
-ctl_handler_fn ctl_user_list;       // user.list
-ctl_handler_fn ctl_user_delete;     // user.delete NAME
-ctl_handler_fn ctl_audit;           // audit [since_ms=MS] [limit=N]
+ctl_handler_fn ctl_host_add;        // host.add {name, key: Z85}
+ctl_handler_fn ctl_host_remove;     // host.remove {name}
+ctl_handler_fn ctl_user_add;        // user.add {name, key: Z85, role}
+ctl_handler_fn ctl_user_list;       // user.list {}
+ctl_handler_fn ctl_user_delete;     // user.delete {name}
+ctl_handler_fn ctl_audit;           // audit {since_ms?, limit?}
 
 #endif

@@ -11,96 +11,12 @@
 
 #include <ctype.h>
 #include <czmq.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_OPTIONS 12
-
 //  --------------------------------------------------------------------------
-//  Arguments
-
-//  Options given as key=value after the positional arguments.
-typedef struct {
-    const char *keys [S_MAX_OPTIONS];       // allowed keys (NULL-terminated)
-    const char *values [S_MAX_OPTIONS];     // values found, NULL when absent
-} s_options_t;
-
-//  Reads args [first..argc) into options. 2 (usage) with err on an unknown or repeated key.
-static int
-s_parse_options (uint32_t argc, char **args, uint32_t first, s_options_t *options, char *err,
-                 size_t err_size)
-{
-    for (uint32_t i = first; i < argc; i++) {
-        const char *equals = strchr (args [i], '=');
-        size_t length = equals? (size_t) (equals - args [i]): 0;
-        int found = -1;
-        for (int k = 0; equals && options->keys [k]; k++)
-            if (strlen (options->keys [k]) == length
-            &&  strncmp (options->keys [k], args [i], length) == 0)
-                found = k;
-        if (found < 0) {
-            snprintf (err, err_size, "unexpected argument '%.64s'", args [i]);
-            return 2;
-        }
-        if (options->values [found]) {
-            snprintf (err, err_size, "option '%s' given twice", options->keys [found]);
-            return 2;
-        }
-        options->values [found] = equals + 1;
-    }
-    return 0;
-}
-
-//  The value of key, or NULL.
-static const char *
-s_option (const s_options_t *options, const char *key)
-{
-    for (int k = 0; options->keys [k]; k++)
-        if (strcmp (options->keys [k], key) == 0)
-            return options->values [k];
-    return NULL;
-}
-
-//  A decimal number option within [0, max] into *out (untouched when absent). 0 or 2.
-static int
-s_number (const s_options_t *options, const char *key, uint64_t max, uint64_t *out,
-          char *err, size_t err_size)
-{
-    const char *text = s_option (options, key);
-    if (!text)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (!*text || *end || errno || value > max || text [0] == '-') {
-        snprintf (err, err_size, "option '%s' must be a number from 0 to %" PRIu64 ", not '%.32s'",
-                  key, max, text);
-        return 2;
-    }
-    *out = value;
-    return 0;
-}
-
-//  A yes/no option into *out (untouched when absent). 0 or 2.
-static int
-s_flag (const s_options_t *options, const char *key, bool *out, char *err, size_t err_size)
-{
-    const char *text = s_option (options, key);
-    if (!text)
-        return 0;
-    if (strcmp (text, "1") == 0 || strcmp (text, "true") == 0 || strcmp (text, "yes") == 0)
-        *out = true;
-    else
-    if (strcmp (text, "0") == 0 || strcmp (text, "false") == 0 || strcmp (text, "no") == 0)
-        *out = false;
-    else {
-        snprintf (err, err_size, "option '%s' must be 1 or 0, not '%.32s'", key, text);
-        return 2;
-    }
-    return 0;
-}
+//  Arguments (checked against the verb's schema by ctl_args.c before a handler runs)
 
 //  Names of VMs, hosts and rules: letters, digits, '.', '-', '_'.
 static bool
@@ -190,35 +106,29 @@ s_new_identity (const ctl_context_t *context, const char *name, const domxml_inf
 }
 
 int
-ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-               char *err, size_t err_size)
+ctl_vm_create (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+               size_t err_size)
 {
-    s_options_t options = { { "ha", "priority", "cpu_reserve", "mem_reserve_mib", "nested",
-                              "migratable", "start", NULL }, { NULL } };
-    int rc = s_parse_options (argc, args, 2, &options, err, err_size);
+    const char *name = ctl_args_string (args, "name");
+    const char *domain_xml = ctl_args_string (args, "xml");
     domxml_info_t info;
-    if (rc)
-        return rc;
-    if (domxml_parse (args [1], &info, err, err_size))
+    if (domxml_parse (domain_xml, &info, err, err_size))
         return 1;
     spec_record_t record = { .want = VM_WANT_STOPPED, .migratable = !info.has_host_devices,
                              .needs_nested = info.needs_nested, .vcpus = info.vcpus,
                              .memory_mib = info.memory_mib, .generation = 1,
                              .created_at = context->wall, .updated_at = context->wall };
-    uint64_t priority = 0, cpu_reserve = 0, mem_reserve = 0;
-    bool start = false, migratable = record.migratable;
-    if ((rc = s_number (&options, "priority", 1000000, &priority, err, err_size))
-    ||  (rc = s_number (&options, "cpu_reserve", 4096, &cpu_reserve, err, err_size))
-    ||  (rc = s_number (&options, "mem_reserve_mib", UINT64_C (1) << 40, &mem_reserve, err,
-                        err_size))
-    ||  (rc = s_flag (&options, "ha", &record.ha, err, err_size))
-    ||  (rc = s_flag (&options, "nested", &record.needs_nested, err, err_size))
-    ||  (rc = s_flag (&options, "migratable", &migratable, err, err_size))
-    ||  (rc = s_flag (&options, "start", &start, err, err_size)))
-        return rc;
+    uint64_t priority = (uint64_t) ctl_args_integer (args, "priority", 0);
+    uint64_t cpu_reserve = (uint64_t) ctl_args_integer (args, "cpu_reserve", 0);
+    uint64_t mem_reserve = (uint64_t) ctl_args_integer (args, "mem_reserve_mib", 0);
+    record.ha = ctl_args_boolean (args, "ha", false);
+    record.needs_nested = ctl_args_boolean (args, "nested", record.needs_nested);
+    bool migratable = ctl_args_boolean (args, "migratable", record.migratable);
+    bool start = ctl_args_boolean (args, "start", false);
+    int rc;
     if (migratable && info.has_host_devices) {
         snprintf (err, err_size, "vm '%s' has host devices (<hostdev>) and cannot be "
-                  "live-migrated; create it with --no-migrate", args [0]);
+                  "live-migrated; create it with --no-migrate", name);
         return 1;
     }
     if (cpu_reserve > info.vcpus || mem_reserve > info.memory_mib) {
@@ -227,16 +137,16 @@ ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t 
                   cpu_reserve, info.vcpus, mem_reserve, info.memory_mib);
         return 2;
     }
-    if ((rc = s_new_identity (context, args [0], &info, record.uuid, err, err_size)))
+    if ((rc = s_new_identity (context, name, &info, record.uuid, err, err_size)))
         return rc;
-    snprintf (record.name, sizeof record.name, "%s", args [0]);
+    snprintf (record.name, sizeof record.name, "%s", name);
     record.priority = (int32_t) priority;
     record.cpu_reserve = (uint32_t) cpu_reserve;
     record.mem_reserve_mib = mem_reserve;
     record.migratable = migratable;
     record.want = start? VM_WANT_RUNNING: VM_WANT_STOPPED;
     snprintf (record.reason, sizeof record.reason, "%s", start? "start requested": "created");
-    char *xml = domxml_prepare (args [1], record.name, record.uuid, err, err_size);
+    char *xml = domxml_prepare (domain_xml, record.name, record.uuid, err, err_size);
     spec_t *spec = xml? managed_add_spec (context->managed, &record, xml): NULL;
     free (xml);
     if (!spec) {
@@ -279,44 +189,36 @@ s_want (const ctl_context_t *context, const char *name, vm_want_t want, json_t *
 }
 
 int
-ctl_vm_start (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-              char *err, size_t err_size)
+ctl_vm_start (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+              size_t err_size)
 {
-    (void) argc;
-    return s_want (context, args [0], VM_WANT_RUNNING, result, err, err_size);
+    return s_want (context, ctl_args_string (args, "name"), VM_WANT_RUNNING, result, err, err_size);
 }
 
 int
-ctl_vm_stop (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-             char *err, size_t err_size)
+ctl_vm_stop (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+             size_t err_size)
 {
-    (void) argc;
-    return s_want (context, args [0], VM_WANT_STOPPED, result, err, err_size);
+    return s_want (context, ctl_args_string (args, "name"), VM_WANT_STOPPED, result, err, err_size);
 }
 
 int
-ctl_vm_delete (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-               char *err, size_t err_size)
+ctl_vm_delete (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+               size_t err_size)
 {
-    (void) argc;
-    return s_want (context, args [0], VM_WANT_DELETED, result, err, err_size);
+    return s_want (context, ctl_args_string (args, "name"), VM_WANT_DELETED, result, err, err_size);
 }
 
 int
-ctl_vm_migrate (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-                char *err, size_t err_size)
+ctl_vm_migrate (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+                size_t err_size)
 {
-    s_options_t options = { { "host", "timeout_ms", NULL }, { NULL } };
-    uint64_t timeout_ms = 0;
-    int rc = s_parse_options (argc, args, 1, &options, err, err_size);
-    if (rc || (rc = s_number (&options, "timeout_ms", 24 * 3600 * 1000, &timeout_ms, err,
-                              err_size)))
-        return rc;
-    spec_t *spec = s_find_spec (context, args [0], err, err_size);
+    uint64_t timeout_ms = (uint64_t) ctl_args_integer (args, "timeout_ms", 0);
+    spec_t *spec = s_find_spec (context, ctl_args_string (args, "name"), err, err_size);
     if (!spec)
         return 1;
     host_t *target = NULL;
-    const char *host = s_option (&options, "host");
+    const char *host = ctl_args_string (args, "host");
     if (host && !(target = ctl_find_host (context, host, err, err_size)))
         return 1;
     if (reconcile_migrate (context->model, context->managed, context->reconcile, spec, target,
@@ -328,11 +230,10 @@ ctl_vm_migrate (const ctl_context_t *context, uint32_t argc, char **args, json_t
 }
 
 int
-ctl_vm_abort (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-              char *err, size_t err_size)
+ctl_vm_abort (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+              size_t err_size)
 {
-    (void) argc;
-    spec_t *spec = s_find_spec (context, args [0], err, err_size);
+    spec_t *spec = s_find_spec (context, ctl_args_string (args, "name"), err, err_size);
     if (!spec || reconcile_abort (context->model, context->managed, context->reconcile, spec,
                                   context->outbox, err, err_size))
         return 1;
@@ -355,11 +256,10 @@ s_decision_json (int64_t at, const char *host, const char *summary, const char *
 }
 
 int
-ctl_vm_why (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-            char *err, size_t err_size)
+ctl_vm_why (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+            size_t err_size)
 {
-    (void) argc;
-    spec_t *spec = s_find_spec (context, args [0], err, err_size);
+    spec_t *spec = s_find_spec (context, ctl_args_string (args, "name"), err, err_size);
     if (!spec)
         return 1;
     store_decision_t stored;
@@ -394,30 +294,25 @@ ctl_vm_why (const ctl_context_t *context, uint32_t argc, char **args, json_t **r
 //  --------------------------------------------------------------------------
 //  Rules
 
-//  Splits a comma-separated list of names into names; returns the count or -1 with err.
+//  Copies the names of the array field key into names; returns the count or -1 with err.
 static int
-s_names (const char *what, const char *list, char names [][WIRE_NAME_SIZE], char *err,
-         size_t err_size)
+s_names (const char *what, const json_t *args, const char *key,
+         char names [][WIRE_NAME_SIZE], char *err, size_t err_size)
 {
-    int count = 0;
-    const char *cursor = list? list: "";
-    while (*cursor) {
-        size_t length = strcspn (cursor, ",");
-        char name [WIRE_NAME_SIZE];
-        snprintf (name, sizeof name, "%.*s", (int) (length < sizeof name? length: sizeof name - 1),
-                  cursor);
-        if (!s_valid_name (name) || length >= sizeof name) {
+    size_t count = ctl_args_count (args, key);
+    if (count > RULE_MAX_MEMBERS) {
+        snprintf (err, err_size, "at most %d %ss per rule", RULE_MAX_MEMBERS, what);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *name = ctl_args_item (args, key, i);
+        if (!s_valid_name (name)) {
             snprintf (err, err_size, "invalid %s name '%.64s' in the list", what, name);
             return -1;
         }
-        if (count == RULE_MAX_MEMBERS) {
-            snprintf (err, err_size, "at most %d %ss per rule", RULE_MAX_MEMBERS, what);
-            return -1;
-        }
-        memcpy (names [count++], name, sizeof name);
-        cursor += length + (cursor [length] == ',');
+        snprintf (names [i], WIRE_NAME_SIZE, "%s", name);
     }
-    return count;
+    return (int) count;
 }
 
 //  Kinds as the operator names them.
@@ -463,50 +358,45 @@ s_rule_json (const rule_record_t *rule)
 
 //  Fills rule from the request. 0, or 2 with err.
 static int
-s_rule_parse (uint32_t argc, char **args, rule_record_t *rule, char *err, size_t err_size)
+s_rule_parse (const json_t *args, rule_record_t *rule, char *err, size_t err_size)
 {
-    s_options_t options = { { "vms", "hosts", "weight", "soft", NULL }, { NULL } };
-    int rc = s_parse_options (argc, args, 2, &options, err, err_size);
-    if (rc)
-        return rc;
-    if (!s_valid_name (args [0])) {
+    const char *name = ctl_args_string (args, "name");
+    const char *kind_name = ctl_args_string (args, "kind");
+    if (!s_valid_name (name)) {
         snprintf (err, err_size, "invalid rule name '%.64s': use letters, digits, '.', '-', '_'",
-                  args [0]);
+                  name);
         return 2;
     }
-    snprintf (rule->name, sizeof rule->name, "%s", args [0]);
+    snprintf (rule->name, sizeof rule->name, "%s", name);
     int kind = -1;
     for (size_t i = 0; i < sizeof s_rule_kinds / sizeof s_rule_kinds [0]; i++)
-        if (strcmp (args [1], s_rule_kinds [i].name) == 0)
+        if (strcmp (kind_name, s_rule_kinds [i].name) == 0)
             kind = (int) i;
     if (kind < 0) {
         snprintf (err, err_size, "unknown rule kind '%.32s': use affinity, anti-affinity, must, "
-                  "must-not, should or should-not", args [1]);
+                  "must-not, should or should-not", kind_name);
         return 2;
     }
     rule->kind = s_rule_kinds [kind].kind;
     rule->hard = s_rule_kinds [kind].hard;
     rule->positive = s_rule_kinds [kind].positive;
-    bool soft = false;
-    uint64_t weight = 10;
-    if ((rc = s_flag (&options, "soft", &soft, err, err_size))
-    ||  (rc = s_number (&options, "weight", 1000, &weight, err, err_size)))
-        return rc;
+    bool soft = ctl_args_boolean (args, "soft", false);
+    uint64_t weight = (uint64_t) ctl_args_integer (args, "weight", 10);
     if (soft && rule->kind == RULE_VM_HOST) {
         snprintf (err, err_size, "use 'should' or 'should-not' for soft vm-host rules");
         return 2;
     }
     rule->hard = rule->hard && !soft;
     rule->weight = (uint32_t) (weight? weight: 1);
-    int vms = s_names ("vm", s_option (&options, "vms"), rule->vms, err, err_size);
-    int hosts = s_names ("host", s_option (&options, "hosts"), rule->hosts, err, err_size);
+    int vms = s_names ("vm", args, "vms", rule->vms, err, err_size);
+    int hosts = vms < 0? -1: s_names ("host", args, "hosts", rule->hosts, err, err_size);
     if (vms < 0 || hosts < 0)
         return 2;
     rule->vm_count = (uint32_t) vms;
     rule->host_count = (uint32_t) hosts;
     bool vm_host = rule->kind == RULE_VM_HOST;
     if (vms < (vm_host? 1: 2) || (vm_host && hosts < 1) || (!vm_host && hosts > 0)) {
-        snprintf (err, err_size, "a %s rule needs %s", args [1], vm_host
+        snprintf (err, err_size, "a %s rule needs %s", kind_name, vm_host
                   ? "at least one vm and one host (--hosts)"
                   : "at least two vms and no hosts");
         return 2;
@@ -515,11 +405,11 @@ s_rule_parse (uint32_t argc, char **args, rule_record_t *rule, char *err, size_t
 }
 
 int
-ctl_rule_add (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-              char *err, size_t err_size)
+ctl_rule_add (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+              size_t err_size)
 {
     rule_record_t rule = { .created_at = context->wall };
-    int rc = s_rule_parse (argc, args, &rule, err, err_size);
+    int rc = s_rule_parse (args, &rule, err, err_size);
     if (rc)
         return rc;
     if (managed_rule_by_name (context->managed, rule.name)) {
@@ -552,10 +442,10 @@ ctl_rule_add (const ctl_context_t *context, uint32_t argc, char **args, json_t *
 }
 
 int
-ctl_rule_list (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-               char *err, size_t err_size)
+ctl_rule_list (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+               size_t err_size)
 {
-    (void) argc, (void) args, (void) err, (void) err_size;
+    (void) args, (void) err, (void) err_size;
     json_t *rules = json_array ();
     for (size_t i = 0; i < managed_rule_count (context->managed); i++)
         json_array_append_new (rules, s_rule_json (managed_rule_at (context->managed, i)));
@@ -564,20 +454,20 @@ ctl_rule_list (const ctl_context_t *context, uint32_t argc, char **args, json_t 
 }
 
 int
-ctl_rule_delete (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
-                 char *err, size_t err_size)
+ctl_rule_delete (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
+                 size_t err_size)
 {
-    (void) argc;
-    if (!managed_rule_by_name (context->managed, args [0])) {
-        snprintf (err, err_size, "no rule named '%.64s' (see 'clusterctl rule list')", args [0]);
+    const char *name = ctl_args_string (args, "name");
+    if (!managed_rule_by_name (context->managed, name)) {
+        snprintf (err, err_size, "no rule named '%.64s' (see 'clusterctl rule list')", name);
         return 1;
     }
-    managed_remove_rule (context->managed, args [0]);
+    managed_remove_rule (context->managed, name);
     mutation_t gone = { .kind = MUTATION_RULE_DELETE, .at = context->wall };
-    snprintf (gone.u.rule_name, sizeof gone.u.rule_name, "%s", args [0]);
+    snprintf (gone.u.rule_name, sizeof gone.u.rule_name, "%s", name);
     mutations_push (context->mutations, &gone);
-    log_info ("rule '%s' deleted", args [0]);
-    *result = json_pack ("{s:s, s:b}", "name", args [0], "deleted", true);
+    log_info ("rule '%s' deleted", name);
+    *result = json_pack ("{s:s, s:b}", "name", name, "deleted", true);
     return 0;
 }
 
@@ -585,16 +475,11 @@ ctl_rule_delete (const ctl_context_t *context, uint32_t argc, char **args, json_
 //  Hosts
 
 int
-ctl_host_maintenance (const ctl_context_t *context, uint32_t argc, char **args,
-                      json_t **result, char *err, size_t err_size)
+ctl_host_maintenance (const ctl_context_t *context, const json_t *args, json_t **result,
+                      char *err, size_t err_size)
 {
-    (void) argc;
-    bool enter = strcmp (args [0], "enter") == 0;
-    if (!enter && strcmp (args [0], "exit") != 0) {
-        snprintf (err, err_size, "usage: clusterctl host maintenance enter|exit NAME");
-        return 2;
-    }
-    host_t *host = ctl_find_host (context, args [1], err, err_size);
+    bool enter = ctl_args_boolean (args, "maintenance", false);
+    host_t *host = ctl_find_host (context, ctl_args_string (args, "name"), err, err_size);
     if (!host)
         return 1;
     if (host->record.maintenance != enter) {

@@ -22,10 +22,13 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     return 0;
 }
 
-//  Decodes body wrapped as envelope field `field`; aborts when something decodes that
-//  cannot be encoded again.
+//  What a target does with a message that decoded (may be NULL).
+typedef void (fuzz_then_fn) (const wire_msg_t *msg);
+
+//  Decodes body wrapped as envelope field `field`, hands what decodes to then; aborts when
+//  something decodes that cannot be encoded again.
 static inline int
-fuzz_body (int field, const uint8_t *data, size_t size)
+fuzz_body_then (int field, const uint8_t *data, size_t size, fuzz_then_fn *then)
 {
     if (size > WIRE_MAX_MESSAGE - 16)
         return 0;
@@ -47,6 +50,8 @@ fuzz_body (int field, const uint8_t *data, size_t size)
     wire_msg_t msg;
     char err [256];
     if (wire_decode (envelope, used + size, &msg, err, sizeof err) == 0) {
+        if (then)
+            then (&msg);
         uint8_t *encoded;
         size_t length;
         if (wire_encode (&msg, &encoded, &length, err, sizeof err))
@@ -56,6 +61,13 @@ fuzz_body (int field, const uint8_t *data, size_t size)
     }
     free (envelope);
     return 0;
+}
+
+//  fuzz_body_then without a follow-up.
+static inline int
+fuzz_body (int field, const uint8_t *data, size_t size)
+{
+    return fuzz_body_then (field, data, size, NULL);
 }
 
 #endif

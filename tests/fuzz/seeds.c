@@ -1,8 +1,10 @@
 /*  seeds.c - writes the starting corpus of every fuzz target (make fuzz-seeds).
 
     usage: fuzz_seeds DIR - one valid input per message kind for the envelope and body
-    targets (encoded by wire_encode, so they are what peers really send), and typical files
-    for the config, cluster-v1 and domain XML targets. libFuzzer mutates from there.
+    targets (encoded by wire_encode, so they are what peers really send), typical files for
+    the config, cluster-v1 and domain XML targets, and typical request arguments (one verb
+    and its JSON object each, as clusterctl sends them) for fuzz_ctl_args. libFuzzer mutates
+    from there.
 */
 #include "log.h"
 #include "vmsched.pb-c.h"
@@ -185,14 +187,32 @@ main (int argc, char **argv)
 
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     strcpy (msg.body.request.verb, "vm.migrate");
-    wire_request_add_arg (&msg.body.request, "web-1");
-    wire_request_add_arg (&msg.body.request, "host=h2");
+    wire_request_set_args (&msg.body.request, "{\"name\":\"web-1\",\"host\":\"h2\","
+                                              "\"timeout_ms\":60000}");
     s_message (dir, &msg);
 
     wire_msg_init (&msg, WIRE_CTL_REPLY);
     msg.body.reply.json = strdup ("{\"hosts\":[{\"name\":\"h1\",\"state\":\"up\"}]}");
     s_message (dir, &msg);
 
+    s_text (dir, "fuzz_ctl_args", "vm-create",
+            "vm.create\n{\"xml\":\"<domain type='kvm'><name>web-9</name><memory unit='MiB'>"
+            "512</memory><vcpu>2</vcpu></domain>\",\"priority\":5,\"ha\":true,"
+            "\"migratable\":false,\"mem_reserve_mib\":512,\"name\":\"web-9\"}");
+    s_text (dir, "fuzz_ctl_args", "rule-add",
+            "rule.add\n{\"hosts\":[\"h1\",\"h2\"],\"weight\":3,\"soft\":true,"
+            "\"name\":\"pin\",\"kind\":\"should\",\"vms\":[\"db-1\",\"db-2\"]}");
+    s_text (dir, "fuzz_ctl_args", "maintenance",
+            "host.maintenance\n{\"maintenance\":true,\"name\":\"h3\"}");
+    s_text (dir, "fuzz_ctl_args", "user-add",
+            "user.add\n{\"key\":\"O#g({-9Xur<tEF4G-egAIJq@VQX9FZHBOL@lL.rU\","
+            "\"role\":\"operator\",\"name\":\"alice\"}");
+    s_text (dir, "fuzz_ctl_args", "audit", "audit\n{\"since_ms\":1796119200000,\"limit\":5}");
+    s_text (dir, "fuzz_ctl_args", "vm-list", "vm.list\n{}");
+    s_text (dir, "fuzz_ctl_args", "duplicate", "vm.show\n{\"name\":\"a\",\"name\":\"b\"}");
+    s_text (dir, "fuzz_ctl_args", "escapes",
+            "vm.migrate\n{\"n\\u0061me\":\"w\\u00e9b\",\"host\":\"h\\/2\","
+            "\"timeout_ms\":-1e3}");
     s_text (dir, "fuzz_config", "scheduler",
             "[scheduler]\nagent_endpoint = tcp://*:7100\nheartbeat_ms = 500\n"
             "suspect_after_ms = 1500\ndown_after_ms = 5000\nplacement = pack\n"

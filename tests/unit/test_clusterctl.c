@@ -1,9 +1,10 @@
 /*  test_clusterctl.c - clusterctl's command line, run in-process against a fake scheduler.
 
     A zactor plays the scheduler: a ROUTER on loopback that decodes each ctl request and
-    answers with a canned reply chosen by verb and arguments (two hosts for host.list, a
-    refusal for an unknown host, invalid JSON for vm.list, ...), and remembers the newest
-    request so that a case can check what was sent, or that nothing was. Each case calls
+    answers with a canned reply chosen by verb and the argument object's "name" (two hosts
+    for host.list, a refusal for an unknown host, invalid JSON for vm.list, ...), and
+    remembers the newest request (verb and argument JSON as sent) so that a case can check
+    what was sent, or that nothing was. Each case calls
     cli_main with open_memstream streams and checks the exit code and both texts.
 
     The fake scheduler is a CURVE server with its own key pair (no ZAP handler: it accepts
@@ -87,7 +88,9 @@ static void
 s_answer (const wire_ctl_request_t *request, wire_msg_t *reply, int *frames)
 {
     wire_ctl_reply_t *body = &reply->body.reply;
-    const char *arg = request->arg_count? request->args [0]: "";
+    json_t *args = json_loads (request->args_json? request->args_json: "{}", 0, NULL);
+    const char *name = json_string_value (json_object_get (args, "name"));
+    const char *arg = name? name: "";
     const char *json = NULL;
     *frames = 1;
     if (streq (request->verb, "host.list"))
@@ -135,9 +138,10 @@ s_answer (const wire_ctl_request_t *request, wire_msg_t *reply, int *frames)
     }
     if (json && reply->kind == WIRE_CTL_REPLY)
         body->json = strdup (json);
+    json_decref (args);
 }
 
-//  The actor: answers requests; "LAST" on the pipe returns "COUNT|VERB|ARG|ARG..." of the
+//  The actor: answers requests; "LAST" on the pipe returns "COUNT|VERB|ARGS_JSON" of the
 //  newest request. args (s_actor_args_t) gives the key pair and gets whether it could bind,
 //  before the handshake.
 static void
@@ -149,7 +153,7 @@ s_scheduler_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     if (!router)
         return;
-    char last [2048] = "";
+    char last [8192] = "";
     int requests = 0;
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (true) {
@@ -173,12 +177,9 @@ s_scheduler_actor (zsock_t *pipe, void *args)
             if (body && wire_decode (zframe_data (body), zframe_size (body), &request,
                                      err, sizeof err) == 0) {
                 requests++;
-                snprintf (last, sizeof last, "|%s", request.body.request.verb);
-                for (uint32_t i = 0; i < request.body.request.arg_count; i++) {
-                    size_t used = strlen (last);
-                    snprintf (last + used, sizeof last - used, "|%s",
-                              request.body.request.args [i]);
-                }
+                snprintf (last, sizeof last, "|%s|%s", request.body.request.verb,
+                          request.body.request.args_json? request.body.request.args_json
+                                                        : "(none)");
                 wire_msg_init (&reply, WIRE_CTL_REPLY);
                 reply.seq = (uint64_t) requests;
                 int frames;
@@ -208,7 +209,7 @@ s_scheduler_actor (zsock_t *pipe, void *args)
     zsock_destroy (&router);
 }
 
-//  "COUNT|VERB|ARGS..." of the newest request the fake scheduler answered (caller frees).
+//  "COUNT|VERB|ARGS_JSON" of the newest request the fake scheduler answered (caller frees).
 static char *
 s_last_request (void)
 {
@@ -308,7 +309,7 @@ s_case_host_list_table (void)
     CHECK (result.rc == CLI_OK);
     CHECK (result.err && result.err [0] == 0);
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.list"));
+    CHECK (last && streq (strchr (last, '|'), "|host.list|{}"));
     zstr_free (&last);
 
     char *lines [8] = { NULL };
@@ -368,7 +369,7 @@ s_case_json_output (void)
     CHECK (result.rc == CLI_OK);
     CHECK (s_json_equal (result.out, s_hosts_json));
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.list"));    // no option became an arg
+    CHECK (last && streq (strchr (last, '|'), "|host.list|{}"));  // no option became an arg
     zstr_free (&last);
     s_result_free (&result);
 
@@ -377,7 +378,8 @@ s_case_json_output (void)
     CHECK (result.rc == CLI_OK);
     CHECK (s_json_equal (result.out, s_host_json));
     last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|host.show|alpha-long-hostname"));
+    CHECK (last && streq (strchr (last, '|'),
+                          "|host.show|{\"name\":\"alpha-long-hostname\"}"));
     zstr_free (&last);
     s_result_free (&result);
     return failures;
@@ -480,9 +482,116 @@ s_case_arg_count (void)
     result = s_run ("-s", S_ENDPOINT, "vm", "show", "--", "-odd", NULL);
     CHECK (result.rc == CLI_OK);
     char *last = s_last_request ();
-    CHECK (last && streq (strchr (last, '|'), "|vm.show|-odd"));
+    CHECK (last && streq (strchr (last, '|'), "|vm.show|{\"name\":\"-odd\"}"));
     zstr_free (&last);
     s_result_free (&result);
+    return failures;
+}
+
+//  The argument object of the newest request if its verb is verb (caller json_decref's
+//  it), else NULL.
+static json_t *
+s_last_args (const char *verb)
+{
+    char *last = s_last_request ();
+    char *at = last? strchr (last, '|'): NULL;
+    size_t length = strlen (verb);
+    json_t *args = NULL;
+    if (at && strncmp (at + 1, verb, length) == 0 && at [1 + length] == '|')
+        args = json_loads (at + 2 + length, JSON_REJECT_DUPLICATES, NULL);
+    zstr_free (&last);
+    return args;
+}
+
+//  True when the newest request is verb with arguments equal to the JSON expected.
+static bool
+s_sent (const char *verb, const char *expected)
+{
+    json_t *args = s_last_args (verb);
+    json_t *want = json_loads (expected, 0, NULL);
+    bool equal = args && want && json_equal (args, want);
+    if (!equal) {
+        char *got = args? json_dumps (args, JSON_COMPACT): NULL;
+        fprintf (stderr, "  sent %s %s, expected %s\n", verb, got? got: "(other)", expected);
+        free (got);
+    }
+    json_decref (args);
+    json_decref (want);
+    return equal;
+}
+
+//  Positionals and flags become one JSON object of typed fields: integers, booleans,
+//  arrays; a file's content as a string. Bad numbers, repeated options and a wrong word are
+//  refused before anything is sent.
+static int
+s_case_request_args (void)
+{
+    int failures = 0;
+    char xml_path [128];
+    snprintf (xml_path, sizeof xml_path, "%s/web-9.xml", s_dir);
+    CHECK (fixture_files_write (xml_path, "<domain type='kvm'>\n  <name>web-9</name>\n"
+                                "</domain>\n") == 0);
+    //  The fake scheduler answers these verbs "unknown verb" (status 2): only what was sent
+    //  matters here.
+    s_result_t result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path,
+                               "--priority", "5", "--ha", "--no-migrate", "--mem-reserve=512",
+                               NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (s_sent ("vm.create", "{\"name\": \"web-9\", \"priority\": 5, \"ha\": true,"
+                   " \"migratable\": false, \"mem_reserve_mib\": 512, \"xml\":"
+                   " \"<domain type='kvm'>\\n  <name>web-9</name>\\n</domain>\\n\"}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "rule", "add", "apart", "anti-affinity", "a", "b", "c",
+                    "--weight", "3", "--soft", NULL);
+    CHECK (s_sent ("rule.add", "{\"name\": \"apart\", \"kind\": \"anti-affinity\","
+                   " \"vms\": [\"a\", \"b\", \"c\"], \"weight\": 3, \"soft\": true}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "rule", "add", "pin", "must", "db", "--hosts", "h1,h2",
+                    NULL);
+    CHECK (s_sent ("rule.add", "{\"name\": \"pin\", \"kind\": \"must\", \"vms\": [\"db\"],"
+                   " \"hosts\": [\"h1\", \"h2\"]}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "enter", "h1", NULL);
+    CHECK (s_sent ("host.maintenance", "{\"name\": \"h1\", \"maintenance\": true}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "exit", "h1", "--no-wait", NULL);
+    CHECK (s_sent ("host.maintenance", "{\"name\": \"h1\", \"maintenance\": false}"));
+    s_result_free (&result);
+
+    result = s_run ("-s", S_ENDPOINT, "vm", "migrate", "web-1", "h2", "--migration-timeout",
+                    "100", NULL);
+    CHECK (s_sent ("vm.migrate", "{\"name\": \"web-1\", \"host\": \"h2\","
+                   " \"timeout_ms\": 100}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "vm", "migrate", "web-1", "--abort", NULL);
+    CHECK (s_sent ("vm.abort", "{\"name\": \"web-1\"}"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "audit", "--limit", "5", "--since",
+                    "2026-12-01T10:00:00", NULL);
+    CHECK (s_sent ("audit", "{\"limit\": 5, \"since_ms\": 1796119200000}"));
+    s_result_free (&result);
+
+    //  Refused by clusterctl itself: exit 2, nothing sent.
+    int requests = s_requests ();
+    result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path,
+                    "--priority", "high", NULL);
+    CHECK (result.rc == CLI_USAGE && result.out [0] == 0);
+    CHECK (streq (result.err, "clusterctl: --priority needs a whole number, not 'high'\n"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "vm", "create", "web-9", "--xml", xml_path, "--ha",
+                    "--ha", NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (streq (result.err, "clusterctl: option '--ha' given twice\n"));
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "host", "maintenance", "into", "h1", NULL);
+    CHECK (result.rc == CLI_USAGE);
+    CHECK (streq (result.err, "clusterctl: usage: clusterctl host maintenance enter|exit "
+                  "NAME\n"));
+    s_result_free (&result);
+    CHECK (s_requests () == requests);
+    unlink (xml_path);
     return failures;
 }
 
@@ -950,6 +1059,7 @@ static const check_case_t s_cases [] = {
     { "refused", s_case_refused },
     { "unknown_verb", s_case_unknown_verb },
     { "arg_count", s_case_arg_count },
+    { "request_args", s_case_request_args },
     { "help", s_case_help },
     { "bad_options", s_case_bad_options },
     { "unreachable", s_case_unreachable },

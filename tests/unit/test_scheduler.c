@@ -22,6 +22,7 @@
 #include "vmsched.pb-c.h"
 
 #include <czmq.h>
+#include <jansson.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -55,18 +56,17 @@ s_recv (zsock_t *sock, wire_msg_t *msg)
     return rc? WIRE_NONE: msg->kind;
 }
 
-//  A ctl request with up to two arguments (NULL: fewer); returns the reply's JSON (caller
-//  frees) or NULL, and the reply's status in *status (-1: no reply) when status is given.
+//  A ctl request with the argument JSON text args (NULL: none); returns the reply's JSON
+//  (caller frees) or NULL, and the reply's status in *status (-1: no reply) and its error
+//  in error (when given).
 static char *
-s_ctl_args (zsock_t *ctl, const char *verb, const char *arg1, const char *arg2, int *status)
+s_ctl_text (zsock_t *ctl, const char *verb, const char *args, int *status, char *error,
+            size_t error_size)
 {
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", verb);
-    if (arg1)
-        wire_request_add_arg (&msg.body.request, arg1);
-    if (arg2)
-        wire_request_add_arg (&msg.body.request, arg2);
+    wire_request_set_args (&msg.body.request, args);
     fixture_wire_send (ctl, &msg);
     if (status)
         *status = -1;
@@ -74,7 +74,9 @@ s_ctl_args (zsock_t *ctl, const char *verb, const char *arg1, const char *arg2, 
         return NULL;
     if (status)
         *status = msg.body.reply.status;
-    if (msg.body.reply.status)
+    if (error)
+        snprintf (error, error_size, "%s", msg.body.reply.error);
+    if (msg.body.reply.status && !error)
         fprintf (stderr, "  %s: status %d: %s\n", verb, msg.body.reply.status,
                  msg.body.reply.error);
     char *json = msg.body.reply.json? strdup (msg.body.reply.json): NULL;
@@ -82,11 +84,22 @@ s_ctl_args (zsock_t *ctl, const char *verb, const char *arg1, const char *arg2, 
     return json;
 }
 
+//  A ctl request with the argument object args (taken; NULL: none), as s_ctl_text.
+static char *
+s_ctl_args (zsock_t *ctl, const char *verb, json_t *args, int *status)
+{
+    char *text = args? json_dumps (args, JSON_COMPACT): NULL;
+    json_decref (args);
+    char *json = s_ctl_text (ctl, verb, text, status, NULL, 0);
+    free (text);
+    return json;
+}
+
 //  A ctl request without arguments; returns the reply's JSON (caller frees) or NULL.
 static char *
 s_ctl (zsock_t *ctl, const char *verb)
 {
-    return s_ctl_args (ctl, verb, NULL, NULL, NULL);
+    return s_ctl_args (ctl, verb, NULL, NULL);
 }
 
 //  The "rejected" counter from status (-1 when the scheduler does not answer).
@@ -162,10 +175,51 @@ main (void)
 
     //  The admin allows the test agent's key as host hx.
     int status = -1;
-    char *added = s_ctl_args (ctl, "host.add", "hx", agent_key.key_arg, &status);
+    char *added = s_ctl_args (ctl, "host.add", json_pack ("{s:s, s:s}", "name", "hx", "key",
+                              agent_key.public_key), &status);
     CHECK (status == 0 && added && strstr (added, "\"name\":\"hx\"")
            && strstr (added, agent_key.public_key));
     free (added);
+
+    //  Request arguments are read strictly: a wrong type, an unknown field, a duplicate key
+    //  are bad usage naming the field; a clusterctl sending the old key=value strings is
+    //  told so.
+    static const struct {
+        const char *verb, *args, *error;
+    } bad [] = {
+        { "audit", "{\"limit\":\"5\"}",
+          "bad request: field 'limit': expected an integer, got string" },
+        { "vm.list", "{\"hots\":[\"h1\"]}",
+          "bad request: unknown field 'hots' for verb 'vm list' (it takes no arguments)" },
+        { "host.show", "{\"name\":\"hx\",\"name\":\"hy\"}",
+          "bad request: field 'name' given twice: expected each field once" },
+        { "host.show", "[\"hx\"]", "bad request: arguments: expected a JSON object, got array" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        char error [1024] = "";
+        char *json = s_ctl_text (ctl, bad [i].verb, bad [i].args, &status, error, sizeof error);
+        CHECK (status == 2 && !json && streq (error, bad [i].error));
+        if (!streq (error, bad [i].error))
+            fprintf (stderr, "  %s %s: %s\n", bad [i].verb, bad [i].args, error);
+        free (json);
+    }
+    Vmsched__Envelope old = VMSCHED__ENVELOPE__INIT;
+    Vmsched__CtlRequest old_request = VMSCHED__CTL_REQUEST__INIT;
+    char *old_args [] = { "hx" };
+    old.has_version = true;
+    old.version = WIRE_PROTOCOL_VERSION;
+    old.body_case = VMSCHED__ENVELOPE__BODY_CTL_REQUEST;
+    old.ctl_request = &old_request;
+    old_request.verb = "host.show";
+    old_request.n_legacy_args = 1;
+    old_request.legacy_args = old_args;
+    uint8_t old_packed [128];
+    size_t old_size = vmsched__envelope__pack (&old, old_packed);
+    zmq_send (zsock_resolve (ctl), old_packed, old_size, 0);
+    wire_msg_t old_reply;
+    CHECK (s_recv (ctl, &old_reply) == WIRE_CTL_REPLY && old_reply.body.reply.status == 2
+           && strstr (old_reply.body.reply.error, "arguments as key=value strings"));
+    wire_msg_reset (&old_reply);
     zsock_t *agent = s_connect (S_AGENT_EP, &agent_key);
 
     //  Garbage, a wrong version, two body frames: each refused and counted.

@@ -124,17 +124,20 @@ s_recv_msg (zsock_t *sock, int timeout_ms, wire_msg_t *msg)
 //  --------------------------------------------------------------------------
 //  clusterctl requests
 
-//  Sends verb with the NULL-terminated arguments and waits up to timeout_ms for the answer.
+//  Sends verb with the argument object json_pack makes of format and args (format NULL: no
+//  arguments) and waits up to timeout_ms for the answer.
 static s_reply_t
-s_ask_within (zsock_t *sock, int timeout_ms, const char *verb, va_list args)
+s_ask_within (zsock_t *sock, int timeout_ms, const char *verb, const char *format,
+              va_list args)
 {
     s_reply_t reply = { -1, "", NULL };
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_CTL_REQUEST);
     msg.seq = 1;
     snprintf (msg.body.request.verb, sizeof msg.body.request.verb, "%s", verb);
-    for (const char *arg = va_arg (args, const char *); arg; arg = va_arg (args, const char *))
-        wire_request_add_arg (&msg.body.request, arg);
+    json_t *object = format? json_vpack_ex (NULL, 0, format, args): NULL;
+    msg.body.request.args_json = object? json_dumps (object, JSON_COMPACT): NULL;
+    json_decref (object);
     fixture_wire_send (sock, &msg);
     if (s_recv_msg (sock, timeout_ms, &msg) == WIRE_CTL_REPLY) {
         reply.status = msg.body.reply.status;
@@ -145,24 +148,24 @@ s_ask_within (zsock_t *sock, int timeout_ms, const char *verb, va_list args)
     return reply;
 }
 
-//  A ctl request that must be answered: s_ask (sock, "user.add", "bob", ..., NULL).
+//  A ctl request that must be answered: s_ask (sock, "vm.start", "{s:s}", "name", "web").
 static s_reply_t
-s_ask (zsock_t *sock, const char *verb, ...)
+s_ask (zsock_t *sock, const char *verb, const char *format, ...)
 {
     va_list args;
-    va_start (args, verb);
-    s_reply_t reply = s_ask_within (sock, S_REPLY_MS, verb, args);
+    va_start (args, format);
+    s_reply_t reply = s_ask_within (sock, S_REPLY_MS, verb, format, args);
     va_end (args);
     return reply;
 }
 
 //  A ctl request expected to get no answer: waits only S_SILENCE_MS.
 static s_reply_t
-s_ask_briefly (zsock_t *sock, const char *verb, ...)
+s_ask_briefly (zsock_t *sock, const char *verb, const char *format, ...)
 {
     va_list args;
-    va_start (args, verb);
-    s_reply_t reply = s_ask_within (sock, S_SILENCE_MS, verb, args);
+    va_start (args, format);
+    s_reply_t reply = s_ask_within (sock, S_SILENCE_MS, verb, format, args);
     va_end (args);
     return reply;
 }
@@ -185,14 +188,18 @@ s_status (s_reply_t reply, int want)
     return reply.status;
 }
 
-//  An admin request that must succeed; 0 or 1 (a failed check).
+//  An admin request about name (with key and role unless NULL) that must succeed; 0 or 1
+//  (a failed check).
 static int
-s_admin_does (const char *verb, const char *arg1, const char *arg2, const char *arg3)
+s_admin_does (const char *verb, const char *name, const char *key, const char *role)
 {
-    s_reply_t reply = s_ask (s_admin, verb, arg1, arg2, arg3, NULL);
+    s_reply_t reply = key && role
+        ? s_ask (s_admin, verb, "{s:s, s:s, s:s}", "name", name, "key", key, "role", role)
+        : key? s_ask (s_admin, verb, "{s:s, s:s}", "name", name, "key", key)
+        : s_ask (s_admin, verb, "{s:s}", "name", name);
     if (reply.status != 0)
-        fprintf (stderr, "  admin %s %s: status %d: %s\n", verb, arg1? arg1: "",
-                 reply.status, reply.error);
+        fprintf (stderr, "  admin %s %s: status %d: %s\n", verb, name, reply.status,
+                 reply.error);
     int failed = reply.status != 0;
     s_reply_free (&reply);
     return failed;
@@ -607,7 +614,7 @@ s_case_revoked_key (void)
     if (fixture_keys_make (&rita_key, s_dir, "rita")
     ||  fixture_keys_make (&host_key, s_dir, "h-revoked"))
         return 1;
-    failures += s_admin_does ("user.add", "rita", rita_key.key_arg, "role=viewer");
+    failures += s_admin_does ("user.add", "rita", rita_key.public_key, "viewer");
     zsock_t *rita = s_client (S_CTL_EP, &rita_key, NULL);
     CHECK (s_status (s_ask (rita, "status", NULL), 0) == 0);
     failures += s_admin_does ("user.delete", "rita", NULL, NULL);
@@ -628,7 +635,7 @@ s_case_revoked_key (void)
     zsock_destroy (&rita);
 
     //  A host: registered and heard, then removed; its next heartbeat is refused.
-    failures += s_admin_does ("host.add", "h-revoked", host_key.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-revoked", host_key.public_key, NULL);
     s_agent_t agent;
     char host_id [WIRE_ID_SIZE];
     s_uuid (host_id);
@@ -663,12 +670,12 @@ s_case_revoked_key_readded (void)
     ||  fixture_keys_make (&old_host, s_dir, "h-stolen-old")
     ||  fixture_keys_make (&new_host, s_dir, "h-stolen-new"))
         return 1;
-    failures += s_admin_does ("user.add", "mallory", old_key.key_arg, "role=viewer");
+    failures += s_admin_does ("user.add", "mallory", old_key.public_key, "viewer");
     zsock_t *stolen = s_client (S_CTL_EP, &old_key, NULL);
     CHECK (s_status (s_ask (stolen, "status", NULL), 0) == 0);
     failures += s_admin_does ("user.delete", "mallory", NULL, NULL);
     CHECK (s_status (s_ask (stolen, "status", NULL), 1) == 1);
-    failures += s_admin_does ("user.add", "mallory", new_key.key_arg, "role=admin");
+    failures += s_admin_does ("user.add", "mallory", new_key.public_key, "admin");
     s_reply_t reply = s_ask (stolen, "user.list", NULL);     // the old key, same connection
     CHECK (reply.status == 1 && !reply.json);
     if (reply.status == 0)
@@ -682,14 +689,14 @@ s_case_revoked_key_readded (void)
 
     //  A host: removed, then allowed again with a new key; the old key's connection is
     //  still refused.
-    failures += s_admin_does ("host.add", "h-stolen", old_host.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-stolen", old_host.public_key, NULL);
     s_agent_t agent;
     char host_id [WIRE_ID_SIZE];
     s_uuid (host_id);
     s_agent_open (&agent, &old_host, host_id, "h-stolen");
     CHECK (s_agent_register (&agent) == 0);
     failures += s_admin_does ("host.remove", "h-stolen", NULL, NULL);
-    failures += s_admin_does ("host.add", "h-stolen", new_host.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-stolen", new_host.public_key, NULL);
     s_send_heartbeat (&agent);
     wire_msg_t msg;
     CHECK (s_expect (agent.sock, WIRE_REJECT, 2000, &msg) == WIRE_REJECT);
@@ -708,8 +715,8 @@ s_case_roles (void)
     if (fixture_keys_make (&vera_key, s_dir, "vera")
     ||  fixture_keys_make (&otto_key, s_dir, "otto"))
         return 1;
-    failures += s_admin_does ("user.add", "vera", vera_key.key_arg, "role=viewer");
-    failures += s_admin_does ("user.add", "otto", otto_key.key_arg, "role=operator");
+    failures += s_admin_does ("user.add", "vera", vera_key.public_key, "viewer");
+    failures += s_admin_does ("user.add", "otto", otto_key.public_key, "operator");
     zsock_t *vera = s_client (S_CTL_EP, &vera_key, NULL);
     zsock_t *otto = s_client (S_CTL_EP, &otto_key, NULL);
     char xml_web [256], xml_db [256];
@@ -719,7 +726,7 @@ s_case_roles (void)
     //  The viewer: reads, but nothing else.
     CHECK (s_status (s_ask (vera, "status", NULL), 0) == 0);
     CHECK (s_status (s_ask (vera, "vm.list", NULL), 0) == 0);
-    s_reply_t reply = s_ask (vera, "vm.create", "sec-vera", xml_web, NULL);
+    s_reply_t reply = s_ask (vera, "vm.create", "{s:s, s:s}", "name", "sec-vera", "xml", xml_web);
     CHECK (reply.status == 1 && strstr (reply.error, "needs role operator")
            && strstr (reply.error, "user 'vera' is viewer"));
     s_reply_free (&reply);
@@ -728,19 +735,21 @@ s_case_roles (void)
     s_reply_free (&reply);
 
     //  The operator: VMs yes.
-    CHECK (s_status (s_ask (otto, "vm.create", "sec-web", xml_web, NULL), 0) == 0);
-    CHECK (s_status (s_ask (otto, "vm.create", "sec-db", xml_db, NULL), 0) == 0);
-    reply = s_ask (otto, "vm.start", "sec-web", NULL);
+    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-web", "xml",
+                            xml_web), 0) == 0);
+    CHECK (s_status (s_ask (otto, "vm.create", "{s:s, s:s}", "name", "sec-db", "xml",
+                            xml_db), 0) == 0);
+    reply = s_ask (otto, "vm.start", "{s:s}", "name", "sec-web");
     CHECK (reply.status == 0 && reply.json && strstr (reply.json, "\"want\":\"running\""));
     s_reply_free (&reply);
-    reply = s_ask (otto, "vm.stop", "sec-web", NULL);
+    reply = s_ask (otto, "vm.stop", "{s:s}", "name", "sec-web");
     CHECK (reply.status == 0 && reply.json && strstr (reply.json, "\"want\":\"stopped\""));
     s_reply_free (&reply);
     //  ... and the viewer still cannot start it.
-    reply = s_ask (vera, "vm.start", "sec-web", NULL);
+    reply = s_ask (vera, "vm.start", "{s:s}", "name", "sec-web");
     CHECK (reply.status == 1 && strstr (reply.error, "'vm start NAME' needs role operator"));
     s_reply_free (&reply);
-    reply = s_ask (s_admin, "vm.show", "sec-web", NULL);
+    reply = s_ask (s_admin, "vm.show", "{s:s}", "name", "sec-web");
     CHECK (reply.status == 0 && reply.json && strstr (reply.json, "\"want\":\"stopped\""));
     s_reply_free (&reply);
 
@@ -748,17 +757,19 @@ s_case_roles (void)
     fixture_keys_t extra;
     if (fixture_keys_make (&extra, s_dir, "otto-friend"))
         failures++;
-    reply = s_ask (otto, "user.add", "otto-friend", extra.key_arg, "role=admin", NULL);
+    reply = s_ask (otto, "user.add", "{s:s, s:s, s:s}", "name", "otto-friend", "key",
+                   extra.public_key, "role", "admin");
     CHECK (reply.status == 1 && strstr (reply.error, "needs role admin")
            && strstr (reply.error, "user 'otto' is operator"));
     s_reply_free (&reply);
-    reply = s_ask (otto, "host.add", "otto-host", extra.key_arg, NULL);
+    reply = s_ask (otto, "host.add", "{s:s, s:s}", "name", "otto-host", "key", extra.public_key);
     CHECK (reply.status == 1 && strstr (reply.error, "needs role admin"));
     s_reply_free (&reply);
-    reply = s_ask (otto, "rule.add", "sec-apart", "anti-affinity", "vms=sec-web,sec-db", NULL);
+    reply = s_ask (otto, "rule.add", "{s:s, s:s, s:[s, s]}", "name", "sec-apart", "kind",
+                   "anti-affinity", "vms", "sec-web", "sec-db");
     CHECK (reply.status == 1 && strstr (reply.error, "needs role admin"));
     s_reply_free (&reply);
-    reply = s_ask (otto, "user.delete", "vera", NULL);
+    reply = s_ask (otto, "user.delete", "{s:s}", "name", "vera");
     CHECK (reply.status == 1 && strstr (reply.error, "needs role admin"));
     s_reply_free (&reply);
     reply = s_ask (otto, "audit", NULL);
@@ -775,19 +786,20 @@ s_case_roles (void)
     CHECK (s_status (s_ask (vera, "status", NULL), 0) == 0);       // vera is still there
 
     //  The admin: all of it.
-    CHECK (s_status (s_ask (s_admin, "rule.add", "sec-apart", "anti-affinity",
-                            "vms=sec-web,sec-db", "soft=1", NULL), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "rule.add", "{s:s, s:s, s:[s, s], s:b}", "name",
+                            "sec-apart", "kind", "anti-affinity", "vms", "sec-web", "sec-db",
+                            "soft", true), 0) == 0);
     reply = s_ask (s_admin, "rule.list", NULL);
     CHECK (reply.status == 0 && reply.json && strstr (reply.json, "sec-apart"));
     s_reply_free (&reply);
-    CHECK (s_status (s_ask (s_admin, "rule.delete", "sec-apart", NULL), 0) == 0);
-    CHECK (s_status (s_ask (s_admin, "vm.start", "sec-db", NULL), 0) == 0);
-    CHECK (s_status (s_ask (s_admin, "vm.stop", "sec-db", NULL), 0) == 0);
-    CHECK (s_status (s_ask (s_admin, "user.add", "otto-friend", extra.key_arg, "role=viewer",
-                            NULL), 0) == 0);
-    CHECK (s_status (s_ask (s_admin, "user.delete", "otto-friend", NULL), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "rule.delete", "{s:s}", "name", "sec-apart"), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "vm.start", "{s:s}", "name", "sec-db"), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "vm.stop", "{s:s}", "name", "sec-db"), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "user.add", "{s:s, s:s, s:s}", "name", "otto-friend",
+                            "key", extra.public_key, "role", "viewer"), 0) == 0);
+    CHECK (s_status (s_ask (s_admin, "user.delete", "{s:s}", "name", "otto-friend"), 0) == 0);
     //  An admin cannot delete itself (the cluster would have no admin left to ask).
-    reply = s_ask (s_admin, "user.delete", "admin", NULL);
+    reply = s_ask (s_admin, "user.delete", "{s:s}", "name", "admin");
     CHECK (reply.status == 1 && strstr (reply.error, "cannot delete yourself"));
     s_reply_free (&reply);
     zsock_destroy (&vera);
@@ -804,8 +816,8 @@ s_case_impersonation (void)
     fixture_keys_t a_key, b_key;
     if (fixture_keys_make (&a_key, s_dir, "h-alice") || fixture_keys_make (&b_key, s_dir, "h-bob"))
         return 1;
-    failures += s_admin_does ("host.add", "h-alice", a_key.key_arg, NULL);
-    failures += s_admin_does ("host.add", "h-bob", b_key.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-alice", a_key.public_key, NULL);
+    failures += s_admin_does ("host.add", "h-bob", b_key.public_key, NULL);
     char a_id [WIRE_ID_SIZE], b_id [WIRE_ID_SIZE];
     s_uuid (a_id);
     s_uuid (b_id);
@@ -868,8 +880,8 @@ s_case_impersonation_by_id (void)
     fixture_keys_t a_key, b_key;
     if (fixture_keys_make (&a_key, s_dir, "h-carol") || fixture_keys_make (&b_key, s_dir, "h-dave"))
         return 1;
-    failures += s_admin_does ("host.add", "h-carol", a_key.key_arg, NULL);
-    failures += s_admin_does ("host.add", "h-dave", b_key.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-carol", a_key.public_key, NULL);
+    failures += s_admin_does ("host.add", "h-dave", b_key.public_key, NULL);
     char a_id [WIRE_ID_SIZE], b_id [WIRE_ID_SIZE];
     s_uuid (a_id);
     s_uuid (b_id);
@@ -904,7 +916,7 @@ s_case_domains (void)
     fixture_keys_t host_key;
     if (fixture_keys_make (&host_key, s_dir, "h-domain"))
         return 1;
-    failures += s_admin_does ("host.add", "h-domain", host_key.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-domain", host_key.public_key, NULL);
     char *hosts = s_hosts ();
     long mark = s_log_mark ();
     zsock_t *ctl = s_client (S_CTL_EP, &host_key, NULL);
@@ -949,27 +961,28 @@ s_case_audit (void)
     if (fixture_keys_make (&viewer_key, s_dir, "aud-viewer")
     ||  fixture_keys_make (&operator_key, s_dir, "aud-operator"))
         return 1;
-    failures += s_admin_does ("user.add", "aud-viewer", viewer_key.key_arg, "role=viewer");
-    failures += s_admin_does ("user.add", "aud-operator", operator_key.key_arg, "role=operator");
+    failures += s_admin_does ("user.add", "aud-viewer", viewer_key.public_key, "viewer");
+    failures += s_admin_does ("user.add", "aud-operator", operator_key.public_key, "operator");
     zsock_t *viewer = s_client (S_CTL_EP, &viewer_key, NULL);
     zsock_t *operator = s_client (S_CTL_EP, &operator_key, NULL);
     char xml [256];
     snprintf (xml, sizeof xml, s_xml_format, "aud-vm");
     CHECK (s_status (s_ask (viewer, "vm.list", NULL), 0) == 0);             // a read
-    CHECK (s_status (s_ask (viewer, "vm.stop", "aud-vm", NULL), 1) == 1);   // refused: role
-    CHECK (s_status (s_ask (operator, "user.delete", "aud-viewer", NULL), 1) == 1);
-    CHECK (s_status (s_ask (operator, "vm.create", "aud-vm", xml, NULL), 0) == 0);
-    CHECK (s_status (s_ask (operator, "vm.start", "aud-nosuch", NULL), 1) == 1);
+    CHECK (s_status (s_ask (viewer, "vm.stop", "{s:s}", "name", "aud-vm"), 1) == 1);  // role
+    CHECK (s_status (s_ask (operator, "user.delete", "{s:s}", "name", "aud-viewer"), 1) == 1);
+    CHECK (s_status (s_ask (operator, "vm.create", "{s:s, s:s}", "name", "aud-vm", "xml",
+                            xml), 0) == 0);
+    CHECK (s_status (s_ask (operator, "vm.start", "{s:s}", "name", "aud-nosuch"), 1) == 1);
     failures += s_admin_does ("user.delete", "aud-viewer", NULL, NULL);
     CHECK (s_status (s_ask (viewer, "status", NULL), 1) == 1);             // revoked
 
-    s_reply_t reply = s_ask (s_admin, "audit", "limit=100000", NULL);
+    s_reply_t reply = s_ask (s_admin, "audit", "{s:i}", "limit", 100000);
     CHECK (reply.status == 0 && reply.json);
     json_t *root = reply.json? json_loads (reply.json, 0, NULL): NULL;
     json_t *rows = json_object_get (root, "audit");
     CHECK (json_is_array (rows));
     static const struct {
-        const char *who, *verb, *arg;   // arg: first argument
+        const char *who, *verb, *arg;   // arg: the "name" argument
         int status;
         const char *message;            // part of it
     } expected [] = {
@@ -992,7 +1005,7 @@ s_case_audit (void)
             if (index < from || found)
                 continue;
             json_t *args = json_object_get (row, "args");
-            const char *first = json_string_value (json_array_get (args, 0));
+            const char *first = json_string_value (json_object_get (args, "name"));
             const char *message = json_string_value (json_object_get (row, "message"));
             if (streq (json_string_value (json_object_get (row, "who")), expected [e].who)
             &&  streq (json_string_value (json_object_get (row, "verb")), expected [e].verb)
@@ -1079,7 +1092,7 @@ s_case_hostile_agent (void)
     fixture_keys_t key;
     if (fixture_keys_make (&key, s_dir, "h-hostile"))
         return 1;
-    failures += s_admin_does ("host.add", "h-hostile", key.key_arg, NULL);
+    failures += s_admin_does ("host.add", "h-hostile", key.public_key, NULL);
     char host_id [WIRE_ID_SIZE];
     s_uuid (host_id);
     s_agent_t agent;

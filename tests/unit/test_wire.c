@@ -95,10 +95,11 @@ s_round_trips (void)
 
     wire_msg_init (&in, WIRE_CTL_REQUEST);
     strcpy (in.body.request.verb, "host.show");
-    CHECK (wire_request_add_arg (&in.body.request, "h1") == 0);
+    CHECK (wire_request_set_args (&in.body.request, "{\"name\":\"h1\"}") == 0);
     CHECK (wire_encode (&in, &data, &size, err, sizeof err) == 0);
     CHECK (wire_decode (data, size, &out, err, sizeof err) == 0);
-    CHECK (out.body.request.arg_count == 1 && strcmp (out.body.request.args [0], "h1") == 0);
+    CHECK (out.body.request.args_json && !out.body.request.legacy_args
+           && strcmp (out.body.request.args_json, "{\"name\":\"h1\"}") == 0);
     free (data);
     wire_msg_reset (&out);
     wire_msg_reset (&in);
@@ -247,6 +248,25 @@ s_budget (void)
     CHECK (s_decode_envelope (&envelope, err, sizeof err) == -1);
     CHECK (strstr (err, "too long") != NULL);
     free (name);
+
+    //  Ctl request arguments over WIRE_MAX_ARGS_JSON: refused by encode and by decode.
+    size_t over = WIRE_MAX_ARGS_JSON + 1;
+    char *args = malloc (over + 1);
+    memset (args, ' ', over);
+    args [over] = 0;
+    request.verb = "vm.list";
+    request.args_json = args;
+    CHECK (s_decode_envelope (&envelope, err, sizeof err) == -1);
+    CHECK (strstr (err, "field 'ctl_request.args_json' is too long") != NULL);
+    wire_msg_t msg;
+    uint8_t *data = NULL;
+    size_t size;
+    wire_msg_init (&msg, WIRE_CTL_REQUEST);
+    strcpy (msg.body.request.verb, "vm.list");
+    msg.body.request.args_json = args;
+    CHECK (wire_encode (&msg, &data, &size, err, sizeof err) == -1 && !data);
+    CHECK (strstr (err, "args_json") != NULL);
+    free (args);
     return failures;
 }
 
