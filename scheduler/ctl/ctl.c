@@ -522,3 +522,23 @@ ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
         s_audit (context, request, args, reply);
     json_decref (args);
 }
+
+void
+ctl_on_request (core_t *core, const ctl_env_t *env, const principal_record_t *principal,
+                const char *who, const wire_ctl_request_t *request, int64_t now, int64_t wall,
+                fx_t *fx, wire_ctl_reply_t *reply)
+{
+    ctl_context_t context = {
+        .model = core_model (core), .store = env->store, .version = env->version,
+        .epoch = core_config (core)->reconcile.epoch, .uptime_ms = now - env->started,
+        .now = now, .database = env->database, .agent_endpoint = env->agent_endpoint,
+        .ctl_endpoint = env->ctl_endpoint, .received = env->received,
+        .rejected = env->rejected + core_stats (core)->refused,
+        .handshake_failed = env->handshake_failed, .wall = wall,
+        .managed = core_managed (core), .reconcile = &core_config (core)->reconcile,
+        .outbox = core_outbox (core), .mutations = &fx->mutations, .auth = env->auth,
+        .principal = principal, .who = who,
+    };
+    ctl_handle (&context, request, reply);
+    core_flush (core, fx);
+}

@@ -10,6 +10,7 @@
 #define VMSCHED_CTL_H
 
 #include "auth.h"
+#include "core.h"
 #include "ctl_args.h"
 #include "managed.h"
 #include "model.h"
@@ -59,5 +60,29 @@ json_t *ctl_request_args (const wire_ctl_request_t *request, char *err, size_t e
 //  error, json; the caller resets it).
 void ctl_handle (const ctl_context_t *context, const wire_ctl_request_t *request,
                  wire_ctl_reply_t *reply);
+
+//  What the daemon lends the handlers besides the core: history, the allow list, facts about
+//  itself.
+typedef struct {
+    store_t *store;                 // for history (read) and nothing else
+    auth_t *auth;                   // allow list (admin verbs change it)
+    const char *version;            // scheduler version
+    int64_t started;                // boot ms the scheduler started
+    const char *database;           // database path
+    const char *agent_endpoint;     // where agents connect
+    const char *ctl_endpoint;       // where clusterctl connects
+    uint64_t received;              // agent messages accepted
+    uint64_t rejected;              // agent messages refused (malformed or stale)
+    uint64_t handshake_failed;      // handshakes failed before ZAP, both ROUTERs
+} ctl_env_t;
+
+//  The request entry point, shaped like core_on_agent: one clusterctl request from `who`
+//  (principal: its allow-list entry, NULL when no longer allowed) over core, at now (boot
+//  ms) and wall (wall ms). Changes go to fx->mutations, commands the handler decided are
+//  routed into fx->sends, and reply is filled (the caller resets it). The daemon commits fx,
+//  then sends fx's messages and the reply.
+void ctl_on_request (core_t *core, const ctl_env_t *env, const principal_record_t *principal,
+                     const char *who, const wire_ctl_request_t *request, int64_t now,
+                     int64_t wall, fx_t *fx, wire_ctl_reply_t *reply);
 
 #endif

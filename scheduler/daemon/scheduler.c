@@ -236,21 +236,17 @@ s_on_request (scheduler_t *self, const transport_route_t *route, const wire_msg_
         //  Who, for the audit log: kind:name as the handshake named it (without the grant).
         char who [sizeof route->user_id];
         snprintf (who, sizeof who, "%.*s", (int) strcspn (route->user_id, "#"), route->user_id);
-        ctl_context_t context = {
-            .model = core_model (self->core), .store = self->store, .version = VMSCHED_VERSION,
-            .epoch = self->epoch, .uptime_ms = now - self->started, .now = now,
-            .database = self->config.database, .agent_endpoint = self->config.agent_endpoint,
+        ctl_env_t env = {
+            .store = self->store, .auth = self->auth, .version = VMSCHED_VERSION,
+            .started = self->started, .database = self->config.database,
+            .agent_endpoint = self->config.agent_endpoint,
             .ctl_endpoint = self->config.ctl_endpoint, .received = self->agent_stats.received,
-            .rejected = self->agent_stats.malformed + core_stats (self->core)->refused,
+            .rejected = self->agent_stats.malformed,
             .handshake_failed = self->agent_stats.handshake_failed
                               + self->ctl_stats.handshake_failed,
-            .wall = clock_wall_ms (), .managed = core_managed (self->core),
-            .reconcile = &core_config (self->core)->reconcile,
-            .outbox = core_outbox (self->core), .mutations = &self->fx.mutations,
-            .auth = self->auth, .principal = principal, .who = who,
         };
-        ctl_handle (&context, &msg->body.request, &reply.body.reply);
-        core_flush (self->core, &self->fx);
+        ctl_on_request (self->core, &env, principal, who, &msg->body.request, now,
+                        clock_wall_ms (), &self->fx, &reply.body.reply);
     }
     s_reply_t queued = { *route, reply };
     if (!vec_push (&self->replies, &queued)) {
