@@ -189,6 +189,34 @@ s_new_identity (const ctl_context_t *context, const char *name, const domxml_inf
     return 0;
 }
 
+//  Whether a rule names the VM called name.
+static bool
+s_named_by_rule (const ctl_context_t *context, const char *name)
+{
+    for (size_t i = 0; i < managed_rule_count (context->managed); i++) {
+        const rule_record_t *rule = managed_rule_at (context->managed, i);
+        for (uint32_t v = 0; v < rule->vm_count; v++)
+            if (strcmp (rule->vms [v], name) == 0)
+                return true;
+    }
+    return false;
+}
+
+//  place_check_rules over the cluster as it is: 0, or -1 with the reason.
+static int
+s_check_rules (const ctl_context_t *context, char *reason, size_t size)
+{
+    view_t *view = view_new (context->model, context->managed, &context->reconcile->policy,
+                             NULL);
+    if (!view) {
+        snprintf (reason, size, "out of memory");
+        return -1;
+    }
+    int rc = place_check_rules (view_cluster (view), reason, size);
+    view_destroy (&view);
+    return rc;
+}
+
 int
 ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t **result,
                char *err, size_t err_size)
@@ -229,6 +257,11 @@ ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t 
     }
     if ((rc = s_new_identity (context, args [0], &info, record.uuid, err, err_size)))
         return rc;
+    //  Rules may name VMs before they exist; the VM that would make one unsatisfiable is
+    //  refused (rules already unsatisfiable without it are not its fault).
+    char reason [WIRE_TEXT_SIZE * 2];
+    bool check = s_named_by_rule (context, args [0])
+              && s_check_rules (context, reason, sizeof reason) == 0;
     snprintf (record.name, sizeof record.name, "%s", args [0]);
     record.priority = (int32_t) priority;
     record.cpu_reserve = (uint32_t) cpu_reserve;
@@ -242,6 +275,12 @@ ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t 
     if (!spec) {
         if (xml)
             snprintf (err, err_size, "cannot add vm '%s': out of memory", record.name);
+        return 1;
+    }
+    if (check && s_check_rules (context, reason, sizeof reason)) {
+        snprintf (err, err_size, "cannot create vm '%s': %s; change the rule first (see "
+                  "'clusterctl rule list')", record.name, reason);
+        managed_remove_spec (context->managed, spec);
         return 1;
     }
     mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = context->wall,
