@@ -241,9 +241,17 @@ ctl_vm_create (const ctl_context_t *context, uint32_t argc, char **args, json_t 
                         err_size))
     ||  (rc = s_flag (&options, "ha", &record.ha, err, err_size))
     ||  (rc = s_flag (&options, "nested", &record.needs_nested, err, err_size))
-    ||  (rc = s_flag (&options, "migratable", &migratable, err, err_size))
     ||  (rc = s_flag (&options, "start", &start, err, err_size)))
         return rc;
+    //  Nested virtualization cannot be live-migrated: not migratable unless asked (refused).
+    migratable = migratable && !record.needs_nested;
+    if ((rc = s_flag (&options, "migratable", &migratable, err, err_size)))
+        return rc;
+    if (migratable && record.needs_nested) {
+        snprintf (err, err_size, "vm '%s' needs nested virtualization and cannot be "
+                  "live-migrated; leave out migratable=1", args [0]);
+        return 1;
+    }
     if (migratable && info.has_host_devices) {
         snprintf (err, err_size, "vm '%s' has host devices (<hostdev>) and cannot be "
                   "live-migrated; create it with --no-migrate", args [0]);

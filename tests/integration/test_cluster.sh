@@ -19,8 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${VMSCHED_BIN:?set VMSCHED_BIN to the directory with the built programs}"
 
 export CLUSTER_DIR=$(mktemp -d /tmp/vmsched-it.XXXXXX)
-export CLUSTER_PORT=17100 CLUSTER_HEARTBEAT_MS=200 CLUSTER_SUSPECT_MS=1000 CLUSTER_DOWN_MS=3000
-export LAB_NAME=vmit LAB_DIR="$CLUSTER_DIR/lab"
+# CLUSTER_PORT and LAB_NAME may be set to run beside another copy of this test.
+export CLUSTER_PORT=${CLUSTER_PORT:-17100} CLUSTER_HEARTBEAT_MS=200 CLUSTER_SUSPECT_MS=1000 CLUSTER_DOWN_MS=3000
+export LAB_NAME=${LAB_NAME:-vmit} LAB_DIR="$CLUSTER_DIR/lab"
 . "$here/../lab/lab.sh"
 
 cleanup() {
@@ -215,6 +216,18 @@ check managed-stop "vm stop m-1 should end with m-1 shut off" ctl vm stop m-1
 check managed-delete "vm delete m-1 should forget it" ctl vm delete m-1
 check managed-gone "m-1 should be gone from vm list" \
     test "$(ctl -o json vm list | jq '[.vms[] | select(.name == "m-1")] | length')" = 0
+
+# A VM that needs nested virtualization is never live-migrated, and vm show says so (JSON and
+# table alike)
+cat > "$CLUSTER_DIR/n-1.xml" <<XML
+<domain type='test'><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>
+XML
+ctl vm create n-1 --xml "$CLUSTER_DIR/n-1.xml" --nested > /dev/null || fail nested-create "vm create n-1 --nested failed"
+check nested-not-migratable-json "vm show n-1 should say migratable false: $(ctl -o json vm show n-1 | jq -c '{needs_nested, migratable}')" \
+    test "$(ctl -o json vm show n-1 | jq -c '[.needs_nested, .migratable]')" = '[true,false]'
+check nested-not-migratable-table "vm show n-1 should say 'migratable: no': $(ctl vm show n-1 | grep -i migratable)" \
+    grep -qE '^ *migratable: +no' <<< "$(ctl vm show n-1)"
+ctl vm delete n-1 > /dev/null || fail nested-delete "vm delete n-1 failed"
 
 # ---------------------------------------------------------------------------------------
 # Bad configuration and bad usage

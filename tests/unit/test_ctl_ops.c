@@ -167,10 +167,58 @@ s_case_create_breaks_rule (void)
     return failures;
 }
 
+//  `vm show` of a VM NAME: its "migratable" field (-1 when absent or not a boolean).
+static int
+s_shown_migratable (s_world_t *world, const char *name)
+{
+    const char *args [] = { name, NULL };
+    json_t *vm = NULL;
+    int rc = s_ask (world, "vm.show", args, NULL, 0, &vm);
+    json_t *field = json_object_get (vm, "migratable");
+    int migratable = rc == 0 && json_is_boolean (field)? json_is_true (field): -1;
+    json_decref (vm);
+    return migratable;
+}
+
+//  A nested VM is never live-migrated: vm show says so, however it was created.
+static int
+s_case_nested_not_migratable (void)
+{
+    int failures = 0;
+    s_world_t world;
+    char err [1024] = "";
+    CHECK (s_world_init (&world, "nested_not_migratable") == 0);
+    CHECK (s_create (&world, "plain", NULL, err, sizeof err) == 0);
+    CHECK (s_create (&world, "nested", "nested=1", err, sizeof err) == 0);
+    CHECK (s_create (&world, "pinned", "migratable=0", err, sizeof err) == 0);
+    CHECK (s_shown_migratable (&world, "plain") == 1);
+    CHECK (s_shown_migratable (&world, "nested") == 0);
+    CHECK (s_shown_migratable (&world, "pinned") == 0);
+    //  Also when the XML itself requires vmx.
+    const char *vmx [] = { "hv", "<domain type='kvm'><memory unit='MiB'>1024</memory>"
+                           "<vcpu>1</vcpu><cpu><feature policy='require' name='vmx'/></cpu>"
+                           "<os><type>hvm</type></os></domain>", NULL };
+    CHECK (s_ask (&world, "vm.create", vmx, err, sizeof err, NULL) == 0);
+    CHECK (s_shown_migratable (&world, "hv") == 0);
+    //  Asking for both is a contradiction, refused like host devices are.
+    CHECK (s_create (&world, "both", "nested=1", err, sizeof err) == 0);
+    const char *both [] = { "both2", s_xml, "nested=1", "migratable=1", NULL };
+    CHECK (s_ask (&world, "vm.create", both, err, sizeof err, NULL) == 1);
+    CHECK (strstr (err, "vm 'both2' needs nested virtualization and cannot be live-migrated"));
+    //  A record stored by an older scheduler (nested and migratable) is shown as it acts.
+    spec_t *old = managed_spec_by_name (world.managed, "nested");
+    if (old)
+        old->record.migratable = true;
+    CHECK (s_shown_migratable (&world, "nested") == 0);
+    s_world_free (&world);
+    return failures;
+}
+
 //  --------------------------------------------------------------------------
 
 static const check_case_t s_cases [] = {
     { "create_breaks_rule", s_case_create_breaks_rule },
+    { "nested_not_migratable", s_case_nested_not_migratable },
 };
 
 int
