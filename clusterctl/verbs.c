@@ -227,8 +227,12 @@ s_judge_deleted (const json_t *list, const json_t *answer, const char *name, int
     return S_DONE;
 }
 
-//  Done when no VM runs on the host; failed when every VM left has been blocked (it cannot
-//  be moved) for 5 s.
+//  The scheduler's reason for a VM it gave up migrating off a host in maintenance
+//  ("blocks maintenance of host 'h': gave up after N failed migrations: WHY; ...").
+#define S_GAVE_UP "failed migrations: "
+
+//  Done when no VM runs on the host; failed when every VM left is blocked (it cannot be
+//  moved): at once when the scheduler gave up migrating some of them, else after 5 s.
 static s_progress_t
 s_judge_emptied (const json_t *list, const json_t *answer, const char *name, int64_t *since,
                  char *line, size_t size)
@@ -238,7 +242,9 @@ s_judge_emptied (const json_t *list, const json_t *answer, const char *name, int
         return S_DONE;                      // maintenance ended: nothing to follow
     }
     char report [2048] = "";
-    size_t used = 0, left = 0, blocked = 0, index;
+    size_t used = 0, left = 0, blocked = 0, gave_up = 0, index;
+    const char *why = NULL;                 // the first given-up VM's last failure
+    int why_length = 0;
     json_t *vm;
     json_array_foreach (json_object_get (list, "vms"), index, vm) {
         if (strcmp (s_string (vm, "host"), name) || strcmp (s_string (vm, "state"), "running"))
@@ -246,7 +252,14 @@ s_judge_emptied (const json_t *list, const json_t *answer, const char *name, int
         left++;
         bool managed = json_is_true (json_object_get (vm, "managed"));
         const char *reason = s_string (vm, "reason");
-        blocked += !managed || strncmp (reason, "blocks maintenance", 18) == 0;
+        bool blocks = managed && strncmp (reason, "blocks maintenance", 18) == 0;
+        blocked += !managed || blocks;
+        const char *failure = blocks? strstr (reason, S_GAVE_UP): NULL;
+        if (failure && gave_up++ == 0) {
+            why = failure + strlen (S_GAVE_UP);
+            const char *end = strstr (why, "; migrate or stop it");
+            why_length = (int) (end? (size_t) (end - why): strlen (why));
+        }
         if (used < sizeof report)
             used += (size_t) snprintf (report + used, sizeof report - used, "\n  %s: %s",
                                        s_string (vm, "name"), managed? reason
@@ -257,6 +270,12 @@ s_judge_emptied (const json_t *list, const json_t *answer, const char *name, int
         return S_DONE;
     }
     *since = blocked == left? (*since? *since: s_now_ms ()): 0;
+    if (blocked == left && gave_up) {
+        snprintf (line, size, "host '%s' cannot empty: %zu VM%s failed to migrate: %.*s (it stays "
+                  "in maintenance; %zu vm%s left)%s", name, gave_up, gave_up == 1? "": "s",
+                  why_length, why, left, left == 1? "": "s", report);
+        return S_FAILED;
+    }
     bool stuck = *since && s_now_ms () - *since > 5000;
     snprintf (line, size, "host '%s'%s: %zu vm%s left%s", name, stuck? " cannot be emptied (it "
               "stays in maintenance)": "", left, left == 1? "": "s", report);

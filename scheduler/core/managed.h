@@ -50,6 +50,8 @@ typedef struct {
     vm_op_t op;                     // command in flight
     int64_t retry_after;            // boot ms: no new start or migration before (after a
                                     // failure, or a start no report confirmed)
+    int migrate_failures;           // failed migrations in a row (maintenance gives up at
+                                    // migrate_attempts; 0 once it runs on a schedulable host)
     char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)
     may_run_t may_run [SPEC_MAY_RUN_MAX];   // hosts where a command may have left a copy
     uint32_t may_run_count;         // used entries of may_run

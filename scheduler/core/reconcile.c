@@ -19,7 +19,8 @@ reconcile_config_defaults (reconcile_config_t *config)
 {
     *config = (reconcile_config_t) {
         .policy = place_policy_default (), .start_concurrency = 2, .migrate_concurrency = 2,
-        .resend_ms = 2000, .max_sends = 5, .retry_ms = 10000,
+        .resend_ms = 2000, .max_sends = 5, .retry_ms = 10000, .retry_max_ms = 300000,
+        .migrate_attempts = 3,
         .migration_timeout_ms = 120000, .stop_graceful_ms = 0, .op_deadline_ms = 120000,
     };
 }
@@ -340,15 +341,39 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
     char host [WIRE_NAME_SIZE], target [WIRE_NAME_SIZE];
     snprintf (host, sizeof host, "%s", s_host_name (model, op->host_id));
     snprintf (target, sizeof target, "%s", s_host_name (model, op->target_host_id));
+    const host_t *source = model_host_by_id (model, op->host_id);
+    bool maintenance = source && source->record.maintenance;
     command_action_t action = op->action;
     log_warn ("vm '%s': %s on host '%s' failed: %s", spec->record.name,
               command_action_name (action), host, why);
     s_finish (spec, "failed", why, wall, out);
     (void) outbox;                                  // the may-run set keeps its target
     spec->retry_after = now + config->retry_ms;     // no immediate new attempt of anything
-    if (action == COMMAND_MIGRATE)
-        s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
-                  "stays on host '%s'", host, target, why, host);
+    if (action == COMMAND_MIGRATE) {
+        //  Each failure in a row doubles the wait before the next attempt.
+        int failures = ++spec->migrate_failures;
+        int64_t delay = config->retry_ms;
+        for (int i = 1; i < failures && delay < config->retry_max_ms; i++)
+            delay *= 2;
+        if (delay > config->retry_max_ms)
+            delay = config->retry_max_ms;
+        spec->retry_after = now + delay;
+        if (maintenance && failures >= config->migrate_attempts) {
+            log_warn ("vm '%s': maintenance of host '%s' gives up on it after %d failed "
+                      "migrations", spec->record.name, host, failures);
+            s_reason (spec, wall, out, "blocks maintenance of host '%s': gave up after %d failed "
+                      "migrations: %s; migrate or stop it, or exit and enter maintenance to "
+                      "retry", host, failures, why);
+        }
+        else
+        if (maintenance)
+            s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
+                      "stays on host '%s' (attempt %d of %d, next in %" PRId64 " s)", host,
+                      target, why, host, failures, config->migrate_attempts, delay / 1000);
+        else
+            s_reason (spec, wall, out, "migration from host '%s' to host '%s' failed: %s; the vm "
+                      "stays on host '%s'", host, target, why, host);
+    }
     else
     if (action == COMMAND_START) {
         spec->retry_after = now + config->retry_ms;
@@ -568,8 +593,9 @@ s_evacuate (s_step_t *step, host_t *host, int64_t now, int64_t wall, outbox_t *o
     for (size_t i = 0; i < managed_spec_count (step->managed); i++) {
         spec_t *spec = managed_spec_at (step->managed, i);
         if (spec->op.record.id || spec->record.want != VM_WANT_RUNNING
-        ||  s_observed_on (step->model, spec) != host || now < spec->retry_after)
-            continue;
+        ||  s_observed_on (step->model, spec) != host || now < spec->retry_after
+        ||  spec->migrate_failures >= step->config->migrate_attempts)
+            continue;                       // (given up on: its reason says so)
         const char *unmigratable = s_unmigratable (spec);
         if (unmigratable) {
             s_reason (spec, wall, out, "blocks maintenance of host '%s': %s; stop it to "
@@ -638,6 +664,8 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
                       entry->record.op_id);
         return false;
     }
+    if (host && !host->record.maintenance)
+        spec->migrate_failures = 0;         // maintenance gives it a fresh budget next time
     if (spec->record.want == VM_WANT_RUNNING) {
         if (reachable && !host->record.maintenance)
             s_reason (spec, wall, out, "running on host '%s'", host->record.name);
@@ -777,6 +805,8 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
                 s_place_at (spec, host->record.id, wall, out);
             if (action == COMMAND_MIGRATE)
                 s_place_at (spec, target_id, wall, out);
+            if (action == COMMAND_MIGRATE)
+                spec->migrate_failures = 0;
             if (action == COMMAND_MIGRATE)
                 s_reason (spec, wall, out, "migrated from host '%s' to host '%s' in %" PRIu32
                           " ms", host->record.name, target, result->elapsed_ms);

@@ -13,7 +13,11 @@
       the placement engine picks, at most start_concurrency starts in flight per host; a VM
       whose host is suspect or down is left alone (never start a second copy: HA restarts
       come with fencing), a VM that fits nowhere keeps the engine's reason;
-    - empties hosts in maintenance by live migration, migrate_concurrency at a time.
+    - empties hosts in maintenance by live migration, migrate_concurrency at a time; a VM
+      whose migration fails is tried again after retry_ms, twice as long after each further
+      failure (at most retry_max_ms), and after migrate_attempts failures in a row it is given
+      up on ("blocks maintenance of host 'h': gave up after N failed migrations: WHY; ...")
+      until it leaves the host or the host leaves maintenance (or the scheduler restarts).
     Every command carries (leader epoch, host generation, VM generation), so agents can
     refuse stale ones.
 */
@@ -31,7 +35,11 @@ typedef struct {
     uint32_t migrate_concurrency;   // maintenance migrations in flight per source host
     int64_t resend_ms;              // re-send an unacknowledged command after this long
     int max_sends;                  // ... this many times, then the operation fails
-    int64_t retry_ms;               // wait after a failed start before trying again
+    int64_t retry_ms;               // wait after a failed start or migration before trying
+                                    // again (doubled after each further failed migration)
+    int64_t retry_max_ms;           // ... but never longer than this
+    int migrate_attempts;           // maintenance gives up on a VM after this many failed
+                                    // migrations in a row
     uint32_t migration_timeout_ms;  // default migration timeout (agents abort after it)
     uint32_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
     int64_t op_deadline_ms;         // a start or stop without a result this long fails

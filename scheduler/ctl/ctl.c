@@ -174,7 +174,8 @@ s_vm_json (const ctl_context_t *context, const vm_t *vm, const spec_t *spec, boo
             "ha", managed->ha, "priority", (int) managed->priority,
             "cpu_reserve", (json_int_t) managed->cpu_reserve,
             "mem_reserve_mib", (json_int_t) managed->mem_reserve_mib,
-            "needs_nested", managed->needs_nested, "migratable", managed->migratable,
+            "needs_nested", managed->needs_nested,
+            "migratable", managed->migratable && !managed->needs_nested,  // as reconcile acts
             "generation", (json_int_t) managed->generation,
             "created_at", s_wall_json (managed->created_at), "operations", operations));
     }

@@ -105,6 +105,34 @@ s_new_identity (const ctl_context_t *context, const char *name, const domxml_inf
     return 0;
 }
 
+//  Whether a rule names the VM called name.
+static bool
+s_named_by_rule (const ctl_context_t *context, const char *name)
+{
+    for (size_t i = 0; i < managed_rule_count (context->managed); i++) {
+        const rule_record_t *rule = managed_rule_at (context->managed, i);
+        for (uint32_t v = 0; v < rule->vm_count; v++)
+            if (strcmp (rule->vms [v], name) == 0)
+                return true;
+    }
+    return false;
+}
+
+//  place_check_rules over the cluster as it is: 0, or -1 with the reason.
+static int
+s_check_rules (const ctl_context_t *context, char *reason, size_t size)
+{
+    view_t *view = view_new (context->model, context->managed, &context->reconcile->policy,
+                             NULL);
+    if (!view) {
+        snprintf (reason, size, "out of memory");
+        return -1;
+    }
+    int rc = place_check_rules (view_cluster (view), reason, size);
+    view_destroy (&view);
+    return rc;
+}
+
 int
 ctl_vm_create (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
                size_t err_size)
@@ -123,9 +151,16 @@ ctl_vm_create (const ctl_context_t *context, const json_t *args, json_t **result
     uint64_t mem_reserve = (uint64_t) ctl_args_integer (args, "mem_reserve_mib", 0);
     record.ha = ctl_args_boolean (args, "ha", false);
     record.needs_nested = ctl_args_boolean (args, "nested", record.needs_nested);
-    bool migratable = ctl_args_boolean (args, "migratable", record.migratable);
+    //  Nested virtualization cannot be live-migrated: not migratable unless asked (refused).
+    bool migratable = ctl_args_boolean (args, "migratable",
+                                        record.migratable && !record.needs_nested);
     bool start = ctl_args_boolean (args, "start", false);
     int rc;
+    if (migratable && record.needs_nested) {
+        snprintf (err, err_size, "vm '%s' needs nested virtualization and cannot be "
+                  "live-migrated; leave out --migrate", name);
+        return 1;
+    }
     if (migratable && info.has_host_devices) {
         snprintf (err, err_size, "vm '%s' has host devices (<hostdev>) and cannot be "
                   "live-migrated; create it with --no-migrate", name);
@@ -139,6 +174,11 @@ ctl_vm_create (const ctl_context_t *context, const json_t *args, json_t **result
     }
     if ((rc = s_new_identity (context, name, &info, record.uuid, err, err_size)))
         return rc;
+    //  Rules may name VMs before they exist; the VM that would make one unsatisfiable is
+    //  refused (rules already unsatisfiable without it are not its fault).
+    char reason [WIRE_TEXT_SIZE * 2];
+    bool check = s_named_by_rule (context, name)
+              && s_check_rules (context, reason, sizeof reason) == 0;
     snprintf (record.name, sizeof record.name, "%s", name);
     record.priority = (int32_t) priority;
     record.cpu_reserve = (uint32_t) cpu_reserve;
@@ -152,6 +192,12 @@ ctl_vm_create (const ctl_context_t *context, const json_t *args, json_t **result
     if (!spec) {
         if (xml)
             snprintf (err, err_size, "cannot add vm '%s': out of memory", record.name);
+        return 1;
+    }
+    if (check && s_check_rules (context, reason, sizeof reason)) {
+        snprintf (err, err_size, "cannot create vm '%s': %s; change the rule first (see "
+                  "'clusterctl rule list')", record.name, reason);
+        managed_remove_spec (context->managed, spec);
         return 1;
     }
     mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = context->wall,

@@ -389,6 +389,66 @@ s_test_maintenance (void)
     return s_verdict ("maintenance", failures);
 }
 
+//  Migrations off a host in maintenance that keep failing: each retry waits twice as long as
+//  the one before, and after migrate_attempts failures the scheduler gives up on the VM
+//  (one operation per attempt, none after) until the host leaves maintenance.
+static int
+s_test_maintenance_gives_up (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_report (&world, h1, &web, 1);
+    h1->record.maintenance = true;
+    const int attempts = 3;                     // the default of migrate_attempts
+    int64_t delay = world.config.retry_ms;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        s_step (&world);
+        CHECK (world.outbox.count == 1
+               && ((outbound_t *) vec_at (&world.outbox, 0))->command.action == COMMAND_MIGRATE);
+        if (world.outbox.count != 1)
+            break;
+        s_result (&world, h1, ((outbound_t *) vec_at (&world.outbox, 0))->command.id, web->record.uuid,
+                  RESULT_FAILED, "migration to 'qemu+tls://h2/system' failed: unsupported");
+        CHECK (s_count (&world.out, MUTATION_OP_PUT) == 1);
+        s_report (&world, h2, NULL, 0);         // the target has no copy: proven at once
+        if (attempt == attempts)
+            break;
+        CHECK (strstr (web->record.reason, "failed: unsupported"));
+        CHECK (web->retry_after == world.now + delay);
+        //  Not one moment earlier.
+        world.now += delay - 1;
+        s_step (&world);
+        CHECK (world.outbox.count == 0);
+        world.now += 1;
+        delay *= 2;
+    }
+    CHECK (strcmp (web->record.reason, "blocks maintenance of host 'h1': gave up after 3 "
+                   "failed migrations: migration to 'qemu+tls://h2/system' failed: "
+                   "unsupported; migrate or stop it, or exit and enter maintenance to retry")
+           == 0);
+    //  Given up: no more attempts, no more operation rows, the reason stays.
+    for (int i = 0; i < 10; i++) {
+        world.now += 60000;
+        s_step (&world);
+        CHECK (world.outbox.count == 0 && s_count (&world.out, MUTATION_OP_PUT) == 0);
+    }
+    CHECK (strstr (web->record.reason, "gave up after 3 failed migrations"));
+    //  Out of maintenance and in again: a fresh budget.
+    h1->record.maintenance = false;
+    s_step (&world);
+    CHECK (strcmp (web->record.reason, "running on host 'h1'") == 0);
+    h1->record.maintenance = true;
+    s_step (&world);
+    CHECK (world.outbox.count == 1
+           && ((outbound_t *) vec_at (&world.outbox, 0))->command.action == COMMAND_MIGRATE);
+    s_world_free (&world);
+    return s_verdict ("maintenance-gives-up-with-backoff", failures);
+}
+
 static int
 s_test_migrate_requests (void)
 {
@@ -796,6 +856,7 @@ main (void)
     failed += s_test_host_down ();
     failed += s_test_stop_delete ();
     failed += s_test_maintenance ();
+    failed += s_test_maintenance_gives_up ();
     failed += s_test_migrate_requests ();
     failed += s_test_unreported ();
     failed += s_test_migration_race ();
