@@ -19,8 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${VMSCHED_BIN:?set VMSCHED_BIN to the directory with the built programs}"
 
 export CLUSTER_DIR=$(mktemp -d /tmp/vmsched-it.XXXXXX)
-export CLUSTER_PORT=17100 CLUSTER_HEARTBEAT_MS=200 CLUSTER_SUSPECT_MS=1000 CLUSTER_DOWN_MS=3000
-export LAB_NAME=vmit LAB_DIR="$CLUSTER_DIR/lab"
+# CLUSTER_PORT and LAB_NAME may be given, so that two runs on one machine do not collide.
+export CLUSTER_PORT=${CLUSTER_PORT:-17100} CLUSTER_HEARTBEAT_MS=200 CLUSTER_SUSPECT_MS=1000
+export CLUSTER_DOWN_MS=3000
+export LAB_NAME=${LAB_NAME:-vmit} LAB_DIR="$CLUSTER_DIR/lab"
 . "$here/../lab/lab.sh"
 
 cleanup() {
