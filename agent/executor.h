@@ -8,7 +8,9 @@
     and runs every other job (connect, list, lookup, abort, progress) one at a time, in the
     order submitted. A job crosses to its lane as a heap copy and comes back as a heap
     hv_done_t (ownership passes with the pointer, the czmq idiom for actors); the agent reads
-    outcomes from the lanes' sockets in its zloop.
+    outcomes from the lanes' sockets in its zloop. A lane's pipe holds 1000 messages before
+    executor_submit blocks; the core's bounds on outstanding jobs (agent_core.h) keep the
+    query lane far below that, and a command lane never has more than one.
 */
 #ifndef VMSCHED_EXECUTOR_H
 #define VMSCHED_EXECUTOR_H

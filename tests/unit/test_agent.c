@@ -673,7 +673,6 @@ s_case_slow_hypervisor (void)
     int failures = 0;
     fixture_agent_t fx;
     s_setup (&fx, "slow");                          // heartbeat 100 ms
-    fx.config.report_ms = 500;
     if (s_start_registered (&fx, 7)) {
         fixture_agent_stop (&fx);
         return 1;
@@ -682,8 +681,11 @@ s_case_slow_hypervisor (void)
     size_t slow_from = from;
     hv_fake_set_delay (fx.fake, 3000);
     int64_t slowed = zclock_mono ();
-    //  Work for the hypervisor: a lifecycle event, a report request, a command.
+    //  Work for the hypervisor: a lifecycle event (its lookup first in line), a report
+    //  request, a command.
     CHECK (hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_RUNNING) == 0);
+    fixture_agent_pump (&fx, 100);
+    int64_t sent = zclock_mono ();
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT_REQUEST);
     msg.seq = 1;
@@ -695,7 +697,7 @@ s_case_slow_hypervisor (void)
         .host_generation = 7, .vm_generation = 1, .action = COMMAND_START,
         .vm_uuid = S_UUID_NEW, .vm_name = "new-1", .domain_xml = xml };
     fixture_agent_send (&fx, &msg);
-    fixture_agent_pump (&fx, 3500);
+    fixture_agent_pump (&fx, 3400);
 
     size_t beats = 0;
     int64_t gap = s_max_heartbeat_gap (&fx, from, &beats);
@@ -713,7 +715,9 @@ s_case_slow_hypervisor (void)
         if (!event && got->kind == WIRE_EVENT)
             event = &fx.got [i];
     }
-    CHECK (accepted && accepted->at - slowed < 300);    // the core answers, not the hv
+    if (!event)                                         // slower than the 3 s (valgrind)
+        event = fixture_agent_wait (&fx, WIRE_EVENT, 2000);
+    CHECK (accepted && accepted->at - sent < 300);      // the core answers, not the hv
     CHECK (event && event->at - slowed >= 2900);        // its lookup took the 3 s
     CHECK (event && event->msg.body.event.domain.state == DOMAIN_RUNNING);
 
@@ -726,7 +730,7 @@ s_case_slow_hypervisor (void)
         beat = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 1000);
     CHECK (beat && beat->at - lost_at < 150);
     fixture_agent_pump (&fx, 1000);
-    gap = s_max_heartbeat_gap (&fx, slow_from, &beats);     // all 4.5 s of it
+    gap = s_max_heartbeat_gap (&fx, slow_from, &beats);     // all 4.5 s or more of it
     CHECK (beats >= 35 && gap > 0 && gap < 2 * 100);
     if (gap >= 2 * 100)
         fprintf (stderr, "  longest heartbeat gap %" PRId64 " ms over %zu heartbeats\n",
