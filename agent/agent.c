@@ -1,15 +1,23 @@
-/*  agent.c - the vmsched agent daemon (see agent.h).
+/*  agent.c - the vmsched agent daemon: the shell around the agent core (see agent.h).
 
-    Owns the daemon's state (one struct, no globals). One zloop: the scheduler socket, the
-    hypervisor's notification pipe and a short tick that drives every deadline (hypervisor
-    reconnect with backoff, HELLO retry, heartbeat, report). Messages are sent with
-    ZMQ_DONTWAIT: while the scheduler is unreachable they are dropped and counted, never
-    queued (the DEALER has ZMQ_IMMEDIATE), because the scheduler only wants current state:
-    the next heartbeat, report or HELLO replaces whatever was lost.
+    Owns the daemon's state (one struct, no globals): the config, the identity files, the
+    DEALER socket to the scheduler and its monitor, the one zloop, the executor (whose
+    threads own every hypervisor handle) and the pure agent core (agent_core.h), which makes
+    every decision. The loop only moves facts into the core and executes what it returns:
+    scheduler messages (decoded) go to agent_core_on_message, notes from the hypervisor's
+    notification pipe to agent_core_on_note, job outcomes from the executor's lanes to
+    agent_core_on_done, and a 20 ms tick calls agent_core_tick when its deadline has come.
+    The effects are messages, sent at once, and hypervisor jobs, handed to the executor. The
+    loop never calls the hypervisor itself, so a hung libvirtd delays reports and commands
+    but never a heartbeat.
+
+    Messages are sent with ZMQ_DONTWAIT: while the scheduler is unreachable they are dropped
+    and counted, never queued (the DEALER has ZMQ_IMMEDIATE), because the scheduler only
+    wants current state: the next heartbeat, report or HELLO replaces whatever was lost.
 */
 #include "agent.h"
+#include "agent_core.h"
 #include "clock.h"
-#include "commands.h"
 #include "executor.h"
 #include "keys.h"
 #include "log.h"
@@ -23,16 +31,16 @@
 #include <unistd.h>
 
 #define S_TICK_MS               20      // deadline resolution
-#define S_CONNECT_BACKOFF_MIN   250     // first hypervisor reconnect delay
-#define S_CONNECT_BACKOFF_MAX   5000    // longest hypervisor reconnect delay
-#define S_REFUSED_RETRY_MS      5000    // HELLO retry after a refusal (e.g. name taken)
 #define S_NOTES_PER_WAKE        256     // hypervisor notes handled per wake-up
+#define S_DRAIN_POLL_MS         50      // longest wait of the stop's drain loop
 
 struct agent {
     agent_config_t config;      // as loaded
-    hv_t *hv;                   // hypervisor (owned)
-    executor_t *executor;       // command workers (owned)
-    commands_t *commands;       // command fencing, queue, progress (owned)
+    hv_t *hv;                   // hypervisor until the executor takes it (owned)
+    int notify_fd;              // the hypervisor's notification pipe (read end)
+    executor_t *executor;       // the hypervisor lanes (owned; they own every hv handle)
+    agent_core_t *core;         // every decision (owned)
+    agent_fx_t *fx;             // the core's effects, executed after each call (owned)
     zsock_t *dealer;            // to the scheduler
     zsock_t *monitor;           // the dealer's failed handshakes (refused key, wrong key)
     uint64_t handshake_failures;    // counted, logged rate-limited
@@ -41,19 +49,8 @@ struct agent {
     char host_id [WIRE_ID_SIZE];    // persistent identity
     char boot_id [WIRE_ID_SIZE];    // kernel boot id
     uint64_t session;           // random per process start
-    uint64_t seq;               // last seq sent
-    uint64_t generation;        // host generation from WELCOME, 0 = not registered
-    uint64_t leader_epoch;      // scheduler epoch from WELCOME
-    uint64_t hello_seq;         // seq of the last HELLO sent, 0 = none outstanding
-    wire_capacity_t capacity;   // as announced in HELLO
-    bool have_capacity;         // capacity read at least once (kept while libvirt is away)
-    int64_t heartbeat_ms;       // current heartbeat interval
-    int64_t connect_backoff;    // next hypervisor reconnect delay
-    int64_t next_connect;       // boot ms: try the hypervisor again
-    int64_t next_hello;         // boot ms: send HELLO (while not registered)
-    int64_t next_heartbeat;     // boot ms: send HEARTBEAT (while registered)
-    int64_t next_report;        // boot ms: send REPORT (while registered and connected)
-    agent_stats_t stats;        // counters
+    uint64_t undecodable;       // scheduler messages refused before reaching the core
+    agent_stats_t stats;        // counters (the core's and the shell's, see s_sync_stats)
     bool failed;                // the loop ended on an error (exit status 1)
 };
 
@@ -190,17 +187,29 @@ s_load_host_id (const char *state_dir, char *host_id, char *err, size_t err_size
     return 0;
 }
 
-//  --------------------------------------------------------------------------
-//  Sending
 
-//  Stamps and sends msg without blocking; a refused send is counted, not retried.
+//  --------------------------------------------------------------------------
+//  Executing the core's effects
+
+//  Folds the core's counters into self->stats (the shell counts sent, dropped and the
+//  messages it could not decode itself).
 static void
-s_send (agent_t *self, wire_msg_t *msg)
+s_sync_stats (agent_t *self)
 {
-    msg->seq = ++self->seq;
-    msg->session = self->session;
-    msg->generation = self->generation;
-    snprintf (msg->host_id, sizeof msg->host_id, "%s", self->host_id);
+    const agent_core_stats_t *core = agent_core_stats (self->core);
+    self->stats.received = core->received;
+    self->stats.malformed = self->undecodable + core->unexpected;
+    self->stats.rejects = core->rejects;
+    self->stats.registrations = core->registrations;
+    self->stats.events = core->events;
+    self->stats.reports = core->reports;
+    self->stats.hv_connects = core->hv_connects;
+}
+
+//  Sends msg (stamped by the core) without blocking; a refused send is counted, not retried.
+static void
+s_send (agent_t *self, const wire_msg_t *msg)
+{
     uint8_t *data;
     size_t size;
     char err [256];
@@ -217,220 +226,39 @@ s_send (agent_t *self, wire_msg_t *msg)
     free (data);
 }
 
+//  Executes self->fx in order: messages to the scheduler, jobs to the executor. A job the
+//  executor cannot take goes back to the core as a failed outcome (which may add effects:
+//  they are executed too).
 static void
-s_send_hello (agent_t *self, int64_t now)
+s_execute (agent_t *self)
 {
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_HELLO);
-    wire_hello_t *hello = &msg.body.hello;
-    snprintf (hello->host_id, sizeof hello->host_id, "%s", self->host_id);
-    snprintf (hello->name, sizeof hello->name, "%s", self->config.name);
-    snprintf (hello->boot_id, sizeof hello->boot_id, "%s", self->boot_id);
-    snprintf (hello->hypervisor_uri, sizeof hello->hypervisor_uri, "%s",
-              self->config.libvirt_uri);
-    snprintf (hello->agent_version, sizeof hello->agent_version, "%s", VMSCHED_VERSION);
-    if (self->config.migration_uri [0])
-        snprintf (hello->migration_uri, sizeof hello->migration_uri, "%s",
-                  self->config.migration_uri);
-    else
-        snprintf (hello->migration_uri, sizeof hello->migration_uri, "qemu+tls://%s/system",
-                  self->config.name);
-    hello->capacity = self->capacity;
-    s_send (self, &msg);
-    self->hello_seq = msg.seq;
-    self->next_hello = now + (int64_t) self->config.hello_retry_ms;
-}
-
-static void
-s_send_heartbeat (agent_t *self, int64_t now)
-{
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_HEARTBEAT);
-    msg.body.report.hypervisor_connected = hv_connected (self->hv);
-    s_send (self, &msg);
-    self->next_heartbeat = now + self->heartbeat_ms;
-}
-
-//  Sends every domain of the host. A hypervisor error drops the connection (it is re-made
-//  with backoff) rather than send a report that would claim the domains are gone.
-static void
-s_send_report (agent_t *self, int64_t now)
-{
-    self->next_report = now + (int64_t) self->config.report_ms;
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_REPORT);
-    char err [512];
-    if (hv_list (self->hv, &msg.body.report.domains, &msg.body.report.domain_count,
-                 err, sizeof err)) {
-        log_warn ("cannot report domains: %s; reconnecting", err);
-        hv_disconnect (self->hv);
-        self->next_connect = now + self->connect_backoff;
-        return;
+    agent_fx_t *fx = self->fx;
+    size_t msgs = 0, jobs = 0;
+    while (msgs < fx->msg_count || jobs < fx->job_count) {
+        for (; msgs < fx->msg_count; msgs++)
+            s_send (self, &fx->msgs [msgs]);
+        for (; jobs < fx->job_count; jobs++) {
+            char err [256];
+            hv_job_t job = fx->jobs [jobs];
+            fx->jobs [jobs].command.domain_xml = NULL;     // the local copy has it now
+            if (executor_submit (self->executor, &job, err, sizeof err) == 0)
+                continue;
+            log_error ("cannot run a hypervisor %s job: %s", hv_job_kind_name (job.kind), err);
+            hv_done_t done;
+            executor_fail (&job, err, &done);
+            hv_job_reset (&job);
+            agent_core_on_done (self->core, &done, clock_boottime_ms (), fx);
+            hv_done_reset (&done);
+            jobs++;
+            break;                          // fx may have grown: start over where we are
+        }
     }
-    msg.body.report.hypervisor_connected = true;
-    s_send (self, &msg);
-    self->stats.reports++;
-    wire_msg_reset (&msg);
+    agent_fx_clear (fx);
+    s_sync_stats (self);
 }
 
 //  --------------------------------------------------------------------------
-//  Hypervisor
-
-static void
-s_apply_capacity_override (const agent_config_t *config, wire_capacity_t *capacity)
-{
-    if (config->cpus) {
-        capacity->cpus = (uint32_t) config->cpus;
-        //  Cells describe the real topology; with an override they would contradict it.
-        capacity->numa_count = 0;
-    }
-    if (config->memory_mib) {
-        capacity->memory_mib = config->memory_mib;
-        capacity->numa_count = 0;
-    }
-}
-
-static void
-s_try_connect (agent_t *self, int64_t now)
-{
-    char err [512];
-    if (hv_connect (self->hv, err, sizeof err) == 0
-    &&  hv_capacity (self->hv, &self->capacity, err, sizeof err) == 0) {
-        self->stats.hv_connects++;
-        s_apply_capacity_override (&self->config, &self->capacity);
-        self->have_capacity = true;
-        if (self->connect_backoff > S_CONNECT_BACKOFF_MIN)
-            log_info ("connected to '%s' again", self->config.libvirt_uri);
-        else
-            log_info ("connected to '%s': %" PRIu32 " cpus, %" PRIu64 " MiB, cpu model '%s'%s",
-                      self->config.libvirt_uri, self->capacity.cpus, self->capacity.memory_mib,
-                      self->capacity.cpu_model, self->capacity.nested? ", nested on": "");
-        self->connect_backoff = S_CONNECT_BACKOFF_MIN;
-        if (self->generation)
-            s_send_report (self, now);      // resync: events may have been missed
-        else
-            self->next_hello = now;
-        return;
-    }
-    hv_disconnect (self->hv);
-    //  Say it on the first failure and then every time the backoff is at its longest.
-    if (self->connect_backoff == S_CONNECT_BACKOFF_MIN
-    ||  self->connect_backoff == S_CONNECT_BACKOFF_MAX)
-        log_warn ("%s; retrying in %" PRId64 " ms", err, self->connect_backoff);
-    self->next_connect = now + self->connect_backoff;
-    self->connect_backoff = self->connect_backoff * 2 > S_CONNECT_BACKOFF_MAX
-                          ? S_CONNECT_BACKOFF_MAX: self->connect_backoff * 2;
-}
-
-//  Turns one lifecycle note into an EVENT carrying the domain's state as of now.
-static void
-s_on_domain_event (agent_t *self, const hv_note_t *note)
-{
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_EVENT);
-    wire_event_t *event = &msg.body.event;
-    char err [512];
-    int found = hv_lookup (self->hv, note->uuid, &event->domain, err, sizeof err);
-    if (found < 0) {
-        log_warn ("cannot read domain '%s' after its %s event: %s", note->name,
-                  event_kind_name (note->event), err);
-        return;                         // the next report carries it
-    }
-    if (found) {
-        //  UNDEFINED of a running domain leaves it running (transient): not gone.
-        event->kind = note->event == EVENT_UNDEFINED? EVENT_DEFINED: note->event;
-    }
-    else {
-        //  Gone (undefined, or a transient domain stopped): UNDEFINED says so.
-        event->kind = EVENT_UNDEFINED;
-        snprintf (event->domain.uuid, sizeof event->domain.uuid, "%s", note->uuid);
-        snprintf (event->domain.name, sizeof event->domain.name, "%s", note->name);
-        event->domain.state = DOMAIN_SHUTOFF;
-    }
-    log_debug ("domain '%s' %s: now %s", note->name, event_kind_name (note->event),
-               domain_state_name (event->domain.state));
-    s_send (self, &msg);
-    self->stats.events++;
-}
-
-static int
-s_on_notes (zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop, (void) item;
-    agent_t *self = arg;
-    int64_t now = clock_boottime_ms ();
-    hv_note_t note;
-    for (int i = 0; i < S_NOTES_PER_WAKE; i++) {
-        int rc = hv_read_note (self->hv, &note);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            log_error ("hypervisor notification pipe broken; stopping");
-            self->failed = true;
-            return -1;
-        }
-        if (note.kind == HV_NOTE_DISCONNECTED) {
-            self->next_connect = now + self->connect_backoff;
-            if (self->generation)
-                s_send_heartbeat (self, now);   // tell the scheduler at once
-        }
-        else
-        if (self->generation && hv_connected (self->hv))
-            s_on_domain_event (self, &note);
-    }
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
-//  Scheduler messages
-
-static void
-s_on_welcome (agent_t *self, const wire_msg_t *msg, int64_t now)
-{
-    const wire_welcome_t *welcome = &msg->body.welcome;
-    if (!self->hello_seq || welcome->hello_seq != self->hello_seq) {
-        log_debug ("ignored a welcome for hello %" PRIu64 " (waiting for %" PRIu64 ")",
-                   welcome->hello_seq, self->hello_seq);
-        return;
-    }
-    self->hello_seq = 0;
-    self->generation = welcome->generation;
-    self->leader_epoch = welcome->leader_epoch;
-    commands_note_epoch (self->commands, welcome->leader_epoch);
-    if (welcome->heartbeat_ms >= 10)
-        self->heartbeat_ms = welcome->heartbeat_ms;
-    self->stats.registrations++;
-    log_info ("registered as host '%s' (id %s), generation %" PRIu64 ", scheduler epoch %"
-              PRIu64 ", heartbeat %" PRId64 " ms", self->config.name, self->host_id,
-              self->generation, self->leader_epoch, self->heartbeat_ms);
-    s_send_report (self, now);
-    self->next_heartbeat = now + self->heartbeat_ms;
-}
-
-static void
-s_on_reject (agent_t *self, const wire_msg_t *msg, int64_t now)
-{
-    const wire_reject_t *reject = &msg->body.reject;
-    self->stats.rejects++;
-    if (reject->reregister) {
-        log_warn ("scheduler asks to register again: %s", reject->reason);
-        self->generation = 0;
-        self->hello_seq = 0;
-        self->next_hello = now;
-        return;
-    }
-    if (!self->generation && self->hello_seq) {
-        log_error ("scheduler refused registration as '%s': %s; retrying in %d s",
-                   self->config.name, reject->reason, S_REFUSED_RETRY_MS / 1000);
-        self->hello_seq = 0;
-        self->next_hello = now + S_REFUSED_RETRY_MS;
-        return;
-    }
-    //  Rate-limited: a revoked key is refused at every heartbeat.
-    if (log_sampled (self->stats.rejects))
-        log_warn ("scheduler refused a message: %s (%" PRIu64 " refusals so far)",
-                  reject->reason, self->stats.rejects);
-}
+//  Loop handlers
 
 static int
 s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
@@ -445,7 +273,8 @@ s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
         while ((frame = zframe_recv_nowait (sock)) && zframe_more (frame))
             zframe_destroy (&frame);
         zframe_destroy (&frame);
-        self->stats.malformed++;
+        self->undecodable++;
+        s_sync_stats (self);
         log_warn ("refused a multi-frame message from the scheduler");
         return 0;
     }
@@ -454,36 +283,55 @@ s_on_scheduler (zloop_t *loop, zsock_t *sock, void *arg)
     int rc = wire_decode (zframe_data (frame), zframe_size (frame), &msg, err, sizeof err);
     zframe_destroy (&frame);
     if (rc) {
-        self->stats.malformed++;
+        self->undecodable++;
+        s_sync_stats (self);
         log_warn ("refused a message from the scheduler: %s", err);
         return 0;
     }
-    int64_t now = clock_boottime_ms ();
-    self->stats.received++;
-    if (msg.kind == WIRE_WELCOME)
-        s_on_welcome (self, &msg, now);
-    else
-    if (msg.kind == WIRE_REJECT)
-        s_on_reject (self, &msg, now);
-    else
-    if (msg.kind == WIRE_COMMAND)
-        commands_receive (self->commands, &msg.body.command, self->generation, now);
-    else
-    if (msg.kind == WIRE_REPORT_REQUEST) {
-        log_debug ("report requested: %s", msg.body.report_request.reason);
-        if (self->generation && hv_connected (self->hv))
-            s_send_report (self, now);
-    }
-    else {
-        self->stats.malformed++;
-        log_warn ("refused a %s message from the scheduler", wire_kind_name (msg.kind));
-    }
+    agent_core_on_message (self->core, &msg, clock_boottime_ms (), self->fx);
     wire_msg_reset (&msg);
+    s_execute (self);
     return 0;
 }
 
-//  --------------------------------------------------------------------------
-//  Time
+static int
+s_on_notes (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop, (void) item;
+    agent_t *self = arg;
+    hv_note_t note;
+    for (int i = 0; i < S_NOTES_PER_WAKE; i++) {
+        int rc = hv_read_note_fd (self->notify_fd, &note);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            log_error ("hypervisor notification pipe broken; stopping");
+            self->failed = true;
+            return -1;
+        }
+        agent_core_on_note (self->core, &note, clock_boottime_ms (), self->fx);
+    }
+    s_execute (self);
+    return 0;
+}
+
+//  A lane has an outcome: the core hears of it.
+static int
+s_on_lane (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    for (int lane = 0; lane < executor_lanes (self->executor); lane++) {
+        hv_done_t done;
+        if (executor_socket (self->executor, lane) != sock
+        ||  executor_collect (self->executor, lane, &done))
+            continue;
+        agent_core_on_done (self->core, &done, clock_boottime_ms (), self->fx);
+        hv_done_reset (&done);
+    }
+    s_execute (self);
+    return 0;
+}
 
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
@@ -491,18 +339,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     (void) loop, (void) timer_id;
     agent_t *self = arg;
     int64_t now = clock_boottime_ms ();
-    commands_tick (self->commands, now);
-    if (!hv_connected (self->hv) && now >= self->next_connect)
-        s_try_connect (self, now);
-    if (!self->generation) {
-        if (self->have_capacity && now >= self->next_hello)
-            s_send_hello (self, now);
-        return 0;
+    if (now >= agent_core_next_deadline (self->core)) {
+        agent_core_tick (self->core, now, self->fx);
+        s_execute (self);
     }
-    if (now >= self->next_heartbeat)
-        s_send_heartbeat (self, now);
-    if (hv_connected (self->hv) && now >= self->next_report)
-        s_send_report (self, now);
     return 0;
 }
 
@@ -536,29 +376,6 @@ s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  A worker finished a command.
-static int
-s_on_worker (zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void) loop;
-    agent_t *self = arg;
-    for (int i = 0; i < executor_size (self->executor); i++)
-        if (executor_socket (self->executor, i) == sock)
-            commands_finished (self->commands, i, clock_boottime_ms ());
-    return 0;
-}
-
-//  Sends a command result to the scheduler (commands_emit_fn).
-static void
-s_emit_result (void *arg, const wire_command_result_t *result)
-{
-    agent_t *self = arg;
-    wire_msg_t msg;
-    wire_msg_init (&msg, WIRE_COMMAND_RESULT);
-    msg.body.result = *result;
-    s_send (self, &msg);
-}
-
 static int
 s_on_deadline (zloop_t *loop, int timer_id, void *arg)
 {
@@ -566,43 +383,81 @@ s_on_deadline (zloop_t *loop, int timer_id, void *arg)
     return -1;                              // ends zloop_start
 }
 
+//  At shutdown: tell the core, then run a small loop of our own (the zloop is gone) until
+//  the running commands are done: their outcomes go to the core, due aborts (migration
+//  timeouts) go to the executor, results to the scheduler.
+static void
+s_drain (agent_t *self)
+{
+    agent_core_stop (self->core, clock_boottime_ms (), self->fx);
+    s_execute (self);
+    int lanes = executor_lanes (self->executor);
+    zmq_pollitem_t items [lanes];
+    while (agent_core_pending (self->core)) {
+        int64_t now = clock_boottime_ms ();
+        int64_t wait = agent_core_next_deadline (self->core) - now;
+        wait = wait < 0? 0: wait > S_DRAIN_POLL_MS? S_DRAIN_POLL_MS: wait;
+        for (int i = 0; i < lanes; i++)
+            items [i] = (zmq_pollitem_t) { zsock_resolve (executor_socket (self->executor, i)),
+                                           0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (items, lanes, (long) wait) < 0) {
+            log_error ("cannot wait for the running commands: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        for (int i = 0; i < lanes; i++) {
+            hv_done_t done;
+            if ((items [i].revents & ZMQ_POLLIN)
+            &&  executor_collect (self->executor, i, &done) == 0) {
+                agent_core_on_done (self->core, &done, clock_boottime_ms (), self->fx);
+                hv_done_reset (&done);
+            }
+        }
+        agent_core_tick (self->core, clock_boottime_ms (), self->fx);
+        s_execute (self);
+    }
+}
+
 //  --------------------------------------------------------------------------
 //  Life cycle
 
-agent_t *
-agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size)
+//  The core's config from the agent's, the identity and the session.
+static void
+s_core_config (const agent_t *self, agent_core_config_t *out)
 {
-    agent_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        hv_destroy (hv_p);
-        snprintf (err, err_size, "out of memory");
-        return NULL;
-    }
-    self->config = *config;
-    self->hv = *hv_p;
-    *hv_p = NULL;
-    self->heartbeat_ms = (int64_t) config->heartbeat_ms;
-    self->connect_backoff = S_CONNECT_BACKOFF_MIN;
-    self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
-    if (s_read_line ("/proc/sys/kernel/random/boot_id", self->boot_id, sizeof self->boot_id))
-        log_warn ("cannot read the kernel boot id; the scheduler will not see reboots");
-    if (s_load_host_id (config->state_dir, self->host_id, err, err_size)) {
-        agent_destroy (&self);
-        return NULL;
-    }
+    const agent_config_t *config = &self->config;
+    memset (out, 0, sizeof *out);
+    snprintf (out->name, sizeof out->name, "%s", config->name);
+    snprintf (out->host_id, sizeof out->host_id, "%s", self->host_id);
+    snprintf (out->boot_id, sizeof out->boot_id, "%s", self->boot_id);
+    out->session = self->session;
+    snprintf (out->hypervisor_uri, sizeof out->hypervisor_uri, "%s", config->libvirt_uri);
+    snprintf (out->migration_uri, sizeof out->migration_uri, "%s", config->migration_uri);
+    snprintf (out->agent_version, sizeof out->agent_version, "%s", VMSCHED_VERSION);
+    out->heartbeat_ms = (int64_t) config->heartbeat_ms;
+    out->report_ms = (int64_t) config->report_ms;
+    out->hello_retry_ms = (int64_t) config->hello_retry_ms;
+    out->workers = (int) config->workers;
+    out->cpus = (uint32_t) config->cpus;
+    out->memory_mib = config->memory_mib;
+}
+
+//  The DEALER to the scheduler with CURVE and the options of DESIGN.md §3, its handshake
+//  monitor, connected. 0, or -1 with the reason in err.
+static int
+s_connect_scheduler (agent_t *self, char *err, size_t err_size)
+{
+    const agent_config_t *config = &self->config;
     char scheduler_key [KEYS_Z85_SIZE];
     zcert_t *cert = keys_load_secret (config->secret_key, err, err_size);
     if (!cert || keys_load_public (config->scheduler_key, scheduler_key, err, err_size)) {
         zcert_destroy (&cert);
-        agent_destroy (&self);
-        return NULL;
+        return -1;
     }
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->dealer) {
         zcert_destroy (&cert);
         snprintf (err, err_size, "cannot create the scheduler socket");
-        agent_destroy (&self);
-        return NULL;
+        return -1;
     }
     //  CURVE: the scheduler knows this host by its key; we know the scheduler by its key.
     zcert_apply (cert, self->dealer);
@@ -628,40 +483,71 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
     ||  zsock_connect (self->monitor, "%s", monitor) < 0) {
         snprintf (err, err_size, "cannot watch the scheduler connection: %s",
                   zmq_strerror (zmq_errno ()));
-        agent_destroy (&self);
-        return NULL;
+        return -1;
     }
     if (zsock_connect (self->dealer, "%s", config->scheduler) < 0) {
         snprintf (err, err_size, "cannot connect to scheduler endpoint '%s': %s",
                   config->scheduler, zmq_strerror (zmq_errno ()));
-        agent_destroy (&self);
-        return NULL;
+        return -1;
     }
-    self->executor = executor_new (self->hv, (int) config->workers);
-    self->commands = self->executor
-                   ? commands_new (self->executor, self->hv, s_emit_result, self): NULL;
-    if (!self->commands) {
-        snprintf (err, err_size, "cannot start %d command workers", (int) config->workers);
-        agent_destroy (&self);
-        return NULL;
-    }
+    return 0;
+}
+
+//  The loop and its readers and timer. 0, or -1.
+static int
+s_make_loop (agent_t *self)
+{
     self->loop = zloop_new ();
-    self->notes_item = (zmq_pollitem_t) { NULL, hv_notify_fd (self->hv), ZMQ_POLLIN, 0 };
+    self->notes_item = (zmq_pollitem_t) { NULL, self->notify_fd, ZMQ_POLLIN, 0 };
     if (!self->loop
     ||  zloop_reader (self->loop, self->dealer, s_on_scheduler, self)
     ||  zloop_reader (self->loop, self->monitor, s_on_monitor, self)
     ||  zloop_poller (self->loop, &self->notes_item, s_on_notes, self)
-    ||  zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self) < 0) {
+    ||  zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self) < 0)
+        return -1;
+    for (int i = 0; i < executor_lanes (self->executor); i++)
+        if (zloop_reader (self->loop, executor_socket (self->executor, i), s_on_lane, self))
+            return -1;
+    return 0;
+}
+
+agent_t *
+agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size)
+{
+    agent_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        hv_destroy (hv_p);
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->hv = *hv_p;
+    *hv_p = NULL;
+    self->notify_fd = hv_notify_fd (self->hv);
+    self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
+    self->session |= 1;                     // never 0
+    if (s_read_line ("/proc/sys/kernel/random/boot_id", self->boot_id, sizeof self->boot_id))
+        log_warn ("cannot read the kernel boot id; the scheduler will not see reboots");
+    if (s_load_host_id (config->state_dir, self->host_id, err, err_size)
+    ||  s_connect_scheduler (self, err, err_size)) {
+        agent_destroy (&self);
+        return NULL;
+    }
+    agent_core_config_t core_config;
+    s_core_config (self, &core_config);
+    self->core = agent_core_new (&core_config);
+    self->fx = agent_fx_new ();
+    self->executor = executor_new (&self->hv, (int) config->workers);
+    if (!self->core || !self->fx || !self->executor) {
+        snprintf (err, err_size, "cannot start %d command workers", (int) config->workers);
+        agent_destroy (&self);
+        return NULL;
+    }
+    if (s_make_loop (self)) {
         snprintf (err, err_size, "cannot set up the event loop");
         agent_destroy (&self);
         return NULL;
     }
-    for (int i = 0; i < executor_size (self->executor); i++)
-        if (zloop_reader (self->loop, executor_socket (self->executor, i), s_on_worker, self)) {
-            snprintf (err, err_size, "cannot set up the event loop");
-            agent_destroy (&self);
-            return NULL;
-        }
     log_info ("agent '%s' (host id %s) for '%s', scheduler %s", config->name, self->host_id,
               config->libvirt_uri, config->scheduler);
     return self;
@@ -691,7 +577,7 @@ agent_host_id (const agent_t *self)
 uint64_t
 agent_generation (const agent_t *self)
 {
-    return self->generation;
+    return agent_core_generation (self->core);
 }
 
 const agent_stats_t *
@@ -707,20 +593,20 @@ agent_destroy (agent_t **self_p)
     if (!self)
         return;
     zloop_destroy (&self->loop);
-    if (self->commands && commands_pending (self->commands)) {
+    if (self->core && self->executor && self->dealer && agent_core_pending (self->core)) {
         log_info ("stopping: %zu command(s) queued or running; queued ones are dropped, "
-                  "running ones finish", commands_pending (self->commands));
-        commands_drain (self->commands);
-        if (self->dealer)
-            zsock_set_linger (self->dealer, 500);   // let their results leave
+                  "running ones finish", agent_core_pending (self->core));
+        s_drain (self);
+        zsock_set_linger (self->dealer, 500);   // let their results leave
     }
-    commands_destroy (&self->commands);
-    executor_destroy (&self->executor);     // nothing left running
+    executor_destroy (&self->executor);     // nothing left running; frees the hv handles
+    agent_core_destroy (&self->core);
+    agent_fx_destroy (&self->fx);
     if (self->dealer && self->monitor)
         zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
     zsock_destroy (&self->monitor);
     zsock_destroy (&self->dealer);
-    hv_destroy (&self->hv);
+    hv_destroy (&self->hv);                 // when the executor never took it
     free (self);
     *self_p = NULL;
 }

@@ -1,10 +1,14 @@
 /*  agent.h - the vmsched agent daemon: one zloop between the hypervisor and the scheduler.
 
-    Owns the hypervisor handle, the DEALER socket to the scheduler and the registration state.
-    It registers (HELLO until WELCOME), then sends a HEARTBEAT every heartbeat interval, a full
-    REPORT every report interval and after every (re)connection to the hypervisor, and an
-    EVENT as soon as libvirt reports a lifecycle change. It never changes a domain: stopping or
-    restarting the agent leaves every VM running as it was.
+    The shell around the pure agent core (agent_core.h): it owns the identity, the DEALER
+    socket to the scheduler, the loop and the executor (whose threads own every hypervisor
+    handle), and it only moves facts into the core and executes what the core returns. The
+    agent registers (HELLO until WELCOME), then sends a HEARTBEAT every heartbeat interval, a
+    full REPORT every report interval and after every (re)connection to the hypervisor, and
+    an EVENT as soon as libvirt reports a lifecycle change; it runs the scheduler's commands.
+    The loop never calls the hypervisor, so a hung libvirtd cannot delay a heartbeat. It
+    never changes a domain on its own: stopping or restarting the agent leaves every VM
+    running as it was.
 */
 #ifndef VMSCHED_AGENT_H
 #define VMSCHED_AGENT_H
@@ -56,8 +60,9 @@ void agent_config_defaults (agent_config_t *config);
 int agent_config_check (const agent_config_t *config, char *err, size_t err_size);
 
 //  Create the agent: load or create the host id in state_dir, read the boot id, connect the
-//  socket (connecting the hypervisor happens in the loop, with retries). Takes ownership of
-//  *hv_p (also on failure). NULL with a reason in err.
+//  socket, start the executor (connecting the hypervisor happens in its query lane, asked
+//  for by the core, with retries). Takes ownership of *hv_p (also on failure; the caller
+//  may keep the pointer for hv_fail_at, which is thread safe). NULL with a reason in err.
 agent_t *agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size);
 
 //  Run until SIGINT/SIGTERM (returns 0) or a fatal error (returns 1, logged).

@@ -1,11 +1,13 @@
 /*  hv.c - dispatch to a hypervisor implementation, plus what all of them share.
 
-    Owns the implementation it wraps, the connected flag and the fault-injection counter.
-    Never interprets domains itself.
+    Owns the implementation it wraps, the connected flag and the fault-injection counter
+    (atomic: a test may arm it from its own thread while the handle is in use in the agent's
+    query lane). Never interprets domains itself.
 */
 #include "hv.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@ struct hv_t {
     const hv_ops_t *ops;    // the implementation's functions
     void *impl;             // the implementation's state (owned)
     bool connected;         // connect succeeded and no disconnect note since
-    int fail_countdown;     // fault injection: calls until the failing one, 0 = off
+    atomic_int fail_countdown;  // fault injection: calls until the failing one, 0 = off
 };
 
 hv_t *
@@ -48,8 +50,11 @@ hv_destroy (hv_t **self_p)
 static bool
 s_injected (hv_t *self, const char *what, char *err, size_t err_size)
 {
-    if (self->fail_countdown <= 0 || --self->fail_countdown > 0)
-        return false;
+    int left = atomic_load (&self->fail_countdown);
+    while (left > 0 && !atomic_compare_exchange_weak (&self->fail_countdown, &left, left - 1))
+        ;                               // another thread counted first: count again
+    if (left != 1)
+        return false;                   // off, or not yet the failing call
     snprintf (err, err_size, "%s: injected failure", what);
     return true;
 }
@@ -181,18 +186,25 @@ hv_notify_fd (const hv_t *self)
 }
 
 int
-hv_read_note (hv_t *self, hv_note_t *note)
+hv_read_note_fd (int fd, hv_note_t *note)
 {
-    ssize_t got = read (self->ops->notify_fd (self->impl), note, sizeof *note);
+    ssize_t got = read (fd, note, sizeof *note);
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return 0;
     if (got != (ssize_t) sizeof *note)
         return -1;      // writes of sizeof *note are atomic: a short read means a broken pipe
     note->uuid [sizeof note->uuid - 1] = 0;
     note->name [sizeof note->name - 1] = 0;
-    if (note->kind == HV_NOTE_DISCONNECTED)
-        self->connected = false;
     return 1;
+}
+
+int
+hv_read_note (hv_t *self, hv_note_t *note)
+{
+    int rc = hv_read_note_fd (self->ops->notify_fd (self->impl), note);
+    if (rc == 1 && note->kind == HV_NOTE_DISCONNECTED)
+        self->connected = false;
+    return rc;
 }
 
 const char *
@@ -204,7 +216,7 @@ hv_name (const hv_t *self)
 void
 hv_fail_at (hv_t *self, int nth_call)
 {
-    self->fail_countdown = nth_call > 0? nth_call: 0;
+    atomic_store (&self->fail_countdown, nth_call > 0? nth_call: 0);
 }
 
 int

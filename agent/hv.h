@@ -8,8 +8,9 @@
 
     Events and connection loss arrive asynchronously (libvirt runs its event loop in its own
     thread). An implementation turns them into fixed-size hv_note_t records written to a pipe;
-    the agent polls hv_notify_fd from its zloop and drains them with hv_read_note. Nothing is
-    shared between the threads but that pipe.
+    the agent polls hv_notify_fd from its zloop and drains it with hv_read_note_fd, while
+    the handle itself lives in a thread of executor.c (every call on it may block). Nothing
+    is shared between the threads but that pipe.
 */
 #ifndef VMSCHED_HV_H
 #define VMSCHED_HV_H
@@ -114,11 +115,17 @@ hv_t *hv_share (hv_t *self);
 //  A HV_NOTE_DISCONNECTED note also marks the hv disconnected.
 int hv_read_note (hv_t *self, hv_note_t *note);
 
+//  The same without the handle: read one note from the notification pipe fd (for a thread
+//  that does not own the handle; the owner learns of a disconnection by the failing calls
+//  and reconnects with hv_disconnect + hv_connect). 1, 0 or -1 as hv_read_note.
+int hv_read_note_fd (int fd, hv_note_t *note);
+
 //  The implementation's name ("libvirt", "fake") for logs.
 const char *hv_name (const hv_t *self);
 
 //  Fault injection for tests: make the Nth call from now (1 = the next) of connect,
 //  capacity, list, lookup, start, stop or migrate fail with "injected failure". 0 disables.
+//  May be called from any thread (the handle may be busy in another).
 void hv_fail_at (hv_t *self, int nth_call);
 
 //  Write one note to a notification pipe (for implementations; async-signal and thread safe).

@@ -5,6 +5,7 @@
     event thread would, so the agent code path is the same. hv_share makes further handles on
     the same world for worker threads: a mutex guards the world, a reference count frees it
     with the last handle. Migration "moves" a domain away (it disappears from this world).
+    hv_fake_set_delay makes every call slow (as a hung libvirtd would), outside the lock.
 */
 #include "hv_fake.h"
 
@@ -33,6 +34,7 @@ struct hv_fake_t {
     uint32_t migration_ms;                  // how long migrate() takes
     char migrating [S_MAX_JOBS][WIRE_ID_SIZE];  // uuids with a migration running ("" free)
     bool abort_job [S_MAX_JOBS];            // abort requested for that migration
+    uint32_t delay_ms;                      // every call waits this long first (0 = none)
 };
 
 //  One hv_t's view of the world: the main handle (events) or a shared one.
@@ -67,6 +69,21 @@ s_remove (hv_fake_t *self, wire_domain_t *domain)
     *domain = self->domains [--self->domain_count];
 }
 
+//  Waits delay_ms (in 10 ms slices, re-reading it: lowering the delay ends a wait early).
+//  Called without the lock, first thing in every call.
+static void
+s_delay (hv_fake_t *self)
+{
+    for (uint32_t waited = 0; ; waited += 10) {
+        pthread_mutex_lock (&self->lock);
+        uint32_t delay = self->delay_ms;
+        pthread_mutex_unlock (&self->lock);
+        if (waited >= delay)
+            return;
+        usleep (10 * 1000);
+    }
+}
+
 //  --------------------------------------------------------------------------
 //  hv_ops_t
 
@@ -76,6 +93,7 @@ static int
 s_connect (void *impl, char *err, size_t err_size)
 {
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     int rc = self->reachable? 0: -1;
     if (rc)
@@ -93,6 +111,7 @@ static void
 s_disconnect (void *impl)
 {
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     if (((s_handle_t *) impl)->main)
         self->connected = false;
@@ -105,6 +124,7 @@ s_capacity (void *impl, wire_capacity_t *out, char *err, size_t err_size)
     (void) err;
     (void) err_size;
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     *out = self->capacity;
     pthread_mutex_unlock (&self->lock);
@@ -115,6 +135,7 @@ static int
 s_list (void *impl, wire_domain_t **domains, uint32_t *count, char *err, size_t err_size)
 {
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     wire_domain_t *out = calloc (self->domain_count + 1, sizeof *out);
     if (out) {
@@ -134,6 +155,7 @@ s_lookup (void *impl, const char *uuid, wire_domain_t *out, char *err, size_t er
     (void) err;
     (void) err_size;
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     wire_domain_t *domain = s_find (self, uuid);
     if (domain)
@@ -156,6 +178,7 @@ s_start (void *impl, const char *uuid, const char *name, const char *xml, char *
 {
     (void) xml;
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     int rc = 1;
     wire_domain_t *domain = s_find (self, uuid);
@@ -187,6 +210,7 @@ s_stop (void *impl, const char *uuid, uint32_t graceful_ms, char *err, size_t er
 {
     (void) graceful_ms, (void) err, (void) err_size;
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     wire_domain_t *domain = s_find (self, uuid);
     int rc = domain && domain->state != DOMAIN_SHUTOFF? 1: 0;
@@ -210,6 +234,7 @@ static int
 s_migrate (void *impl, const char *uuid, const char *target_uri, char *err, size_t err_size)
 {
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     uint32_t delay = self->migration_ms;
     int job = s_job (self, "");
@@ -253,6 +278,7 @@ s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
 {
     (void) err, (void) err_size;
     hv_fake_t *self = S_WORLD (impl);
+    s_delay (self);
     pthread_mutex_lock (&self->lock);
     int job = s_job (self, uuid);
     if (job >= 0)
@@ -264,7 +290,8 @@ s_abort_job (void *impl, const char *uuid, char *err, size_t err_size)
 static int
 s_progress (void *impl, const char *uuid, hv_progress_t *out, char *err, size_t err_size)
 {
-    (void) impl, (void) uuid, (void) out, (void) err, (void) err_size;
+    (void) uuid, (void) out, (void) err, (void) err_size;
+    s_delay (S_WORLD (impl));
     return 0;
 }
 
@@ -444,5 +471,13 @@ hv_fake_set_migration (hv_fake_t *self, uint32_t duration_ms, bool fail)
     pthread_mutex_lock (&self->lock);
     self->migration_ms = duration_ms;
     self->fail_migrations = fail;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+hv_fake_set_delay (hv_fake_t *self, uint32_t delay_ms)
+{
+    pthread_mutex_lock (&self->lock);
+    self->delay_ms = delay_ms;
     pthread_mutex_unlock (&self->lock);
 }

@@ -40,4 +40,10 @@ int hv_fake_connects (hv_fake_t *self);
 //  running migration can be aborted (hv_abort_job); it then fails as libvirt's does.
 void hv_fake_set_migration (hv_fake_t *self, uint32_t duration_ms, bool fail);
 
+//  Fault injection: from now on every call on any handle of this world (connect,
+//  disconnect, capacity, list, lookup, start, stop, migrate, abort, progress) first waits
+//  delay_ms, as if libvirtd hung. Calls already waiting see a lower delay at once (0 ends
+//  their wait). The control functions above are never delayed.
+void hv_fake_set_delay (hv_fake_t *self, uint32_t delay_ms);
+
 #endif

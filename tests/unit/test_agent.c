@@ -5,9 +5,11 @@
     (decoded with wire_decode, stamped with the time it was seen), answer with WELCOME or
     REJECT, change the fake hypervisor, repeat. Every case starts a fresh agent with its own
     state directory under one mkdtemp directory (removed at the end) and checks real values:
-    what each message carries, how many were sent, when, and the agent's counters. A last
-    pair of cases runs the real libvirt implementation on libvirt's test driver
-    (test:///default).
+    what each message carries, how many were sent, when, and the agent's counters. One case
+    (slow_hypervisor) delays every call of the fake hypervisor by 3 s (hv_fake_set_delay)
+    and measures the gaps between the heartbeats the fake scheduler receives: the agent's
+    loop never waits for the hypervisor. A last pair of cases runs the real libvirt
+    implementation on libvirt's test driver (test:///default).
 
     The ROUTER is a CURVE server with its own key pair (no ZAP handler: a fake accepts any
     client key); every agent gets the key pair s_env.dir/agent.key[_secret] and the fake
@@ -642,6 +644,121 @@ s_case_list_failure (void)
     return failures;
 }
 
+//  The longest gap between two HEARTBEATs collected from index from on (0 when fewer than
+//  two), and how many there were in *count.
+static int64_t
+s_max_heartbeat_gap (const fixture_agent_t *fx, size_t from, size_t *count)
+{
+    int64_t gap = 0, last = -1;
+    *count = 0;
+    for (size_t i = from; i < fx->got_count; i++) {
+        if (fx->got [i].msg.kind != WIRE_HEARTBEAT)
+            continue;
+        if (last >= 0 && fx->got [i].at - last > gap)
+            gap = fx->got [i].at - last;
+        last = fx->got [i].at;
+        (*count)++;
+    }
+    return gap;
+}
+
+//  A hung hypervisor (every call of the fake delayed 3 s) delays what needs it (the EVENT's
+//  lookup, the REPORT's list, the command) but never a heartbeat: the gaps between the
+//  heartbeats the scheduler receives stay under twice the interval, a command is still
+//  acknowledged at once, and a lost connection is still told at once. When the hypervisor
+//  answers again, everything asked for arrives.
+static int
+s_case_slow_hypervisor (void)
+{
+    int failures = 0;
+    fixture_agent_t fx;
+    s_setup (&fx, "slow");                          // heartbeat 100 ms
+    if (s_start_registered (&fx, 7)) {
+        fixture_agent_stop (&fx);
+        return 1;
+    }
+    size_t from = fixture_agent_mark (&fx);
+    size_t slow_from = from;
+    hv_fake_set_delay (fx.fake, 3000);
+    int64_t slowed = zclock_mono ();
+    //  Work for the hypervisor: a lifecycle event (its lookup first in line), a report
+    //  request, a command.
+    CHECK (hv_fake_set_state (fx.fake, S_UUID_DB, DOMAIN_RUNNING) == 0);
+    fixture_agent_pump (&fx, 100);
+    int64_t sent = zclock_mono ();
+    wire_msg_t msg;
+    wire_msg_init (&msg, WIRE_REPORT_REQUEST);
+    msg.seq = 1;
+    fixture_agent_send (&fx, &msg);
+    static char xml [] = "<domain type='kvm'><name>new-1</name></domain>";
+    wire_msg_init (&msg, WIRE_COMMAND);
+    msg.seq = 2;
+    msg.body.command = (wire_command_t) { .id = 77, .leader_epoch = S_EPOCH,
+        .host_generation = 7, .vm_generation = 1, .action = COMMAND_START,
+        .vm_uuid = S_UUID_NEW, .vm_name = "new-1", .domain_xml = xml };
+    fixture_agent_send (&fx, &msg);
+    fixture_agent_pump (&fx, 3400);
+
+    size_t beats = 0;
+    int64_t gap = s_max_heartbeat_gap (&fx, from, &beats);
+    CHECK (beats >= 25);
+    CHECK (gap > 0 && gap < 2 * 100);
+    if (gap >= 2 * 100)
+        fprintf (stderr, "  longest heartbeat gap %" PRId64 " ms over %zu heartbeats\n",
+                 gap, beats);
+    const fixture_agent_got_t *accepted = NULL, *event = NULL;
+    for (size_t i = from; i < fx.got_count; i++) {
+        const wire_msg_t *got = &fx.got [i].msg;
+        if (!accepted && got->kind == WIRE_COMMAND_RESULT && got->body.result.id == 77
+        &&  got->body.result.status == RESULT_ACCEPTED)
+            accepted = &fx.got [i];
+        if (!event && got->kind == WIRE_EVENT)
+            event = &fx.got [i];
+    }
+    if (!event)                                         // slower than the 3 s (valgrind)
+        event = fixture_agent_wait (&fx, WIRE_EVENT, 2000);
+    CHECK (accepted && accepted->at - sent < 300);      // the core answers, not the hv
+    CHECK (event && event->at - slowed >= 2900);        // its lookup took the 3 s
+    CHECK (event && event->msg.body.event.domain.state == DOMAIN_RUNNING);
+
+    //  Lost while hung: said at once all the same.
+    from = fixture_agent_mark (&fx);
+    int64_t lost_at = zclock_mono ();
+    hv_fake_set_reachable (fx.fake, false);
+    const fixture_agent_got_t *beat = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 1000);
+    while (beat && beat->msg.body.report.hypervisor_connected)
+        beat = fixture_agent_wait (&fx, WIRE_HEARTBEAT, 1000);
+    CHECK (beat && beat->at - lost_at < 150);
+    fixture_agent_pump (&fx, 1000);
+    gap = s_max_heartbeat_gap (&fx, slow_from, &beats);     // all 4.5 s or more of it
+    CHECK (beats >= 35 && gap > 0 && gap < 2 * 100);
+    if (gap >= 2 * 100)
+        fprintf (stderr, "  longest heartbeat gap %" PRId64 " ms over %zu heartbeats\n",
+                 gap, beats);
+
+    //  Answering again: reconnected, reported, the command finished.
+    fixture_agent_mark (&fx);
+    hv_fake_set_delay (fx.fake, 0);
+    hv_fake_set_reachable (fx.fake, true);
+    const fixture_agent_got_t *report = fixture_agent_wait (&fx, WIRE_REPORT, 3000);
+    CHECK (report && report->msg.body.report.hypervisor_connected
+           && fixture_agent_find_domain (&report->msg.body.report, S_UUID_DB));
+    bool finished = false;
+    for (int waited = 0; !finished && waited < 3000; waited += FIXTURE_AGENT_SLICE_MS) {
+        for (size_t i = 0; i < fx.got_count && !finished; i++)
+            finished = fx.got [i].msg.kind == WIRE_COMMAND_RESULT
+                    && fx.got [i].msg.body.result.id == 77
+                    && (fx.got [i].msg.body.result.status == RESULT_DONE
+                     || fx.got [i].msg.body.result.status == RESULT_FAILED);
+        if (!finished)
+            fixture_agent_pump (&fx, FIXTURE_AGENT_SLICE_MS);
+    }
+    CHECK (finished);
+    CHECK (agent_generation (fx.agent) == 7);
+    fixture_agent_stop (&fx);
+    return failures;
+}
+
 //  Garbage, empty, multi-frame, wrong-version and wrong-kind messages are counted and
 //  survived.
 static int
@@ -1032,6 +1149,7 @@ static const check_case_t s_cases [] = {
     { "reject_refused", s_case_reject_refused },
     { "host_id", s_case_host_id },
     { "list_failure", s_case_list_failure },
+    { "slow_hypervisor", s_case_slow_hypervisor },
     { "malformed", s_case_malformed },
     { "config_check", s_case_config_check },
     { "config_file", s_case_config_file },

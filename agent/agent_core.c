@@ -1,0 +1,519 @@
+/*  agent_core.c - the pure agent (see agent_core.h).
+
+    Owns the registration (seq, generation, the outstanding HELLO), the deadlines, what the
+    core believes about the hypervisor connection (up or not, its number, the backoff) and
+    which jobs are out, and the command dispatcher (commands.c). Every entry point does its
+    work, then whatever is due (s_due), then stamps the new messages in order (s_finish), so
+    seq numbers rise in the order the messages are to be sent. Never reads a clock, never
+    blocks, includes no czmq, zmq or libvirt.
+*/
+#include "agent_core.h"
+#include "commands.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_CONNECT_BACKOFF_MIN   250     // first hypervisor reconnect delay
+#define S_CONNECT_BACKOFF_MAX   5000    // longest hypervisor reconnect delay
+#define S_REFUSED_RETRY_MS      5000    // HELLO retry after a refusal (e.g. name taken)
+#define S_MAX_LOOKUPS           256     // LOOKUP jobs outstanding at most
+
+struct agent_core_t {
+    agent_core_config_t config;     // as given
+    commands_t *commands;           // command fencing, queue, progress (owned)
+    uint64_t seq;                   // last seq stamped
+    uint64_t generation;            // host generation from WELCOME, 0 = not registered
+    uint64_t leader_epoch;          // scheduler epoch from WELCOME
+    uint64_t hello_seq;             // seq of the last HELLO sent, 0 = none outstanding
+    wire_capacity_t capacity;       // as announced in HELLO (overrides applied)
+    bool have_capacity;             // capacity read at least once (kept while hv is away)
+    int64_t heartbeat_ms;           // current heartbeat interval
+    bool hv_up;                     // the last CONNECT worked and nothing said it broke
+    uint64_t link;                  // successful connects so far: LIST/LOOKUP jobs carry it
+    bool connect_pending;           // a CONNECT job is out
+    int64_t connect_backoff;        // next hypervisor reconnect delay
+    int64_t next_connect;           // when to connect again (while not up)
+    bool list_pending;              // a LIST job is out
+    bool report_wanted;             // a REPORT is due: LIST once the hv is up and none out
+    size_t lookups;                 // LOOKUP jobs out
+    int64_t next_hello;             // when to send HELLO (while not registered)
+    int64_t next_heartbeat;         // when to send HEARTBEAT (while registered)
+    int64_t next_report;            // when the next periodic REPORT is due (registered, up)
+    bool stopping;                  // agent_core_stop was called
+    agent_core_stats_t stats;       // counters
+};
+
+agent_core_t *
+agent_core_new (const agent_core_config_t *cfg)
+{
+    agent_core_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *cfg;
+    self->commands = commands_new (cfg->workers);
+    if (!self->commands) {
+        free (self);
+        return NULL;
+    }
+    self->heartbeat_ms = cfg->heartbeat_ms;
+    self->connect_backoff = S_CONNECT_BACKOFF_MIN;
+    self->next_connect = INT64_MIN;         // at the first tick
+    self->next_hello = INT64_MIN;
+    return self;
+}
+
+void
+agent_core_destroy (agent_core_t **self_p)
+{
+    agent_core_t *self = *self_p;
+    if (!self)
+        return;
+    commands_destroy (&self->commands);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Messages
+
+static void
+s_hello (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    self->next_hello = now + self->config.hello_retry_ms;
+    wire_msg_t *msg = agent_fx_msg (fx, WIRE_HELLO);
+    if (!msg)
+        return;
+    wire_hello_t *hello = &msg->body.hello;
+    snprintf (hello->host_id, sizeof hello->host_id, "%s", self->config.host_id);
+    snprintf (hello->name, sizeof hello->name, "%s", self->config.name);
+    snprintf (hello->boot_id, sizeof hello->boot_id, "%s", self->config.boot_id);
+    snprintf (hello->hypervisor_uri, sizeof hello->hypervisor_uri, "%s",
+              self->config.hypervisor_uri);
+    snprintf (hello->agent_version, sizeof hello->agent_version, "%s",
+              self->config.agent_version);
+    if (self->config.migration_uri [0])
+        snprintf (hello->migration_uri, sizeof hello->migration_uri, "%s",
+                  self->config.migration_uri);
+    else
+        snprintf (hello->migration_uri, sizeof hello->migration_uri, "qemu+tls://%s/system",
+                  self->config.name);
+    hello->capacity = self->capacity;
+}
+
+static void
+s_heartbeat (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    self->next_heartbeat = now + self->heartbeat_ms;
+    wire_msg_t *msg = agent_fx_msg (fx, WIRE_HEARTBEAT);
+    if (msg)
+        msg->body.report.hypervisor_connected = self->hv_up;
+}
+
+//  A REPORT is wanted: the LIST job goes out once the hypervisor is up and no LIST is out
+//  (one already out may have listed before the reason for this one: it is listed again).
+static void
+s_want_report (agent_core_t *self, int64_t now)
+{
+    self->report_wanted = true;
+    self->next_report = now + self->config.report_ms;
+}
+
+//  The connection is gone (a note, or a call that failed): reconnect after the backoff.
+static void
+s_hv_lost (agent_core_t *self, int64_t now)
+{
+    self->hv_up = false;
+    self->report_wanted = false;
+    self->next_connect = now + self->connect_backoff;
+}
+
+//  --------------------------------------------------------------------------
+//  Deadlines
+
+//  Does whatever is due at now.
+static void
+s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    commands_tick (self->commands, now, fx);
+    if (self->stopping)
+        return;
+    if (!self->hv_up && !self->connect_pending && now >= self->next_connect) {
+        hv_job_t *job = agent_fx_job (fx, HV_JOB_CONNECT);
+        if (job) {
+            job->link = self->link;
+            self->connect_pending = true;
+        }
+    }
+    if (!self->generation) {
+        if (self->have_capacity && now >= self->next_hello)
+            s_hello (self, now, fx);
+        return;
+    }
+    if (now >= self->next_heartbeat)
+        s_heartbeat (self, now, fx);
+    if (self->hv_up && now >= self->next_report)
+        s_want_report (self, now);
+    if (self->report_wanted && self->hv_up && !self->list_pending) {
+        hv_job_t *job = agent_fx_job (fx, HV_JOB_LIST);
+        if (job) {
+            job->link = self->link;
+            self->list_pending = true;
+            self->report_wanted = false;
+        }
+    }
+}
+
+//  Stamps the messages not stamped yet, in order; remembers the seq of a HELLO.
+static void
+s_finish (agent_core_t *self, agent_fx_t *fx)
+{
+    for (size_t i = 0; i < fx->msg_count; i++) {
+        wire_msg_t *msg = &fx->msgs [i];
+        if (msg->seq)
+            continue;                       // from an earlier call, not executed yet
+        msg->seq = ++self->seq;
+        msg->session = self->config.session;
+        msg->generation = self->generation;
+        snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
+        if (msg->kind == WIRE_HELLO)
+            self->hello_seq = msg->seq;
+        self->stats.messages++;
+    }
+}
+
+void
+agent_core_tick (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+//  The earlier of a and b.
+static int64_t
+s_min (int64_t a, int64_t b)
+{
+    return a < b? a: b;
+}
+
+int64_t
+agent_core_next_deadline (const agent_core_t *self)
+{
+    int64_t next = commands_next_deadline (self->commands);
+    if (self->stopping)
+        return next;
+    if (!self->hv_up && !self->connect_pending)
+        next = s_min (next, self->next_connect);
+    if (!self->generation)
+        return self->have_capacity? s_min (next, self->next_hello): next;
+    next = s_min (next, self->next_heartbeat);
+    if (self->hv_up)
+        next = s_min (next, self->next_report);
+    return next;
+}
+
+//  --------------------------------------------------------------------------
+//  Scheduler messages
+
+static void
+s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now)
+{
+    if (!self->hello_seq || welcome->hello_seq != self->hello_seq) {
+        log_debug ("ignored a welcome for hello %" PRIu64 " (waiting for %" PRIu64 ")",
+                   welcome->hello_seq, self->hello_seq);
+        return;
+    }
+    self->hello_seq = 0;
+    self->generation = welcome->generation;
+    self->leader_epoch = welcome->leader_epoch;
+    commands_note_epoch (self->commands, welcome->leader_epoch);
+    if (welcome->heartbeat_ms >= 10)
+        self->heartbeat_ms = welcome->heartbeat_ms;
+    self->stats.registrations++;
+    log_info ("registered as host '%s' (id %s), generation %" PRIu64 ", scheduler epoch %"
+              PRIu64 ", heartbeat %" PRId64 " ms", self->config.name, self->config.host_id,
+              self->generation, self->leader_epoch, self->heartbeat_ms);
+    s_want_report (self, now);
+    self->next_heartbeat = now + self->heartbeat_ms;
+}
+
+static void
+s_on_reject (agent_core_t *self, const wire_reject_t *reject, int64_t now)
+{
+    self->stats.rejects++;
+    if (reject->reregister) {
+        log_warn ("scheduler asks to register again: %s", reject->reason);
+        self->generation = 0;
+        self->hello_seq = 0;
+        self->next_hello = now;
+        return;
+    }
+    if (!self->generation && self->hello_seq) {
+        log_error ("scheduler refused registration as '%s': %s; retrying in %d s",
+                   self->config.name, reject->reason, S_REFUSED_RETRY_MS / 1000);
+        self->hello_seq = 0;
+        self->next_hello = now + S_REFUSED_RETRY_MS;
+        return;
+    }
+    //  Rate-limited: a revoked key is refused at every heartbeat.
+    if (log_sampled (self->stats.rejects))
+        log_warn ("scheduler refused a message: %s (%" PRIu64 " refusals so far)",
+                  reject->reason, self->stats.rejects);
+}
+
+void
+agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
+                       agent_fx_t *fx)
+{
+    self->stats.received++;
+    if (msg->kind == WIRE_WELCOME)
+        s_on_welcome (self, &msg->body.welcome, now);
+    else
+    if (msg->kind == WIRE_REJECT)
+        s_on_reject (self, &msg->body.reject, now);
+    else
+    if (msg->kind == WIRE_COMMAND)
+        commands_receive (self->commands, &msg->body.command, self->generation, now, fx);
+    else
+    if (msg->kind == WIRE_REPORT_REQUEST) {
+        log_debug ("report requested: %s", msg->body.report_request.reason);
+        if (self->generation && self->hv_up && !self->stopping)
+            s_want_report (self, now);
+    }
+    else {
+        self->stats.unexpected++;
+        log_warn ("refused a %s message from the scheduler", wire_kind_name (msg->kind));
+    }
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+//  --------------------------------------------------------------------------
+//  Hypervisor facts
+
+void
+agent_core_on_note (agent_core_t *self, const hv_note_t *note, int64_t now, agent_fx_t *fx)
+{
+    if (self->stopping)
+        ;
+    else
+    if (note->kind == HV_NOTE_DISCONNECTED) {
+        s_hv_lost (self, now);
+        if (self->generation)
+            s_heartbeat (self, now, fx);    // tell the scheduler at once
+    }
+    else
+    if (note->kind == HV_NOTE_EVENT && self->generation && self->hv_up) {
+        hv_job_t *job = self->lookups < S_MAX_LOOKUPS? agent_fx_job (fx, HV_JOB_LOOKUP): NULL;
+        if (job) {
+            job->link = self->link;
+            job->note = *note;
+            self->lookups++;
+        }
+        else {
+            //  The next report carries it: ask for one now.
+            self->stats.lookups_dropped++;
+            log_debug ("domain '%s' %s: not looked up (%zu lookups out); reporting instead",
+                       note->name, event_kind_name (note->event), self->lookups);
+            s_want_report (self, now);
+        }
+    }
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+//  Applies the configured capacity overrides to what the hypervisor said.
+static void
+s_override_capacity (const agent_core_config_t *config, wire_capacity_t *capacity)
+{
+    if (config->cpus) {
+        capacity->cpus = config->cpus;
+        //  Cells describe the real topology; with an override they would contradict it.
+        capacity->numa_count = 0;
+    }
+    if (config->memory_mib) {
+        capacity->memory_mib = config->memory_mib;
+        capacity->numa_count = 0;
+    }
+}
+
+static void
+s_on_connect (agent_core_t *self, const hv_done_t *done, int64_t now)
+{
+    self->connect_pending = false;
+    if (done->rc == 0) {
+        self->hv_up = true;
+        self->link++;
+        self->capacity = done->capacity;
+        s_override_capacity (&self->config, &self->capacity);
+        self->have_capacity = true;
+        self->stats.hv_connects++;
+        if (self->connect_backoff > S_CONNECT_BACKOFF_MIN)
+            log_info ("connected to '%s' again", self->config.hypervisor_uri);
+        else
+            log_info ("connected to '%s': %" PRIu32 " cpus, %" PRIu64 " MiB, cpu model '%s'%s",
+                      self->config.hypervisor_uri, self->capacity.cpus,
+                      self->capacity.memory_mib, self->capacity.cpu_model,
+                      self->capacity.nested? ", nested on": "");
+        self->connect_backoff = S_CONNECT_BACKOFF_MIN;
+        if (self->generation)
+            s_want_report (self, now);      // resync: events may have been missed
+        else
+            self->next_hello = now;
+        return;
+    }
+    //  Say it on the first failure and then every time the backoff is at its longest.
+    if (self->connect_backoff == S_CONNECT_BACKOFF_MIN
+    ||  self->connect_backoff == S_CONNECT_BACKOFF_MAX)
+        log_warn ("%s; retrying in %" PRId64 " ms", done->err, self->connect_backoff);
+    self->next_connect = now + self->connect_backoff;
+    self->connect_backoff = self->connect_backoff * 2 > S_CONNECT_BACKOFF_MAX
+                          ? S_CONNECT_BACKOFF_MAX: self->connect_backoff * 2;
+}
+
+//  True when an outcome of a LIST or LOOKUP job still means something: asked on the
+//  current connection, which is still up, while registered and not stopping.
+static bool
+s_current (const agent_core_t *self, const hv_done_t *done)
+{
+    return done->job.link == self->link && self->hv_up && self->generation && !self->stopping;
+}
+
+//  Sends every domain of the host. A hypervisor error drops the connection (it is re-made
+//  with backoff) rather than send a report that would claim the domains are gone.
+static void
+s_on_list (agent_core_t *self, hv_done_t *done, int64_t now, agent_fx_t *fx)
+{
+    self->list_pending = false;
+    if (!s_current (self, done))
+        return;
+    if (done->rc < 0) {
+        log_warn ("cannot report domains: %s; reconnecting", done->err);
+        s_hv_lost (self, now);
+        return;
+    }
+    wire_msg_t *msg = agent_fx_msg (fx, WIRE_REPORT);
+    if (!msg)
+        return;
+    msg->body.report.hypervisor_connected = true;
+    msg->body.report.domains = done->domains;
+    msg->body.report.domain_count = done->domain_count;
+    done->domains = NULL;
+    done->domain_count = 0;
+    self->stats.reports++;
+}
+
+//  Turns a looked-up lifecycle note into an EVENT carrying the domain's state as of the
+//  lookup.
+static void
+s_on_lookup (agent_core_t *self, const hv_done_t *done, agent_fx_t *fx)
+{
+    if (self->lookups)
+        self->lookups--;
+    if (!s_current (self, done))
+        return;
+    const hv_note_t *note = &done->job.note;
+    if (done->rc < 0) {
+        log_warn ("cannot read domain '%s' after its %s event: %s", note->name,
+                  event_kind_name (note->event), done->err);
+        return;                             // the next report carries it
+    }
+    wire_msg_t *msg = agent_fx_msg (fx, WIRE_EVENT);
+    if (!msg)
+        return;
+    wire_event_t *event = &msg->body.event;
+    if (done->rc == 1) {
+        //  UNDEFINED of a running domain leaves it running (transient): not gone.
+        event->kind = note->event == EVENT_UNDEFINED? EVENT_DEFINED: note->event;
+        event->domain = done->domain;
+    }
+    else {
+        //  Gone (undefined, or a transient domain stopped): UNDEFINED says so.
+        event->kind = EVENT_UNDEFINED;
+        snprintf (event->domain.uuid, sizeof event->domain.uuid, "%s", note->uuid);
+        snprintf (event->domain.name, sizeof event->domain.name, "%s", note->name);
+        event->domain.state = DOMAIN_SHUTOFF;
+    }
+    log_debug ("domain '%s' %s: now %s", note->name, event_kind_name (note->event),
+               domain_state_name (event->domain.state));
+    self->stats.events++;
+}
+
+void
+agent_core_on_done (agent_core_t *self, hv_done_t *done, int64_t now, agent_fx_t *fx)
+{
+    switch (done->job.kind) {
+        case HV_JOB_CONNECT:
+            if (self->stopping)
+                self->connect_pending = false;
+            else
+                s_on_connect (self, done, now);
+            break;
+        case HV_JOB_LIST:
+            s_on_list (self, done, now, fx);
+            break;
+        case HV_JOB_LOOKUP:
+            s_on_lookup (self, done, fx);
+            break;
+        case HV_JOB_COMMAND:
+        case HV_JOB_ABORT:
+        case HV_JOB_PROGRESS:
+            commands_on_done (self->commands, done, now, fx);
+            break;
+        default:
+            log_warn ("ignored the outcome of an unknown hypervisor job (kind %d)",
+                      (int) done->job.kind);
+    }
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+//  --------------------------------------------------------------------------
+//  Stopping and state
+
+void
+agent_core_stop (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    self->stopping = true;
+    commands_drop_queued (self->commands);
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+size_t
+agent_core_pending (const agent_core_t *self)
+{
+    return commands_pending (self->commands);
+}
+
+uint64_t
+agent_core_generation (const agent_core_t *self)
+{
+    return self->generation;
+}
+
+uint64_t
+agent_core_leader_epoch (const agent_core_t *self)
+{
+    return self->leader_epoch;
+}
+
+int64_t
+agent_core_heartbeat_ms (const agent_core_t *self)
+{
+    return self->heartbeat_ms;
+}
+
+bool
+agent_core_hv_connected (const agent_core_t *self)
+{
+    return self->hv_up;
+}
+
+const agent_core_stats_t *
+agent_core_stats (const agent_core_t *self)
+{
+    return &self->stats;
+}
