@@ -4,6 +4,7 @@
     changes anything, so a refused request leaves no trace.
 */
 #include "ctl_ops.h"
+#include "ctl_docs.h"
 #include "clock.h"
 #include "domxml.h"
 #include "log.h"

@@ -23,10 +23,5 @@ ctl_handler_fn ctl_rule_list;           // rule.list {}
 ctl_handler_fn ctl_rule_delete;         // rule.delete {name}
 ctl_handler_fn ctl_host_maintenance;    // host.maintenance {name, maintenance}
 
-//  Shared with ctl.c: a host by name or id (NULL with the reason in err), and the JSON of a
-//  managed VM as `vm list` shows it.
-host_t *ctl_find_host (const ctl_context_t *context, const char *name, char *err,
-                       size_t err_size);
-json_t *ctl_vm_json (const ctl_context_t *context, const spec_t *spec);
 
 #endif
