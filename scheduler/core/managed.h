@@ -53,6 +53,9 @@ typedef struct {
     int migrate_failures;           // failed migrations in a row (maintenance gives up at
                                     // migrate_attempts; 0 once it runs on a schedulable host)
     char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)
+    char stale_copy_on [WIRE_ID_SIZE];  // a host whose observed copy is known gone (stopped
+                                    // there, or migrated away) but not yet reported ("")
+    uint64_t stale_copy_serial;     // ... that copy counts again only from this report on
     may_run_t may_run [SPEC_MAY_RUN_MAX];   // hosts where a command may have left a copy
     uint32_t may_run_count;         // used entries of may_run
 } spec_t;

@@ -466,6 +466,11 @@ s_stop_extra_copy (s_step_t *step, spec_t *spec, const host_t *placed, int64_t n
         host_t *host = model_host_by_id (step->model, copies [i]->record.host_id);
         if (!host || host == placed || !model_vm_active (copies [i]))
             continue;
+        if (strcmp (spec->stale_copy_on, host->record.id) == 0
+        &&  (!host->live.reported || host->live.report_serial < spec->stale_copy_serial)) {
+            s_request_report (host, outbox);    // stopped: what it has now is its next report
+            return true;
+        }
         if (host->record.state != HOST_STATE_UP || !host->live.reported) {
             s_reason (spec, wall, out, "a second copy runs on host '%s' (%s), besides host "
                       "'%s' where it is placed: waiting to stop it there", host->record.name,
@@ -801,6 +806,14 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
             char target_id [WIRE_ID_SIZE];
             snprintf (target_id, sizeof target_id, "%s", op->record.target_host_id);
             s_finish (spec, "done", result->message, wall, out);
+            if (action == COMMAND_MIGRATE
+            ||  (action == COMMAND_STOP && strcmp (host->record.id, spec->record.host_id))) {
+                //  The copy on this host is gone (migrated away, or a second copy stopped);
+                //  its observation stays until the host reports, and is no copy meanwhile.
+                snprintf (spec->stale_copy_on, sizeof spec->stale_copy_on, "%s",
+                          host->record.id);
+                spec->stale_copy_serial = model_report_serial (model) + 1;
+            }
             if (action == COMMAND_START)
                 s_place_at (spec, host->record.id, wall, out);
             if (action == COMMAND_MIGRATE)

@@ -30,6 +30,6 @@ bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
 	@echo "== simulator: the real scheduler core and store, 1,000 hosts x 15 vms, one simulated hour"
 	$(BIN)/sim_run --scale 1000 15 3600
 	@echo "== simulator: seeded random fault schedules"
-	$(BIN)/sim_run --random 1 2000
+	$(BIN)/sim_run --random-real 1 2000
 
 bench: $(BIN)/sim_run

@@ -2,6 +2,7 @@
 
     usage: sim_run DIR      DIR holds README, cluster.json, script and expect.log.
            sim_run --random FIRST COUNT [-v]   seeded random fault schedules (sim.h)
+           sim_run --random-real FIRST COUNT [-v]   the same with the real agent core
            sim_run --scale HOSTS VMS_PER_HOST SECONDS   speed of a big healthy cluster
     Prints "PASS sim/NAME" or "FAIL sim/NAME" (with the first differing lines); exits 1 on
     failure. SIM_REGEN=1 writes the produced log to DIR/expect.log instead, for review.
@@ -39,7 +40,7 @@ s_show_difference (const char *produced, const char *expected)
 //  Seeded random schedules: seeds first .. first + count - 1. A failing seed prints its log
 //  tail and the command that replays it.
 static int
-s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose)
+s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose, bool real)
 {
     //  Thousands of small databases: on tmpfs when there is one (fsync costs nothing there).
     char scratch [256];
@@ -59,7 +60,7 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
         mkdir (dir, 0700);
         FILE *out = open_memstream (&log, &size);
         sim_t *sim = out? sim_new (dir, out): NULL;
-        int rc = sim? sim_run_random (sim, seed, 60000, 60000): -1;
+        int rc = sim? sim_run_random (sim, seed, 60000, 60000, real): -1;
         int violations = sim? sim_violations (sim): 1;
         simulated += sim? sim_now (sim): 0;
         sim_destroy (&sim);
@@ -68,8 +69,9 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
         if (rc || violations) {
             failed++;
             const char *tail = log? log + (size > 6000? size - 6000: 0): "";
-            fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s --random %"
-                     PRIu64 " 1 -v\n", tail, seed, violations, program, seed);
+            fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s %s %"
+                     PRIu64 " 1 -v\n", tail, seed, violations, program,
+                     real? "--random-real": "--random", seed);
         }
         else
         if (verbose && log)
@@ -84,9 +86,10 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
     double seconds = (double) (end.tv_sec - start.tv_sec)
                    + (double) (end.tv_nsec - start.tv_nsec) / 1e9;
     fixture_files_remove_dir (scratch);
-    printf ("%s sim/random (%" PRIu64 " schedules from seed %" PRIu64 ", %" PRIu64 " failed; "
-            "%.0f schedules/s, %.0fx real time)\n", failed? "FAIL": "PASS", count, first,
-            failed, (double) count / seconds, (double) simulated / 1000 / seconds);
+    printf ("%s sim/random%s (%" PRIu64 " schedules from seed %" PRIu64 ", %" PRIu64
+            " failed; %.0f schedules/s, %.0fx real time)\n", failed? "FAIL": "PASS",
+            real? "-real-agents": "", count, first, failed, (double) count / seconds,
+            (double) simulated / 1000 / seconds);
     return failed? 1: 0;
 }
 
@@ -126,12 +129,14 @@ main (int argc, char **argv)
     log_init ("sim", LOG_LEVEL_INFO);
     if (argc == 5 && strcmp (argv [1], "--scale") == 0)
         return s_scale_run (atoi (argv [2]), atoi (argv [3]), atoll (argv [4]));
-    if (argc >= 4 && strcmp (argv [1], "--random") == 0)
+    bool real = argc >= 4 && strcmp (argv [1], "--random-real") == 0;
+    if (argc >= 4 && (real || strcmp (argv [1], "--random") == 0))
         return s_random_runs (argv [0], strtoull (argv [2], NULL, 10),
                               strtoull (argv [3], NULL, 10),
-                              argc > 4 && strcmp (argv [4], "-v") == 0);
+                              argc > 4 && strcmp (argv [4], "-v") == 0, real);
     if (argc != 2) {
-        fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random FIRST_SEED COUNT [-v]\n");
+        fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random[-real] FIRST_SEED COUNT "
+                 "[-v] | sim_run --scale HOSTS VMS_PER_HOST SECONDS\n");
         return 2;
     }
     const char *dir = argv [1];

@@ -9,6 +9,7 @@
     is a second copy, and is reported as a violation.
 */
 #include "sim.h"
+#include "agent_core.h"
 #include "loader.h"
 #include "log.h"
 
@@ -55,7 +56,17 @@ typedef struct {
     int run_count;                      // used entries of runs
     char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
     vec_t last;                         // s_last_t: the last command per VM it got one for
+    agent_core_t *core;                 // real agents: the agent's own core (else NULL)
+    agent_fx_t *fx;                     // real agents: its effects
+    vec_t jobs;                         // real agents: s_job_t its hypervisor is running
+    bool hung;                          // real agents: the hypervisor answers no job
 } s_agent_t;
+
+//  A hypervisor job of a real agent, finishing at `due`.
+typedef struct {
+    hv_job_t job;                       // as the core asked (owns its domain_xml)
+    int64_t due;                        // virtual ms it completes
+} s_job_t;
 
 //  One entry of an agent's last commands.
 typedef struct {
@@ -66,7 +77,7 @@ typedef struct {
 //  A message on its way from the scheduler to an agent.
 typedef struct {
     int agent;                          // index
-    wire_msg_t msg;                     // copy (a COMMAND's domain_xml is not kept)
+    wire_msg_t msg;                     // copy (a COMMAND's domain_xml is an owned copy)
 } s_delivery_t;
 
 struct sim {
@@ -83,6 +94,8 @@ struct sim {
     int vm_count;                       // entries of vms
     s_vm_t *vms;                        // owned: the VMs of the cluster
     bool check_memory;                  // compare memory with the database after commits
+    bool real_agents;                   // hosts run the real agent core (agent/agent_core.c)
+    bool flushing;                      // s_flush_deliveries is running (it is not reentrant)
     vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
     uint64_t next_session;              // agents' sessions, deterministic
     int violations;                     // invariants broken
@@ -210,6 +223,7 @@ s_size (sim_t *self, int hosts, int vms)
     self->vm_count = vms;
     for (int i = 0; i < hosts; i++) {
         self->agents [i].last = VEC_OF (s_last_t);
+        self->agents [i].jobs = VEC_OF (s_job_t);
         self->agents [i].automatic = true;
     }
     return 0;
@@ -291,8 +305,9 @@ s_commit (sim_t *self)
             if (agent < 0 || agent >= self->agent_count)
                 continue;
             s_delivery_t delivery = { agent, send->msg };
-            if (delivery.msg.kind == WIRE_COMMAND)
-                delivery.msg.body.command.domain_xml = NULL;
+            if (delivery.msg.kind == WIRE_COMMAND && delivery.msg.body.command.domain_xml)
+                delivery.msg.body.command.domain_xml =
+                    strdup (delivery.msg.body.command.domain_xml);
             vec_push (&self->deliveries, &delivery);
         }
     }
@@ -442,12 +457,27 @@ s_execute (sim_t *self, s_agent_t *agent, const wire_command_t *command, int vm)
     agent->report_due = true;
 }
 
+static void s_real_flush (sim_t *self, s_agent_t *agent);
+
 static void
 s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
 {
     if (agent->drop_in || !agent->talking) {
         if (msg->kind != WIRE_WELCOME || agent->talking)
             s_say (self, "scheduler -> %s: %s lost", agent->name, wire_kind_name (msg->kind));
+        return;
+    }
+    if (agent->core) {
+        if (msg->kind == WIRE_COMMAND) {
+            int vm = s_vm_index (self, msg->body.command.vm_uuid);
+            s_say (self, "%s <- %s vm '%s'%s%s (command %" PRIu64 ")", agent->name,
+                   command_action_name (msg->body.command.action),
+                   vm >= 0? self->vms [vm].name: msg->body.command.vm_uuid,
+                   msg->body.command.target_host [0]? " to ": "",
+                   msg->body.command.target_host, msg->body.command.id);
+        }
+        agent_core_on_message (agent->core, msg, self->now, agent->fx);
+        s_real_flush (self, agent);
         return;
     }
     switch (msg->kind) {
@@ -502,12 +532,202 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
 static void
 s_flush_deliveries (sim_t *self)
 {
-    //  Agents answer deliveries at once, which may queue more: take them in order.
+    //  Agents answer deliveries at once, which may queue more: the outermost call takes
+    //  them all in order (a nested call returns at once).
+    if (self->flushing)
+        return;
+    self->flushing = true;
     for (size_t i = 0; i < self->deliveries.count; i++) {
         s_delivery_t delivery = *(s_delivery_t *) vec_at (&self->deliveries, i);
         s_deliver (self, &self->agents [delivery.agent], &delivery.msg);
+        if (delivery.msg.kind == WIRE_COMMAND)
+            free (delivery.msg.body.command.domain_xml);
     }
     vec_clear (&self->deliveries);
+    self->flushing = false;
+}
+
+//  --------------------------------------------------------------------------
+//  Real agents: the agent's own core over a single-threaded hypervisor of the sim's
+//  (the agent's domain list), jobs taking virtual time
+
+static int64_t
+s_job_duration (const hv_job_t *job)
+{
+    if (job->kind != HV_JOB_COMMAND)
+        return 0;
+    return job->command.action == COMMAND_MIGRATE? 1000
+         : job->command.action == COMMAND_START? 200: 100;
+}
+
+//  Executes the core's effects: messages to the scheduler (through the link), jobs to the
+//  hypervisor (queued until they are due).
+static void
+s_real_flush (sim_t *self, s_agent_t *agent)
+{
+    agent_fx_t *fx = agent->fx;
+    for (size_t i = 0; i < fx->job_count; i++) {
+        s_job_t queued = { fx->jobs [i], self->now + s_job_duration (&fx->jobs [i]) };
+        fx->jobs [i].command.domain_xml = NULL;         // the queue owns it now
+        if (!vec_push (&agent->jobs, &queued))
+            hv_job_reset (&queued.job);
+    }
+    for (size_t i = 0; i < fx->msg_count; i++) {
+        wire_msg_t *msg = &fx->msgs [i];
+        if (agent->drop_out) {
+            if (msg->kind != WIRE_HEARTBEAT)
+                s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
+            continue;
+        }
+        core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
+                       self->now, self->now, &self->fx);
+        s_commit (self);
+    }
+    agent_fx_clear (fx);
+    s_flush_deliveries (self);
+}
+
+//  The agent process starts (again): a new core, a new session; its domains keep running.
+static void
+s_real_start (sim_t *self, s_agent_t *agent)
+{
+    agent_core_destroy (&agent->core);
+    for (size_t i = 0; i < agent->jobs.count; i++)
+        hv_job_reset (&((s_job_t *) vec_at (&agent->jobs, i))->job);
+    vec_clear (&agent->jobs);       // what the old process asked for dies with it
+    agent_core_config_t config = {
+        .session = ++self->next_session, .heartbeat_ms = SIM_HEARTBEAT_MS, .report_ms = 5000,
+        .hello_retry_ms = 1000, .workers = 2 };
+    snprintf (config.name, sizeof config.name, "%s", agent->name);
+    snprintf (config.host_id, sizeof config.host_id, "%s", agent->id);
+    snprintf (config.boot_id, sizeof config.boot_id, "boot-%.24s", agent->name);
+    snprintf (config.hypervisor_uri, sizeof config.hypervisor_uri, "test:///sim");
+    snprintf (config.migration_uri, sizeof config.migration_uri, "qemu+tcp://%.32s/system",
+              agent->name);
+    snprintf (config.agent_version, sizeof config.agent_version, "sim");
+    agent->core = agent_core_new (&config);
+    if (!agent->fx)
+        agent->fx = agent_fx_new ();
+    agent->started = agent->talking = true;
+    if (agent->core && agent->fx) {
+        agent_core_tick (agent->core, self->now, agent->fx);
+        s_real_flush (self, agent);
+    }
+}
+
+static void
+s_real_domain (sim_t *self, int vm, wire_domain_t *domain)
+{
+    memset (domain, 0, sizeof *domain);
+    snprintf (domain->name, sizeof domain->name, "%s", self->vms [vm].name);
+    snprintf (domain->uuid, sizeof domain->uuid, "%s", self->vms [vm].uuid);
+    domain->state = DOMAIN_RUNNING;
+    domain->vcpus = self->vms [vm].vcpus;
+    domain->memory_kib = self->vms [vm].memory_mib * 1024;
+    domain->persistent = true;
+}
+
+//  A lifecycle note from agent's hypervisor (as libvirt's event callback would post it).
+static void
+s_real_note (sim_t *self, s_agent_t *agent, int vm, event_kind_t event)
+{
+    if (!agent->core || !agent->talking)
+        return;
+    hv_note_t note = { .kind = HV_NOTE_EVENT, .event = event };
+    snprintf (note.uuid, sizeof note.uuid, "%s", self->vms [vm].uuid);
+    snprintf (note.name, sizeof note.name, "%s", self->vms [vm].name);
+    agent_core_on_note (agent->core, &note, self->now, agent->fx);
+    s_real_flush (self, agent);
+}
+
+//  One job the hypervisor finishes.
+static void
+s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
+{
+    hv_done_t done;
+    memset (&done, 0, sizeof done);
+    done.job = *job;
+    done.job.command.domain_xml = NULL;
+    const wire_command_t *command = &job->command;
+    int vm = s_vm_index (self, command->vm_uuid);
+    switch (job->kind) {
+        case HV_JOB_CONNECT:
+            done.capacity.cpus = agent->cpus;
+            done.capacity.memory_mib = agent->memory_mib;
+            break;
+        case HV_JOB_LIST:
+            done.domains = calloc ((size_t) agent->run_count + 1, sizeof *done.domains);
+            for (int i = 0; done.domains && i < agent->run_count; i++) {
+                int index = s_vm_index (self, agent->runs [i]);
+                if (index >= 0)
+                    s_real_domain (self, index, &done.domains [done.domain_count++]);
+            }
+            break;
+        case HV_JOB_LOOKUP: {
+            int index = s_vm_index (self, job->note.uuid);
+            done.rc = index >= 0 && s_runs (agent, self->vms [index].name);
+            if (done.rc)
+                s_real_domain (self, index, &done.domain);
+            break;
+        }
+        case HV_JOB_COMMAND: {
+            done.result.id = command->id;
+            done.result.vm_generation = command->vm_generation;
+            snprintf (done.result.vm_uuid, sizeof done.result.vm_uuid, "%s", command->vm_uuid);
+            done.result.status = RESULT_DONE;
+            const char *name = vm >= 0? self->vms [vm].name: "?";
+            s_agent_t *target = command->action == COMMAND_MIGRATE?
+                                s_agent (self, command->target_host): NULL;
+            if (vm < 0)
+                done.result.status = RESULT_FAILED;
+            else
+            if (command->action == COMMAND_START) {
+                if (!s_runs (agent, name))
+                    s_start_on (self, agent, name);
+            }
+            else
+            if (command->action == COMMAND_STOP)
+                s_run_remove (agent, name);
+            else
+            if (command->action == COMMAND_MIGRATE && target && target->talking
+            &&  !target->hung && !target->drop_in && s_runs (agent, name)) {
+                s_run_remove (agent, name);
+                s_start_on (self, target, name);
+                s_real_note (self, target, vm, EVENT_STARTED);
+            }
+            else
+                done.result.status = RESULT_FAILED;
+            snprintf (done.result.message, sizeof done.result.message, "%s",
+                      done.result.status == RESULT_DONE? "done": "failed in the sim");
+            break;
+        }
+        default:
+            break;                          // ABORT, PROGRESS: nothing running to act on
+    }
+    agent_core_on_done (agent->core, &done, self->now, agent->fx);
+    hv_done_reset (&done);
+    hv_job_reset (job);
+    s_real_flush (self, agent);
+}
+
+//  A step of a real agent: finished jobs, then what its core has due.
+static void
+s_real_step (sim_t *self, s_agent_t *agent)
+{
+    if (!agent->core || !agent->talking)
+        return;
+    for (size_t i = 0; !agent->hung && i < agent->jobs.count; ) {
+        s_job_t *queued = vec_at (&agent->jobs, i);
+        if (queued->due > self->now) {
+            i++;
+            continue;
+        }
+        hv_job_t job = queued->job;
+        vec_remove (&agent->jobs, i);
+        s_real_complete (self, agent, &job);
+    }
+    agent_core_tick (agent->core, self->now, agent->fx);
+    s_real_flush (self, agent);
 }
 
 //  --------------------------------------------------------------------------
@@ -521,6 +741,10 @@ s_step (sim_t *self)
         s_agent_t *agent = &self->agents [i];
         if (!agent->started || !agent->talking)
             continue;
+        if (agent->core) {
+            s_real_step (self, agent);
+            continue;
+        }
         if (agent->hello_due || (!agent->welcomed && self->now >= agent->next_hello))
             s_hello (self, agent);
         else
@@ -594,8 +818,15 @@ sim_destroy (sim_t **self_p)
     if (!self)
         return;
     log_set_sink (NULL, NULL);
-    for (int i = 0; i < self->agent_count; i++)
-        vec_free (&self->agents [i].last);
+    for (int i = 0; i < self->agent_count; i++) {
+        s_agent_t *agent = &self->agents [i];
+        vec_free (&agent->last);
+        for (size_t j = 0; j < agent->jobs.count; j++)
+            hv_job_reset (&((s_job_t *) vec_at (&agent->jobs, j))->job);
+        vec_free (&agent->jobs);
+        agent_core_destroy (&agent->core);
+        agent_fx_destroy (&agent->fx);
+    }
     free (self->agents);
     free (self->vms);
     fx_free (&self->fx);
@@ -631,6 +862,8 @@ s_load_cluster (sim_t *self, const char *path)
         return -1;
     }
     json_t *hosts = json_object_get (root, "hosts"), *vms = json_object_get (root, "vms");
+    const char *agents = json_string_value (json_object_get (root, "agents"));
+    self->real_agents = agents && strcmp (agents, "real") == 0;
     json_t *item;
     size_t index;
     if (s_size (self, (int) json_array_size (hosts), (int) json_array_size (vms))) {
@@ -796,6 +1029,18 @@ s_command (sim_t *self, char *line)
         return s_migrate (self, vm, count > 3? s_agent (self, words [3]): NULL);
     if (!agent)
         return -1;
+    if (self->real_agents && (!strcmp (verb, "hello") || !strcmp (verb, "restart-agent"))) {
+        if (strcmp (verb, "restart-agent") == 0)
+            s_say (self, "agent of host '%s' restarts", agent->name);
+        s_real_start (self, agent);
+        return 0;
+    }
+    if (strcmp (verb, "hang") == 0 && count > 3) {
+        agent->hung = strcmp (words [3], "on") == 0;
+        s_say (self, "hypervisor of host '%s' %s", agent->name,
+               agent->hung? "hangs": "answers again");
+        return 0;
+    }
     if (strcmp (verb, "hello") == 0 || strcmp (verb, "restart-agent") == 0) {
         if (strcmp (verb, "restart-agent") == 0)
             s_say (self, "agent of host '%s' restarts", agent->name);
@@ -820,7 +1065,8 @@ s_command (sim_t *self, char *line)
     }
     if (strcmp (verb, "manual") == 0 || strcmp (verb, "auto") == 0) {
         agent->automatic = strcmp (verb, "auto") == 0;
-        return 0;
+        agent->hung = self->real_agents && !agent->automatic;  // a real agent's hypervisor
+        return 0;                                               // stops answering instead
     }
     if (strcmp (verb, "drop") == 0 && count > 3) {
         agent->drop_in = !strcmp (words [3], "in") || !strcmp (words [3], "both");
@@ -895,7 +1141,8 @@ s_do (sim_t *self, const char *fmt, ...)
 }
 
 int
-sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
+sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
+                bool real_agents)
 {
     uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
     //  Shorter operation deadlines than a real cluster's, so a schedule settles quickly.
@@ -908,6 +1155,7 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
     int hosts = 3 + s_pick (&state, 3), vms = 3 + s_pick (&state, 6);
     if (s_size (self, hosts, vms))
         return -1;
+    self->real_agents = real_agents;
     for (int i = 0; i < self->agent_count; i++) {
         s_agent_t *agent = &self->agents [i];
         snprintf (agent->name, sizeof agent->name, "h%d", i + 1);

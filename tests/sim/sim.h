@@ -38,7 +38,11 @@ int sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_
 //  and back, lossy links, agent and scheduler restarts, migrations, stops and starts,
 //  agents that stop answering), then every fault healed and quiet_ms to converge, after
 //  which every VM must run exactly once (S2). The same seed gives the same run. 0 or -1.
-int sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms);
+//  real_agents: the hosts run the real agent core (agent/agent_core.c) over the simulator's
+//  single-threaded hypervisor; else scripted agents. ("manual" then means a hypervisor that
+//  stops answering.)
+int sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
+                    bool real_agents);
 
 //  Scale: hosts healthy agents with per_host VMs each, all created at once, run for
 //  duration_ms of virtual time; at the end every VM must run exactly once. 0 or -1.

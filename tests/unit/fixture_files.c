@@ -74,9 +74,12 @@ fixture_files_read (const char *path)
     FILE *file = fopen (path, "r");
     if (!file)
         return NULL;
-    char *text = calloc (1, 4096);
-    size_t size = text? fread (text, 1, 4095, file): 0;
-    (void) size;
+    long length = fseek (file, 0, SEEK_END) == 0? ftell (file): -1;
+    rewind (file);
+    char *text = length >= 0? malloc ((size_t) length + 1): NULL;
+    size_t size = text? fread (text, 1, (size_t) length, file): 0;
+    if (text)
+        text [size] = 0;
     fclose (file);
     return text;
 }

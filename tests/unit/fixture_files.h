@@ -29,7 +29,7 @@ int fixture_files_writef (const char *path, const char *format, ...)
 //  file cannot be read.
 void fixture_files_read_line (const char *path, char *out, size_t size);
 
-//  The first 4095 bytes of a file as a string (caller frees), or NULL.
+//  A whole file as a string (caller frees), or NULL.
 char *fixture_files_read (const char *path);
 
 #endif
