@@ -1,4 +1,4 @@
-/*  loader.c - the cluster state from the store into a scheduler core (see loader.h).
+/*  loader.c - the cluster state between the store and a scheduler core (see loader.h).
 */
 #include "loader.h"
 #include "log.h"
@@ -165,4 +165,27 @@ loader_reload (core_t *core, store_t *store, int64_t now)
                   "hosts, %zu vms seen, %zu managed vms", model_host_count (model),
                   model_vm_count (model), managed_spec_count (managed));
     return rc;
+}
+
+int
+loader_commit (core_t *core, store_t *store, fx_t *fx, uint64_t *seq, int64_t now)
+{
+    bool durable = true;
+    uint64_t next = *seq;
+    for (size_t i = 0; i < fx->mutations.count; i++) {
+        mutation_t *mutation = vec_at (&fx->mutations, i);
+        mutation->seq = ++next;
+        if (store_apply (store, mutation))
+            durable = false;
+    }
+    if (store_commit (store))
+        durable = false;
+    if (durable) {
+        *seq = next;
+        return 0;
+    }
+    if (loader_reload (core, store, now))
+        log_error ("cannot roll back to the database; memory may be ahead of it until a "
+                   "restart");
+    return -1;
 }

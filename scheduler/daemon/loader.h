@@ -1,4 +1,5 @@
-/*  loader.h - the cluster state from the store into a scheduler core.
+/*  loader.h - the cluster state between the store and a scheduler core: loading, and the
+    commit that keeps memory equal to the database.
 
     One reader of the database for the core: at start-up, and after a failed commit, when
     memory must again equal the database (DESIGN.md §4: memory is never ahead of what is
@@ -22,5 +23,12 @@ int loader_load (core_t *core, store_t *store, int64_t now);
 //  reported in the lost batch is gone), operations in flight are forgotten (their records
 //  were never durable or are read back as the database has them). 0 or -1.
 int loader_reload (core_t *core, store_t *store, int64_t now);
+
+//  Commits the mutations of one or more core entry points as the daemon does: numbers them
+//  from *seq on (mutation_t.seq), writes them in one batch and commits. 0 when durable (*seq
+//  is then the last number given); -1 when the batch failed, after rolling core back to the
+//  store (loader_reload; the numbers are given out again). The messages in fx may leave only
+//  after 0. fx's mutations are left for the caller to clear.
+int loader_commit (core_t *core, store_t *store, fx_t *fx, uint64_t *seq, int64_t now);
 
 #endif

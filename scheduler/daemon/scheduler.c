@@ -156,18 +156,8 @@ s_transmit (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
 static void
 s_commit_and_reply (scheduler_t *self)
 {
-    bool durable = true;
-    uint64_t seq = self->mutation_seq;
-    for (size_t i = 0; i < self->fx.mutations.count; i++) {
-        mutation_t *mutation = vec_at (&self->fx.mutations, i);
-        mutation->seq = ++seq;
-        if (store_apply (self->store, mutation))
-            durable = false;
-    }
-    if (store_commit (self->store))
-        durable = false;
-    if (durable)
-        self->mutation_seq = seq;       // a failed batch's numbers are given out again
+    bool durable = loader_commit (self->core, self->store, &self->fx, &self->mutation_seq,
+                                  clock_boottime_ms ()) == 0;
     size_t dropped = 0;
     for (size_t i = 0; i < self->fx.sends.count; i++) {
         fx_send_t *send = vec_at (&self->fx.sends, i);
@@ -186,9 +176,6 @@ s_commit_and_reply (scheduler_t *self)
     if (dropped)
         log_error ("dropped %zu messages because the database write failed; peers will retry",
                    dropped);
-    if (!durable && loader_reload (self->core, self->store, clock_boottime_ms ()))
-        log_error ("cannot roll back to the database '%s'; memory may be ahead of it until "
-                   "a restart", self->config.database);
     fx_clear (&self->fx);
     vec_clear (&self->replies);
 }

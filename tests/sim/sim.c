@@ -287,18 +287,7 @@ static void
 s_commit (sim_t *self)
 {
     bool wrote = self->fx.mutations.count > 0;
-    bool durable = true;
-    uint64_t seq = self->mutation_seq;
-    for (size_t i = 0; i < self->fx.mutations.count; i++) {
-        mutation_t *mutation = vec_at (&self->fx.mutations, i);
-        mutation->seq = ++seq;
-        if (store_apply (self->store, mutation))
-            durable = false;
-    }
-    if (store_commit (self->store))
-        durable = false;
-    if (durable) {
-        self->mutation_seq = seq;
+    if (loader_commit (self->core, self->store, &self->fx, &self->mutation_seq, self->now) == 0) {
         for (size_t i = 0; i < self->fx.sends.count; i++) {
             const fx_send_t *send = vec_at (&self->fx.sends, i);
             int agent = (int) send->peer - 1;
@@ -311,8 +300,6 @@ s_commit (sim_t *self)
             vec_push (&self->deliveries, &delivery);
         }
     }
-    else
-        loader_reload (self->core, self->store, self->now);
     fx_clear (&self->fx);
     if (wrote && self->check_memory)
         s_check_memory (self);

@@ -30,6 +30,7 @@ typedef struct {
     fx_t fx;                        // effects of the current entry point
     int64_t now;                    // virtual boot ms
     int commits;                    // non-empty batches committed or failed so far
+    uint64_t mutation_seq;          // last committed mutation number
     int fail_at;                    // the batch that fails (0: none)
     int failed;                     // batches that failed
     uint64_t sent [256];            // ids of the COMMANDs that left
@@ -125,22 +126,14 @@ s_commit (s_daemon_t *d)
 {
     if (d->fx.mutations.count && ++d->commits == d->fail_at)    // a batch to write
         store_fail_at (d->store, 1);
-    bool durable = true;
-    for (size_t i = 0; i < d->fx.mutations.count; i++)
-        if (store_apply (d->store, vec_at (&d->fx.mutations, i)))
-            durable = false;
-    if (store_commit (d->store))
-        durable = false;
+    bool durable = loader_commit (d->core, d->store, &d->fx, &d->mutation_seq, d->now) == 0;
     store_fail_at (d->store, 0);
     for (size_t i = 0; durable && i < d->fx.sends.count; i++) {
         const fx_send_t *send = vec_at (&d->fx.sends, i);
         if (send->msg.kind == WIRE_COMMAND && d->sent_count < 256)
             d->sent [d->sent_count++] = send->msg.body.command.id;
     }
-    if (!durable) {
-        d->failed++;
-        loader_reload (d->core, d->store, d->now);
-    }
+    d->failed += !durable;
     fx_clear (&d->fx);
     if (!s_memory_is_database (d))
         d->mismatches++;
