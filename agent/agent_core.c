@@ -37,6 +37,8 @@ struct agent_core_t {
     int64_t connect_backoff;        // next hypervisor reconnect delay
     int64_t next_connect;           // when to connect again (while not up)
     bool list_pending;              // a LIST job is out
+    uint64_t token_seen;            // newest REPORT_REQUEST token received
+    uint64_t list_token;            // token_seen when the LIST job out was asked (echoed)
     bool report_wanted;             // a REPORT is due: LIST once the hv is up and none out
     size_t lookups;                 // LOOKUP jobs out
     int64_t next_hello;             // when to send HELLO (while not registered)
@@ -161,6 +163,7 @@ s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
         if (job) {
             job->link = self->link;
             self->list_pending = true;
+            self->list_token = self->token_seen;    // the list is younger than this request
             self->report_wanted = false;
         }
     }
@@ -218,7 +221,8 @@ agent_core_next_deadline (const agent_core_t *self)
 //  Scheduler messages
 
 static void
-s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now)
+s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now,
+              agent_fx_t *fx)
 {
     if (!self->hello_seq || welcome->hello_seq != self->hello_seq) {
         log_debug ("ignored a welcome for hello %" PRIu64 " (waiting for %" PRIu64 ")",
@@ -228,6 +232,7 @@ s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now)
     self->hello_seq = 0;
     self->generation = welcome->generation;
     self->leader_epoch = welcome->leader_epoch;
+    commands_refuse_stale (self->commands, self->generation, fx);
     commands_note_epoch (self->commands, welcome->leader_epoch);
     if (welcome->heartbeat_ms >= 10)
         self->heartbeat_ms = welcome->heartbeat_ms;
@@ -240,12 +245,14 @@ s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now)
 }
 
 static void
-s_on_reject (agent_core_t *self, const wire_reject_t *reject, int64_t now)
+s_on_reject (agent_core_t *self, const wire_reject_t *reject, int64_t now,
+             agent_fx_t *fx)
 {
     self->stats.rejects++;
     if (reject->reregister) {
         log_warn ("scheduler asks to register again: %s", reject->reason);
         self->generation = 0;
+        commands_refuse_stale (self->commands, 0, fx);  // none may begin unregistered
         self->hello_seq = 0;
         self->next_hello = now;
         return;
@@ -269,16 +276,18 @@ agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
 {
     self->stats.received++;
     if (msg->kind == WIRE_WELCOME)
-        s_on_welcome (self, &msg->body.welcome, now);
+        s_on_welcome (self, &msg->body.welcome, now, fx);
     else
     if (msg->kind == WIRE_REJECT)
-        s_on_reject (self, &msg->body.reject, now);
+        s_on_reject (self, &msg->body.reject, now, fx);
     else
     if (msg->kind == WIRE_COMMAND)
         commands_receive (self->commands, &msg->body.command, self->generation, now, fx);
     else
     if (msg->kind == WIRE_REPORT_REQUEST) {
         log_debug ("report requested: %s", msg->body.report_request.reason);
+        if (msg->body.report_request.token > self->token_seen)
+            self->token_seen = msg->body.report_request.token;
         if (self->generation && self->hv_up && !self->stopping)
             s_want_report (self, now);
     }
@@ -398,6 +407,7 @@ s_on_list (agent_core_t *self, hv_done_t *done, int64_t now, agent_fx_t *fx)
     if (!msg)
         return;
     msg->body.report.hypervisor_connected = true;
+    msg->body.report.request_token = self->list_token;
     msg->body.report.domains = done->domains;
     msg->body.report.domain_count = done->domain_count;
     done->domains = NULL;

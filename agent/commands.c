@@ -198,6 +198,23 @@ s_answer (agent_fx_t *fx, const wire_command_t *command, command_status_t status
     s_emit (fx, &result);
 }
 
+void
+commands_refuse_stale (commands_t *self, uint64_t generation, agent_fx_t *fx)
+{
+    for (size_t i = 0; i < self->queued; ) {
+        wire_command_t *command = &self->queue [i];
+        if (command->host_generation == generation) {
+            i++;
+            continue;
+        }
+        s_answer (fx, command, RESULT_STALE, "stale: the agent registered again (command of "
+                  "generation %" PRIu64 ") before it began", command->host_generation);
+        free (command->domain_xml);
+        memmove (command, command + 1, (self->queued - i - 1) * sizeof *command);
+        self->queued--;
+    }
+}
+
 static void
 s_remember (commands_t *self, const wire_command_result_t *result)
 {

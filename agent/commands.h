@@ -54,6 +54,11 @@ void commands_on_done (commands_t *self, const hv_done_t *done, int64_t now, age
 //  migration); INT64_MAX when nothing is waiting for time.
 int64_t commands_next_deadline (const commands_t *self);
 
+//  The agent's registration changed (generation: the new one, 0 while it registers again):
+//  queued commands of another generation are answered STALE and dropped, never begun.
+//  Running ones go on (they began under their own registration).
+void commands_refuse_stale (commands_t *self, uint64_t generation, agent_fx_t *fx);
+
 //  At shutdown: drop queued commands (running ones go on until their outcome arrives;
 //  timeouts are still enforced by commands_tick).
 void commands_drop_queued (commands_t *self);

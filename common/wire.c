@@ -381,6 +381,7 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
                                WIRE_MAX_DOMAINS))
                 return -1;
             out->body.report.hypervisor_connected = report->hypervisor_connected;
+            out->body.report.request_token = report->request_token;
             if (report->n_domains) {
                 out->body.report.domains = calloc (report->n_domains, sizeof (wire_domain_t));
                 if (!out->body.report.domains)
@@ -447,6 +448,7 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
             return s_take_result (check, in->command_result, &out->body.result);
         case VMSCHED__ENVELOPE__BODY_REPORT_REQUEST:
             out->kind = WIRE_REPORT_REQUEST;
+            out->body.report_request.token = in->report_request->token;
             return s_copy_text (check, "report_request.reason", in->report_request->reason,
                                 out->body.report_request.reason,
                                 sizeof out->body.report_request.reason, false);
@@ -595,6 +597,8 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             vmsched__report__init (&out->report);
             out->report.has_hypervisor_connected = true;
             out->report.hypervisor_connected = r->hypervisor_connected;
+            out->report.has_request_token = r->request_token != 0;
+            out->report.request_token = r->request_token;
             if (r->domain_count) {
                 out->domains = calloc (r->domain_count, sizeof (Vmsched__Domain));
                 out->domain_ptrs = calloc (r->domain_count, sizeof (Vmsched__Domain *));
@@ -689,6 +693,8 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
         case WIRE_REPORT_REQUEST:
             vmsched__report_request__init (&out->report_request);
             out->report_request.reason = (char *) msg->body.report_request.reason;
+            out->report_request.has_token = msg->body.report_request.token != 0;
+            out->report_request.token = msg->body.report_request.token;
             env->body_case = VMSCHED__ENVELOPE__BODY_REPORT_REQUEST;
             env->report_request = &out->report_request;
             return 0;

@@ -114,6 +114,8 @@ typedef struct {
     bool hypervisor_connected;          // agent currently connected to libvirtd
     uint32_t domain_count;              // used entries of domains (report only)
     wire_domain_t *domains;             // owned array (report only)
+    uint64_t request_token;             // report only: the newest REPORT_REQUEST token the
+                                        // agent had received before listing (0 none)
 } wire_report_t;                        // also used for WIRE_HEARTBEAT (count 0)
 
 typedef struct {
@@ -128,6 +130,7 @@ typedef struct {
 
 typedef struct {
     char reason [WIRE_TEXT_SIZE];       // why a full report is asked for (may be empty)
+    uint64_t token;                     // echoed by the reports listed after it (0: none)
 } wire_report_request_t;
 
 typedef struct {

@@ -337,6 +337,7 @@ core_flush (core_t *self, fx_t *fx)
             wire_msg_init (&msg, WIRE_REPORT_REQUEST);
             snprintf (msg.body.report_request.reason, sizeof msg.body.report_request.reason,
                       "where a vm runs must be confirmed");
+            msg.body.report_request.token = item->token;
         }
         else {
             wire_msg_init (&msg, WIRE_COMMAND);

@@ -16,6 +16,7 @@ struct managed {
     vec_t spec_by_uuid;         // spec_t *, borrowed from specs, sorted by uuid
     vec_t rules;                // rule_record_t, sorted by name
     uint64_t last_op_id;        // highest operation id handed out
+    uint64_t last_token;        // REPORT_REQUEST tokens handed out in this process
 };
 
 static int
@@ -201,4 +202,10 @@ uint64_t
 managed_next_op_id (managed_t *self)
 {
     return ++self->last_op_id;
+}
+
+uint64_t
+managed_next_token (managed_t *self, uint64_t epoch)
+{
+    return (epoch << 32) | (++self->last_token & 0xffffffffu);
 }

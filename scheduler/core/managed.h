@@ -33,13 +33,17 @@ typedef struct {
 //  A host where a copy may run because a command went there (DESIGN.md §5.9), and what is
 //  known of that command. It leaves the set only by proof: once the command is settled
 //  (its host answered it, or it can no longer be executing: op_deadline_ms passed since it
-//  last left), a full report of that host numbered above proof_serial clears it; a copy the
+//  last left), a full report of that host listed after a REPORT_REQUEST sent since (it
+//  echoes that request's token) clears it; a copy the
 //  report lists is then an observed copy instead.
 typedef struct {
     may_run_record_t record;        // persistent part
     int64_t last_sent;              // boot ms the command last left (or this scheduler began)
     bool answered;                  // the command's host sent its final result
-    uint64_t proof_serial;          // 0 until settled; then a later full report clears it
+    uint64_t proof_token;           // 0 until settled; then a full report of the host that
+                                    // echoes this REPORT_REQUEST token (or a later one)
+                                    // clears it: that list is younger than the settling
+    int64_t asked;                  // boot ms the report with proof_token was last asked
 } may_run_t;
 
 #define SPEC_MAY_RUN_MAX 8          // commands that may have left copies, per VM
@@ -91,5 +95,7 @@ const rule_record_t *managed_rule_at (const managed_t *self, size_t index);
 //  Operation ids: continue after the highest stored one; each call returns a new id.
 void managed_set_op_base (managed_t *self, uint64_t highest_used);
 uint64_t managed_next_op_id (managed_t *self);
+//  REPORT_REQUEST tokens: increasing within a leader epoch and across epochs.
+uint64_t managed_next_token (managed_t *self, uint64_t epoch);
 
 #endif

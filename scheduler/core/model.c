@@ -387,6 +387,7 @@ model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
     //  What this host reported before belongs to its previous registration.
     host->live.reported = false;
     host->live.report_serial = 0;
+    host->live.report_token = 0;
     host->live.session = session;
     host->live.heard = true;
     host->live.last_heard = now;
@@ -563,6 +564,7 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
         return;     // an empty list then means "unknown", not "no domains"
     host->live.reported = true;
     host->live.report_serial = ++self->reports;
+    host->live.report_token = report->request_token;
     for (uint32_t i = 0; i < report->domain_count; i++)
         s_observe_domain (self, host, &report->domains [i], wall, out);
 

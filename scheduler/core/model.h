@@ -33,6 +33,7 @@ typedef struct {
     bool reported;              // a full report arrived since the scheduler started
     int64_t report_requested;   // boot ms of the last report request sent to it
     uint64_t report_serial;     // number of its latest full report (model_report_serial)
+    uint64_t report_token;      // the REPORT_REQUEST token its latest full report echoed
     uint64_t rejected;          // messages from this host refused since start
     uint64_t peer;              // the daemon's opaque id of the agent's connection (0: none)
 } host_live_t;

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_RESULT_ASK_FACTOR 5   // an accepted command without a result is sent again after
+                                // this many resend intervals
+
 void
 reconcile_config_defaults (reconcile_config_t *config)
 {
@@ -188,35 +191,44 @@ s_may_run_remove (model_t *model, spec_t *spec, uint32_t index, const char *why,
     spec->may_run_count--;
 }
 
-//  True when the outbox already asks host for a report (several VMs may wait on one).
-static bool
-s_report_requested (const outbox_t *outbox, const host_t *host)
+//  The outbox's report request to host (several VMs may wait on one), or NULL.
+static outbound_t *
+s_report_request_to (outbox_t *outbox, const host_t *host)
 {
     for (size_t i = 0; i < outbox->count; i++) {
-        const outbound_t *item = vec_at (outbox, i);
+        outbound_t *item = vec_at (outbox, i);
         if (item->report_request && strcmp (item->host_id, host->record.id) == 0)
-            return true;
+            return item;
     }
-    return false;
+    return NULL;
 }
 
-//  Asks host for a full report, once per step.
+//  Asks host for a full report, once per step; its reports will echo token (or a later
+//  one: one request carries the highest token asked for in the step).
 static void
-s_request_report (const host_t *host, outbox_t *outbox)
+s_request_report (const host_t *host, uint64_t token, outbox_t *outbox)
 {
-    if (!outbox || host->record.state != HOST_STATE_UP || s_report_requested (outbox, host))
+    if (!outbox || host->record.state != HOST_STATE_UP)
         return;
-    outbound_t *item = s_outbox_add (outbox);
-    if (item) {
+    outbound_t *item = s_report_request_to (outbox, host);
+    if (!item && (item = s_outbox_add (outbox))) {
         snprintf (item->host_id, sizeof item->host_id, "%s", host->record.id);
         item->report_request = true;
     }
+    if (item && token > item->token)
+        item->token = token;
 }
 
-//  Settles and clears the spec's may-run entries that reports have proved absent.
+#define S_PROOF_ASK_MS 1000     // a proof report is asked for again this often
+
+//  Settles and clears the spec's may-run entries that reports have proved absent. A
+//  report proves only what it lists after the command settled: it must echo the token of
+//  a REPORT_REQUEST sent after that (an older report may still be on its way, from a host
+//  whose link is slower than the one that brought the answer).
 static void
-s_may_run_update (model_t *model, spec_t *spec, const reconcile_config_t *config,
-                  int64_t now, int64_t wall, outbox_t *outbox, mutations_t *out)
+s_may_run_update (model_t *model, managed_t *managed, spec_t *spec,
+                  const reconcile_config_t *config, int64_t now, int64_t wall,
+                  outbox_t *outbox, mutations_t *out)
 {
     for (uint32_t i = spec->may_run_count; i-- > 0; ) {
         may_run_t *entry = &spec->may_run [i];
@@ -228,38 +240,35 @@ s_may_run_update (model_t *model, spec_t *spec, const reconcile_config_t *config
         }
         bool in_flight = spec->op.record.id == entry->record.op_id;
         int64_t deadline = config->op_deadline_ms + config->migration_timeout_ms;
-        if (!entry->proof_serial
+        if (!entry->proof_token
         &&  (entry->answered || (!in_flight && now - entry->last_sent >= deadline))) {
-            //  From here on, a full report of the host tells the truth about this command:
-            //  the first one numbered from proof_serial on.
-            entry->proof_serial = model_report_serial (model) + 1;
+            //  From here on, a list the host makes tells the truth about this command.
+            entry->proof_token = managed_next_token (managed, config->epoch);
+            entry->asked = 0;
         }
-        if (entry->proof_serial && host->live.reported
-        &&  host->live.report_serial >= entry->proof_serial) {
+        if (entry->proof_token && host->live.reported
+        &&  host->live.report_token >= entry->proof_token) {
             vm_t *copy = model_vm_copy (model, spec->record.uuid, host->record.id);
             s_may_run_remove (model, spec, i, copy && model_vm_active (copy)?
                               "its report lists the copy": "its report does not list it",
                               wall, out);
             continue;
         }
-        if (entry->proof_serial)
-            s_request_report (host, outbox);
+        if (entry->proof_token && now - entry->asked >= S_PROOF_ASK_MS) {
+            entry->asked = now;
+            s_request_report (host, entry->proof_token, outbox);
+        }
     }
 }
 
-//  The command op_id has its final answer: the entries it made settle, and the next full
-//  report of their host proves whether a copy is there.
+//  The command op_id has its final answer: the entries it made settle (s_may_run_update
+//  then asks their host for the report that proves whether a copy is there).
 static void
-s_may_run_answered (model_t *model, spec_t *spec, uint64_t op_id)
+s_may_run_answered (spec_t *spec, uint64_t op_id)
 {
-    for (uint32_t i = 0; i < spec->may_run_count; i++) {
-        may_run_t *entry = &spec->may_run [i];
-        if (entry->record.op_id != op_id || entry->answered)
-            continue;
-        entry->answered = true;
-        if (!entry->proof_serial)
-            entry->proof_serial = model_report_serial (model) + 1;
-    }
+    for (uint32_t i = 0; i < spec->may_run_count; i++)
+        if (spec->may_run [i].record.op_id == op_id)
+            spec->may_run [i].answered = true;
 }
 
 //  The host of spec's may-run entries when they all name one host that is up and has
@@ -415,6 +424,14 @@ s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t
                       spec->record.name, op->record.id);
             s_send (model, spec, config, now, outbox);
         }
+        else
+        if (op->accepted && now - op->last_sent >= S_RESULT_ASK_FACTOR * config->resend_ms) {
+            //  A result can be lost (a reconnect drops it, a late older message overtakes
+            //  it): the agent answers a repeat with where the command stands.
+            log_info ("vm '%s': no result of command %" PRIu64 " yet; asking again",
+                      spec->record.name, op->record.id);
+            s_send (model, spec, config, now, outbox);
+        }
         return;
     }
     s_fail_op (model, spec, why, config, now, wall, outbox, out);
@@ -468,7 +485,7 @@ s_stop_extra_copy (s_step_t *step, spec_t *spec, const host_t *placed, int64_t n
             continue;
         if (strcmp (spec->stale_copy_on, host->record.id) == 0
         &&  (!host->live.reported || host->live.report_serial < spec->stale_copy_serial)) {
-            s_request_report (host, outbox);    // stopped: what it has now is its next report
+            s_request_report (host, 0, outbox); // stopped: what it has now is its next report
             return true;
         }
         if (host->record.state != HOST_STATE_UP || !host->live.reported) {
@@ -637,7 +654,8 @@ static bool
 s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outbox,
           mutations_t *out)
 {
-    s_may_run_update (step->model, spec, step->config, now, wall, outbox, out);
+    s_may_run_update (step->model, step->managed, spec, step->config, now, wall, outbox,
+                      out);
     host_t *host = s_observed_on (step->model, spec);
     bool reachable = host && host->record.state == HOST_STATE_UP && host->live.reported;
     if (host) {
@@ -776,13 +794,13 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
         //  A late answer to a command that ended unanswered still settles where it went.
         spec_t *waiting = final? managed_spec_by_may_run_op (managed, result->id): NULL;
         if (waiting && !waiting->op.record.id)
-            s_may_run_answered (model, waiting, result->id);
+            s_may_run_answered (waiting, result->id);
         log_debug ("result %s of command %" PRIu64 " from host '%s' matches no operation",
                    command_status_name (result->status), result->id, host->record.name);
         return;
     }
     if (final)
-        s_may_run_answered (model, spec, result->id);
+        s_may_run_answered (spec, result->id);
     vm_op_t *op = &spec->op;
     switch (result->status) {
         case RESULT_ACCEPTED:

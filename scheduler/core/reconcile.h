@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     char host_id [WIRE_ID_SIZE];    // destination host
     bool report_request;            // ask for a full report instead of sending a command
+    uint64_t token;                 // report_request: the token its reports will echo
     wire_command_t command;         // domain_xml borrowed from the spec (valid until the
                                     // next change of the managed state)
 } outbound_t;

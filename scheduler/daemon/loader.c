@@ -105,9 +105,8 @@ s_restore_spec (store_t *store, spec_t *spec, const spec_t *old)
             &&  strcmp (was->record.host_id, entry->record.host_id) == 0) {
                 entry->last_sent = was->last_sent;
                 entry->answered = was->answered;
-                entry->proof_serial = 0;        // report numbers restart with the reload
-                if (entry->answered)
-                    entry->proof_serial = 1;
+                entry->proof_token = was->proof_token;  // tokens are not in the store
+                entry->asked = 0;
             }
         }
 }

@@ -142,7 +142,7 @@ main (int argc, char **argv)
     wire_msg_init (&msg, WIRE_REPORT);
     strcpy (msg.host_id, host);
     msg.generation = 3;
-    msg.body.report = (wire_report_t) { true, 2, malloc (sizeof domains) };
+    msg.body.report = (wire_report_t) { true, 2, malloc (sizeof domains), 0 };
     memcpy (msg.body.report.domains, domains, sizeof domains);
     s_message (dir, &msg);
 

@@ -68,7 +68,7 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
             fclose (out);
         if (rc || violations) {
             failed++;
-            const char *tail = log? log + (size > 6000? size - 6000: 0): "";
+            const char *tail = log? log + (size > 6000 && !verbose? size - 6000: 0): "";
             fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s %s %"
                      PRIu64 " 1 -v\n", tail, seed, violations, program,
                      real? "--random-real": "--random", seed);

@@ -45,6 +45,9 @@ typedef struct {
     bool automatic;                     // carries out commands by itself
     bool drop_in;                       // scheduler -> agent messages are lost
     bool drop_out;                      // agent -> scheduler messages are lost
+    int64_t delay_ms;                   // messages either way arrive up to this much later
+                                        // (each its own delay: they overtake each other)
+    bool duplicate;                     // messages either way arrive twice
     bool welcomed;                      // has a generation
     bool hello_due;                     // will say HELLO at the next step
     bool report_due;                    // will send a full report at the next step
@@ -53,6 +56,9 @@ typedef struct {
     uint64_t generation;                // from the last WELCOME
     int64_t next_heartbeat;             // virtual ms
     int64_t next_hello;                 // virtual ms of the next HELLO retry (no WELCOME yet)
+    int64_t next_report;                // virtual ms of the next periodic full report
+    uint64_t token_seen;                // newest REPORT_REQUEST token received (echoed)
+    uint64_t hello_seq;                 // seq of its newest HELLO (only its WELCOME counts)
     int run_count;                      // used entries of runs
     char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
     vec_t last;                         // s_last_t: the last command per VM it got one for
@@ -78,7 +84,15 @@ typedef struct {
 typedef struct {
     int agent;                          // index
     wire_msg_t msg;                     // copy (a COMMAND's domain_xml is an owned copy)
+    int64_t due;                        // virtual ms it arrives
 } s_delivery_t;
+
+//  A message from an agent on its way to the scheduler (delayed or duplicated links).
+typedef struct {
+    int agent;                          // index
+    wire_msg_t msg;                     // owned copy (a REPORT's domains too)
+    int64_t due;                        // virtual ms it arrives
+} s_inbound_t;
 
 struct sim {
     FILE *out;                          // the log
@@ -96,6 +110,9 @@ struct sim {
     bool check_memory;                  // compare memory with the database after commits
     bool real_agents;                   // hosts run the real agent core (agent/agent_core.c)
     bool flushing;                      // s_flush_deliveries is running (it is not reentrant)
+    int workers;                        // real agents: command workers each (default 2)
+    vec_t inbound;                      // s_inbound_t: agent messages still on their way
+    uint64_t link_random;               // the links' own random state (delays, seeded)
     vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
     uint64_t next_session;              // agents' sessions, deterministic
     int violations;                     // invariants broken
@@ -283,6 +300,32 @@ s_check_memory (sim_t *self)
     core_destroy (&fresh);
 }
 
+//  The links' deterministic randomness (xorshift64*).
+static int64_t
+s_link_delay (sim_t *self, int64_t max_ms)
+{
+    uint64_t *x = &self->link_random;
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return max_ms > 0? (int64_t) ((*x * 2685821657736338717ULL) % (uint64_t) (max_ms + 1)): 0;
+}
+
+//  Queues a copy of a scheduler message for agent (twice on a duplicating link).
+static void
+s_queue_delivery (sim_t *self, int agent, const wire_msg_t *msg)
+{
+    const s_agent_t *to = &self->agents [agent];
+    for (int copy = 0; copy < (to->duplicate? 2: 1); copy++) {
+        s_delivery_t delivery = { agent, *msg, self->now + s_link_delay (self, to->delay_ms) };
+        if (delivery.msg.kind == WIRE_COMMAND && delivery.msg.body.command.domain_xml)
+            delivery.msg.body.command.domain_xml =
+                strdup (delivery.msg.body.command.domain_xml);
+        if (!vec_push (&self->deliveries, &delivery) && delivery.msg.kind == WIRE_COMMAND)
+            free (delivery.msg.body.command.domain_xml);
+    }
+}
+
 static void
 s_commit (sim_t *self)
 {
@@ -293,11 +336,7 @@ s_commit (sim_t *self)
             int agent = (int) send->peer - 1;
             if (agent < 0 || agent >= self->agent_count)
                 continue;
-            s_delivery_t delivery = { agent, send->msg };
-            if (delivery.msg.kind == WIRE_COMMAND && delivery.msg.body.command.domain_xml)
-                delivery.msg.body.command.domain_xml =
-                    strdup (delivery.msg.body.command.domain_xml);
-            vec_push (&self->deliveries, &delivery);
+            s_queue_delivery (self, agent, &send->msg);
         }
     }
     fx_clear (&self->fx);
@@ -317,6 +356,65 @@ s_key (const s_agent_t *agent)
     return &principal;
 }
 
+//  The scheduler receives msg from agent now.
+static void
+s_arrive (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
+{
+    core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
+                   self->now, self->now, &self->fx);
+    s_commit (self);
+}
+
+//  A stamped message from agent onto its link: lost, delayed (a copy waits), duplicated, or
+//  there at once.
+static void
+s_to_scheduler (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
+{
+    if (agent->drop_out) {
+        if (msg->kind != WIRE_HEARTBEAT)
+            s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
+        return;
+    }
+    if (!agent->delay_ms && !agent->duplicate) {
+        s_arrive (self, agent, msg);
+        return;
+    }
+    for (int copy = 0; copy < (agent->duplicate? 2: 1); copy++) {
+        s_inbound_t inbound = { (int) (agent - self->agents), *msg,
+                                self->now + s_link_delay (self, agent->delay_ms) };
+        if (msg->kind == WIRE_REPORT || msg->kind == WIRE_HEARTBEAT) {
+            //  The copy owns its own domain list (the sender frees its one).
+            size_t bytes = msg->body.report.domain_count * sizeof (wire_domain_t);
+            inbound.msg.body.report.domains = bytes? malloc (bytes): NULL;
+            if (bytes && !inbound.msg.body.report.domains)
+                continue;
+            if (bytes)
+                memcpy (inbound.msg.body.report.domains, msg->body.report.domains, bytes);
+        }
+        if (!vec_push (&self->inbound, &inbound)
+        &&  (msg->kind == WIRE_REPORT || msg->kind == WIRE_HEARTBEAT))
+            free (inbound.msg.body.report.domains);
+    }
+}
+
+//  Agent messages whose time has come reach the scheduler.
+static void
+s_flush_inbound (sim_t *self)
+{
+    for (size_t i = 0; i < self->inbound.count; ) {
+        s_inbound_t *queued = vec_at (&self->inbound, i);
+        if (queued->due > self->now) {
+            i++;
+            continue;
+        }
+        s_inbound_t inbound = *queued;
+        vec_remove (&self->inbound, i);
+        s_arrive (self, &self->agents [inbound.agent], &inbound.msg);
+        if (inbound.msg.kind == WIRE_REPORT || inbound.msg.kind == WIRE_HEARTBEAT)
+            free (inbound.msg.body.report.domains);
+    }
+}
+
 static void
 s_send (sim_t *self, s_agent_t *agent, wire_msg_t *msg)
 {
@@ -324,14 +422,7 @@ s_send (sim_t *self, s_agent_t *agent, wire_msg_t *msg)
     msg->generation = agent->generation;
     msg->session = agent->session;
     msg->seq = ++agent->seq;
-    if (agent->drop_out) {
-        if (msg->kind != WIRE_HEARTBEAT)
-            s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
-        return;
-    }
-    core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
-                   self->now, self->now, &self->fx);
-    s_commit (self);
+    s_to_scheduler (self, agent, msg);
 }
 
 static void
@@ -351,6 +442,7 @@ s_hello (sim_t *self, s_agent_t *agent)
     agent->hello_due = false;
     agent->next_hello = self->now + 1000;   // as the agent: again each second until welcomed
     s_send (self, agent, &msg);
+    agent->hello_seq = agent->seq;
 }
 
 static void
@@ -370,8 +462,10 @@ s_report (sim_t *self, s_agent_t *agent)
     }
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT);
-    msg.body.report = (wire_report_t) { true, (uint32_t) agent->run_count, domains };
+    msg.body.report = (wire_report_t) { true, (uint32_t) agent->run_count, domains,
+                                        agent->token_seen };
     agent->report_due = false;
+    agent->next_report = self->now + SIM_REPORT_MS;
     s_send (self, agent, &msg);
 }
 
@@ -469,6 +563,8 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
     }
     switch (msg->kind) {
         case WIRE_WELCOME:
+            if (msg->body.welcome.hello_seq != agent->hello_seq)
+                break;                      // answers an older HELLO: as the agent, ignore it
             if (msg->body.welcome.generation != agent->generation)
                 s_say (self, "%s: welcomed with generation %" PRIu64, agent->name,
                        msg->body.welcome.generation);
@@ -485,6 +581,8 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             break;
         case WIRE_REPORT_REQUEST:
             agent->report_due = true;
+            if (msg->body.report_request.token > agent->token_seen)
+                agent->token_seen = msg->body.report_request.token;
             break;
         case WIRE_COMMAND: {
             const wire_command_t *command = &msg->body.command;
@@ -524,13 +622,18 @@ s_flush_deliveries (sim_t *self)
     if (self->flushing)
         return;
     self->flushing = true;
-    for (size_t i = 0; i < self->deliveries.count; i++) {
-        s_delivery_t delivery = *(s_delivery_t *) vec_at (&self->deliveries, i);
+    for (size_t i = 0; i < self->deliveries.count; ) {
+        s_delivery_t *queued = vec_at (&self->deliveries, i);
+        if (queued->due > self->now) {
+            i++;
+            continue;
+        }
+        s_delivery_t delivery = *queued;
+        vec_remove (&self->deliveries, i);
         s_deliver (self, &self->agents [delivery.agent], &delivery.msg);
         if (delivery.msg.kind == WIRE_COMMAND)
             free (delivery.msg.body.command.domain_xml);
     }
-    vec_clear (&self->deliveries);
     self->flushing = false;
 }
 
@@ -554,21 +657,20 @@ s_real_flush (sim_t *self, s_agent_t *agent)
 {
     agent_fx_t *fx = agent->fx;
     for (size_t i = 0; i < fx->job_count; i++) {
+        const hv_job_t *job = &fx->jobs [i];
+        if (job->kind == HV_JOB_COMMAND
+        &&  job->command.host_generation != agent_core_generation (agent->core))
+            s_violation (self, "host '%s' began command %" PRIu64 " of generation %" PRIu64
+                         " while registered with generation %" PRIu64, agent->name,
+                         job->command.id, job->command.host_generation,
+                         agent_core_generation (agent->core));
         s_job_t queued = { fx->jobs [i], self->now + s_job_duration (&fx->jobs [i]) };
         fx->jobs [i].command.domain_xml = NULL;         // the queue owns it now
         if (!vec_push (&agent->jobs, &queued))
             hv_job_reset (&queued.job);
     }
     for (size_t i = 0; i < fx->msg_count; i++) {
-        wire_msg_t *msg = &fx->msgs [i];
-        if (agent->drop_out) {
-            if (msg->kind != WIRE_HEARTBEAT)
-                s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
-            continue;
-        }
-        core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
-                       self->now, self->now, &self->fx);
-        s_commit (self);
+        s_to_scheduler (self, agent, &fx->msgs [i]);
     }
     agent_fx_clear (fx);
     s_flush_deliveries (self);
@@ -583,8 +685,9 @@ s_real_start (sim_t *self, s_agent_t *agent)
         hv_job_reset (&((s_job_t *) vec_at (&agent->jobs, i))->job);
     vec_clear (&agent->jobs);       // what the old process asked for dies with it
     agent_core_config_t config = {
-        .session = ++self->next_session, .heartbeat_ms = SIM_HEARTBEAT_MS, .report_ms = 5000,
-        .hello_retry_ms = 1000, .workers = 2 };
+        .session = ++self->next_session, .heartbeat_ms = SIM_HEARTBEAT_MS,
+        .report_ms = SIM_REPORT_MS,
+        .hello_retry_ms = 1000, .workers = self->workers? self->workers: 2 };
     snprintf (config.name, sizeof config.name, "%s", agent->name);
     snprintf (config.host_id, sizeof config.host_id, "%s", agent->id);
     snprintf (config.boot_id, sizeof config.boot_id, "boot-%.24s", agent->name);
@@ -724,6 +827,8 @@ static void
 s_step (sim_t *self)
 {
     self->now += SIM_TICK_MS;
+    s_flush_inbound (self);
+    s_flush_deliveries (self);
     for (int i = 0; i < self->agent_count; i++) {
         s_agent_t *agent = &self->agents [i];
         if (!agent->started || !agent->talking)
@@ -737,6 +842,10 @@ s_step (sim_t *self)
         else
         if (agent->welcomed && agent->report_due)
             s_report (self, agent);
+        if (agent->welcomed && self->now >= agent->next_report) {
+            agent->next_report = self->now + SIM_REPORT_MS;     // as the agent's report_ms
+            agent->report_due = true;
+        }
         if (agent->welcomed && self->now >= agent->next_heartbeat) {
             agent->next_heartbeat = self->now + SIM_HEARTBEAT_MS;
             wire_msg_t beat;
@@ -792,6 +901,8 @@ sim_new (const char *dir, FILE *out)
     reconcile_config_defaults (&self->config.reconcile);
     fx_init (&self->fx);
     self->deliveries = VEC_OF (s_delivery_t);
+    self->inbound = VEC_OF (s_inbound_t);
+    self->link_random = 0x2545F4914F6CDD1DULL;
     log_set_sink (s_sink, self);
     if (s_open_core (self))
         sim_destroy (&self);
@@ -817,7 +928,18 @@ sim_destroy (sim_t **self_p)
     free (self->agents);
     free (self->vms);
     fx_free (&self->fx);
+    for (size_t i = 0; i < self->deliveries.count; i++) {
+        s_delivery_t *delivery = vec_at (&self->deliveries, i);
+        if (delivery->msg.kind == WIRE_COMMAND)
+            free (delivery->msg.body.command.domain_xml);
+    }
     vec_free (&self->deliveries);
+    for (size_t i = 0; i < self->inbound.count; i++) {
+        s_inbound_t *inbound = vec_at (&self->inbound, i);
+        if (inbound->msg.kind == WIRE_REPORT || inbound->msg.kind == WIRE_HEARTBEAT)
+            free (inbound->msg.body.report.domains);
+    }
+    vec_free (&self->inbound);
     core_destroy (&self->core);
     store_destroy (&self->store);
     free (self);
@@ -851,6 +973,7 @@ s_load_cluster (sim_t *self, const char *path)
     json_t *hosts = json_object_get (root, "hosts"), *vms = json_object_get (root, "vms");
     const char *agents = json_string_value (json_object_get (root, "agents"));
     self->real_agents = agents && strcmp (agents, "real") == 0;
+    self->workers = (int) json_integer_value (json_object_get (root, "workers"));
     json_t *item;
     size_t index;
     if (s_size (self, (int) json_array_size (hosts), (int) json_array_size (vms))) {
@@ -958,7 +1081,13 @@ s_restart_scheduler (sim_t *self)
 {
     s_say (self, "scheduler restarts");
     fx_clear (&self->fx);
-    vec_clear (&self->deliveries);
+    //  What agents sent to the dead process is lost; what it sent may still arrive.
+    for (size_t i = 0; i < self->inbound.count; i++) {
+        s_inbound_t *inbound = vec_at (&self->inbound, i);
+        if (inbound->msg.kind == WIRE_REPORT || inbound->msg.kind == WIRE_HEARTBEAT)
+            free (inbound->msg.body.report.domains);
+    }
+    vec_clear (&self->inbound);
     core_destroy (&self->core);
     store_destroy (&self->store);
     return s_open_core (self);
@@ -1059,6 +1188,18 @@ s_command (sim_t *self, char *line)
         agent->drop_in = !strcmp (words [3], "in") || !strcmp (words [3], "both");
         agent->drop_out = !strcmp (words [3], "out") || !strcmp (words [3], "both");
         s_say (self, "link %s: %s", agent->name, words [3]);
+        return 0;
+    }
+    if (strcmp (verb, "delay") == 0 && count > 3) {
+        agent->delay_ms = atoll (words [3]);
+        s_say (self, "link %s: messages delayed up to %" PRId64 " ms", agent->name,
+               agent->delay_ms);
+        return 0;
+    }
+    if (strcmp (verb, "duplicate") == 0 && count > 3) {
+        agent->duplicate = strcmp (words [3], "on") == 0;
+        s_say (self, "link %s: messages %s", agent->name,
+               agent->duplicate? "arrive twice": "arrive once");
         return 0;
     }
     if (strcmp (verb, "runs") == 0) {
@@ -1174,7 +1315,7 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
             rc = s_do (self, "%.1f create %s", t, self->vms [created++].name);
             continue;
         }
-        switch (s_pick (&state, 14)) {
+        switch (s_pick (&state, 16)) {
             case 0: case 1: rc = s_do (self, "%.1f silent %s", t, host); break;
             case 2: case 3: rc = s_do (self, "%.1f talk %s", t, host); break;
             case 4: case 12: case 13: rc = s_do (self, "%.1f drop %s %s", t, host,
@@ -1186,6 +1327,10 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
             case 8: rc = s_do (self, "%.1f stop %s", t, vm); break;
             case 9: rc = s_do (self, "%.1f start %s", t, vm); break;
             case 10: rc = s_do (self, "%.1f manual %s", t, host); break;
+            case 14: rc = s_do (self, "%.1f delay %s %d", t, host,
+                                (int []) { 0, 300, 1500, 4000 } [s_pick (&state, 4)]); break;
+            case 15: rc = s_do (self, "%.1f duplicate %s %s", t, host,
+                                s_pick (&state, 2)? "on": "off"); break;
             default: rc = s_do (self, "%.1f auto %s", t, host); break;
         }
     }
@@ -1194,6 +1339,10 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
     double t = (double) at / 1000 + 0.1;
     for (int i = 0; i < self->agent_count && !rc; i++) {
         rc = s_do (self, "%.1f drop %s none", t, self->agents [i].name);
+        if (!rc)
+            rc = s_do (self, "%.1f delay %s 0", t, self->agents [i].name);
+        if (!rc)
+            rc = s_do (self, "%.1f duplicate %s off", t, self->agents [i].name);
         if (!rc)
             rc = s_do (self, "%.1f auto %s", t, self->agents [i].name);
         if (!rc && !self->agents [i].started)

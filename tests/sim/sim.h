@@ -21,6 +21,7 @@
 #define SIM_VMS_MAX   64
 #define SIM_TICK_MS   100           // the core's tick, as the daemon's timer
 #define SIM_HEARTBEAT_MS 500        // agents' heartbeat interval
+#define SIM_REPORT_MS 5000          // agents' full report interval (the agent's default)
 
 typedef struct sim sim_t;
 

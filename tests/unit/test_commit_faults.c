@@ -197,7 +197,7 @@ s_report (s_daemon_t *d, int host, const char **uuids, int count)
     }
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT);
-    msg.body.report = (wire_report_t) { true, (uint32_t) count, domains };
+    msg.body.report = (wire_report_t) { true, (uint32_t) count, domains, 0 };
     s_agent (d, host, &msg);
 }
 

@@ -176,7 +176,7 @@ s_case_a_key_speaks_for_its_host (void)
     snprintf (domain.name, sizeof domain.name, "m1");
     wire_msg_t report;
     wire_msg_init (&report, WIRE_REPORT);
-    report.body.report = (wire_report_t) { true, 1, &domain };
+    report.body.report = (wire_report_t) { true, 1, &domain, 0 };
     s_from (&env, 2, "h4", S_H3, 1002, generation, &report);
     const wire_msg_t *reject = s_sent (&env, WIRE_REJECT, NULL);
     CHECK (reject && strstr (reject->body.reject.reason, "another host"));

@@ -103,7 +103,7 @@ main (void)
     //  Reports add, change and remove VMs.
     wire_domain_t domains [2] = { s_domain (s_vm1, "web", DOMAIN_RUNNING),
                                   s_domain (s_vm2, "db", DOMAIN_SHUTOFF) };
-    wire_report_t report = { true, 2, domains };
+    wire_report_t report = { true, 2, domains, 0 };
     model_apply_report (model, h1, &report, 7, &out);
     CHECK (model_vm_count (model) == 2 && s_count (&out, MUTATION_VM_PUT) == 2);
     CHECK (strcmp (model_vm_at (model, 0)->record.name, "db") == 0);
@@ -123,7 +123,7 @@ main (void)
     mutations_clear (&out);
 
     //  A report without a hypervisor connection removes nothing.
-    wire_report_t blind = { false, 0, NULL };
+    wire_report_t blind = { false, 0, NULL, 0 };
     model_apply_report (model, h1, &blind, 11, &out);
     CHECK (model_vm_count (model) == 1 && out.count == 0);
 

@@ -33,7 +33,50 @@ typedef struct {
     mutations_t out;
     int64_t now;
     core_t *core;                   // owns model and managed when loaded from a store
+    struct {
+        char host_id [WIRE_ID_SIZE];    // a host asked for a report
+        uint64_t token;                 // the newest token it was sent (its reports echo it)
+    } asked [8];
 } s_world_t;
+
+//  The newest REPORT_REQUEST token host_id was sent (0: none): what its next list echoes.
+static uint64_t
+s_token_of (const s_world_t *world, const char *host_id)
+{
+    for (int i = 0; i < 8; i++)
+        if (strcmp (world->asked [i].host_id, host_id) == 0)
+            return world->asked [i].token;
+    return 0;
+}
+
+//  Commands in the outbox (report requests are not commands).
+static size_t
+s_commands (const s_world_t *world)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < world->outbox.count; i++)
+        count += !((const outbound_t *) vec_at (&world->outbox, i))->report_request;
+    return count;
+}
+
+//  The agents receive what the step sent: remember the report requests' tokens.
+static void
+s_note_requests (s_world_t *world)
+{
+    for (size_t i = 0; i < world->outbox.count; i++) {
+        const outbound_t *item = vec_at (&world->outbox, i);
+        if (!item->report_request)
+            continue;
+        for (int k = 0; k < 8; k++)
+            if (!world->asked [k].host_id [0]
+            ||  strcmp (world->asked [k].host_id, item->host_id) == 0) {
+                snprintf (world->asked [k].host_id, WIRE_ID_SIZE, "%s", item->host_id);
+                if (item->token > world->asked [k].token)
+                    world->asked [k].token = item->token;
+                break;
+            }
+    }
+}
 
 //  Registers (or re-registers) a host; it has reported nothing yet.
 static host_t *
@@ -45,7 +88,7 @@ static host_t *
 s_host (s_world_t *world, const char *id, const char *name, uint32_t cpus, uint64_t memory_mib)
 {
     host_t *host = s_register (world, id, name, cpus, memory_mib);
-    wire_report_t nothing = { true, 0, NULL };
+    wire_report_t nothing = { true, 0, NULL, s_token_of (world, host->record.id) };
     model_apply_report (world->model, host, &nothing, 1000, &world->out);
     return host;
 }
@@ -116,7 +159,9 @@ s_report (s_world_t *world, host_t *host, spec_t **specs, int count)
         domains [i].vcpus = specs [i]->record.vcpus;
         domains [i].memory_kib = specs [i]->record.memory_mib * 1024;
     }
-    wire_report_t report = { true, (uint32_t) count, domains };
+    //  Listed now: after every report request the host was sent so far.
+    wire_report_t report = { true, (uint32_t) count, domains,
+                             s_token_of (world, host->record.id) };
     model_apply_report (world->model, host, &report, 1000, &world->out);
 }
 
@@ -127,6 +172,7 @@ s_step (s_world_t *world)
     mutations_clear (&world->out);
     reconcile_step (world->model, world->managed, &world->config, world->now, 1000,
                     &world->outbox, &world->out);
+    s_note_requests (world);
 }
 
 static void
@@ -186,7 +232,7 @@ s_test_start (void)
     //  Not acknowledged: re-sent with the same id after resend_ms, nothing new meanwhile.
     world.now += 500;
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     world.now += world.config.resend_ms;
     s_step (&world);
     CHECK (world.outbox.count == 1 && (*(outbound_t *) vec_at (&world.outbox, 0)).command.id == id);
@@ -195,7 +241,7 @@ s_test_start (void)
     s_result (&world, h2, id, web->record.uuid, RESULT_ACCEPTED, "accepted");
     world.now += world.config.resend_ms * 2;
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     s_result (&world, h2, id, web->record.uuid, RESULT_DONE, "started");
     CHECK (web->op.record.id == 0);
     CHECK (strstr (web->record.reason, "started on host 'h2'"));
@@ -204,7 +250,7 @@ s_test_start (void)
     //  Observed running: nothing to do, the reason says where.
     s_report (&world, h2, &web, 1);
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strcmp (web->record.reason, "running on host 'h2'") == 0);
     s_world_free (&world);
     return s_verdict ("start", failures);
@@ -230,7 +276,7 @@ s_test_give_up (void)
     //  on h1 again, never elsewhere.
     s_host (&world, H2, "h2", 8, 8192);
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strstr (web->record.reason, "no answer from the agent"));
     world.now = web->retry_after;
     s_step (&world);
@@ -293,7 +339,7 @@ s_test_fits_nowhere (void)
     s_host (&world, H2, "h2", 4, 2048);
     spec_t *big = s_spec (&world, "big", 1, 8192, VM_WANT_RUNNING, 0);
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strncmp (big->record.reason, "not started: no host fits", 25) == 0);
     CHECK (strstr (big->record.reason, "not enough memory"));
     CHECK (s_count (&world.out, MUTATION_DECISION) == 1);
@@ -317,7 +363,7 @@ s_test_host_down (void)
     model_host_set_state (world.model, h1, HOST_STATE_DOWN, "test", 1000, &world.out);
     s_step (&world);
     //  Never a second copy: no start elsewhere while h1's fate is unknown.
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strstr (web->record.reason, "which is down"));
     s_world_free (&world);
     return s_verdict ("host-down-no-second-copy", failures);
@@ -383,8 +429,12 @@ s_test_maintenance (void)
     s_report (&world, h1, vms + 1, 2);
     s_report (&world, model_host_by_id (world.model, H2), vms, 1);
     s_step (&world);
-    CHECK (world.outbox.count == 1);
-    CHECK (strcmp ((*(outbound_t *) vec_at (&world.outbox, 0)).command.vm_name, "b") == 0);
+    CHECK (s_commands (&world) == 1);
+    const outbound_t *next = NULL;
+    for (size_t i = 0; i < world.outbox.count && !next; i++)
+        if (!((outbound_t *) vec_at (&world.outbox, i))->report_request)
+            next = vec_at (&world.outbox, i);
+    CHECK (next && strcmp (next->command.vm_name, "b") == 0);
     s_world_free (&world);
     return s_verdict ("maintenance", failures);
 }
@@ -422,7 +472,7 @@ s_test_maintenance_gives_up (void)
         //  Not one moment earlier.
         world.now += delay - 1;
         s_step (&world);
-        CHECK (world.outbox.count == 0);
+        CHECK (s_commands (&world) == 0);
         world.now += 1;
         delay *= 2;
     }
@@ -434,7 +484,7 @@ s_test_maintenance_gives_up (void)
     for (int i = 0; i < 10; i++) {
         world.now += 60000;
         s_step (&world);
-        CHECK (world.outbox.count == 0 && s_count (&world.out, MUTATION_OP_PUT) == 0);
+        CHECK (s_commands (&world) == 0 && s_count (&world.out, MUTATION_OP_PUT) == 0);
     }
     CHECK (strstr (web->record.reason, "gave up after 3 failed migrations"));
     //  Out of maintenance and in again: a fresh budget.
@@ -478,7 +528,7 @@ s_test_migrate_requests (void)
     CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
                               world.now, 1000, &world.outbox, &world.out, err, sizeof err) == -1);
     CHECK (strstr (err, "to host 'h2': not enough memory"));
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, NULL, 30000,
                               world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
     CHECK (world.outbox.count == 1);
@@ -510,7 +560,7 @@ s_test_unreported (void)
     //  As after a scheduler restart: h2 is up but has not reported yet.
     h2->live.reported = false;
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strstr (web->record.reason, "waiting for host 'h2' to report"));
     s_report (&world, h2, NULL, 0);
     s_step (&world);
@@ -551,7 +601,7 @@ s_test_migration_race (void)
     CHECK (strstr (web->record.reason, "may run on host 'h2'"));
     s_report (&world, h2, &web, 1);             // the target's report: found
     s_step (&world);
-    CHECK (world.outbox.count == 0);
+    CHECK (s_commands (&world) == 0);
     CHECK (strcmp (web->record.reason, "running on host 'h2'") == 0);
     s_world_free (&world);
     return s_verdict ("migration-race-no-second-copy", failures);
@@ -844,6 +894,44 @@ s_test_h3_restart_with_start_in_flight (void)
     return s_verdict ("h3-restart-with-start-in-flight", failures);
 }
 
+//  A migration's target reports on a slow link: a list made before the migration landed
+//  arrives after the source said it is done. It proves nothing (it echoes no token of a
+//  request sent after the answer), so nothing is started; the target's next list does.
+static int
+s_test_old_report_is_no_proof (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world_init (&world);
+    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
+    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
+    s_host (&world, H3, "h3", 8, 16384);
+    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_report (&world, h1, &web, 1);
+    s_step (&world);
+    char err [256];
+    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
+                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    s_result (&world, h1, web->op.record.id, web->record.uuid, RESULT_DONE, "migrated");
+    s_report (&world, h1, NULL, 0);             // the source no longer has it
+    s_step (&world);                            // asks h2 for a list younger than the answer
+    wire_report_t old = { true, 0, NULL, 0 };   // h2's list from before, late
+    model_apply_report (world.model, h2, &old, 1000, &world.out);
+    for (int i = 0; i < 30; i++) {
+        world.now += 100;
+        s_step (&world);
+        CHECK (s_commands (&world) == 0);
+    }
+    CHECK (strstr (web->record.reason, "may run on host 'h2'"));
+    s_report (&world, h2, &web, 1);             // its answer to the request: the copy is there
+    s_step (&world);
+    CHECK (s_commands (&world) == 0);
+    CHECK (strcmp (web->record.reason, "running on host 'h2'") == 0);
+    CHECK (web->may_run_count == 0);
+    s_world_free (&world);
+    return s_verdict ("old-report-on-a-slow-link-is-no-proof", failures);
+}
+
 int
 main (void)
 {
@@ -866,5 +954,6 @@ main (void)
     failed += s_test_h3_restart_with_start_in_flight ();
     failed += s_test_h4_two_copies ();
     failed += s_test_forged_cross_host_report ();
+    failed += s_test_old_report_is_no_proof ();
     return failed? 1: 0;
 }
