@@ -6,6 +6,7 @@
     touches a socket; what it wants done is appended to the caller's agent_fx_t.
 */
 #include "commands.h"
+#include "vec.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -18,7 +19,6 @@
 #define S_PROGRESS_MS       500     // migration progress report interval
 #define S_ABORT_RETRY_MS    20      // abort again after a job that had not begun yet
 #define S_MAX_QUEUE         1024    // accepted commands waiting for a worker
-#define S_GENERATIONS_MIN   64      // first size of the VM generation table
 
 //  A command running on a worker.
 typedef struct {
@@ -36,16 +36,14 @@ typedef struct {
 
 //  One entry of the VM generation table.
 typedef struct {
-    char uuid [WIRE_ID_SIZE];   // the VM ("" = free entry)
+    char uuid [WIRE_ID_SIZE];   // the VM
     uint64_t generation;        // newest VM generation accepted for it
 } s_generation_t;
 
 struct commands_t {
     int workers;                // worker slots
     uint64_t max_epoch;         // newest leader epoch seen
-    s_generation_t *generations;    // open-addressing table (size a power of two)
-    size_t generation_size;     // entries of generations
-    size_t generation_count;    // used entries of generations
+    vec_t generations;          // s_generation_t, sorted by uuid
     wire_command_t *queue;      // owned FIFO of accepted commands (with their xml)
     size_t queued;              // entries of queue
     s_running_t *running;       // one slot per worker
@@ -60,11 +58,10 @@ commands_new (int workers)
     if (!self)
         return NULL;
     self->workers = workers > 0? workers: 1;
-    self->generation_size = S_GENERATIONS_MIN;
-    self->generations = calloc (self->generation_size, sizeof *self->generations);
+    self->generations = VEC_OF (s_generation_t);
     self->running = calloc ((size_t) self->workers, sizeof *self->running);
     self->queue = calloc (S_MAX_QUEUE, sizeof *self->queue);
-    if (!self->generations || !self->running || !self->queue) {
+    if (!self->running || !self->queue) {
         commands_destroy (&self);
         return NULL;
     }
@@ -81,7 +78,7 @@ commands_destroy (commands_t **self_p)
         free (self->queue [i].domain_xml);
     free (self->queue);
     free (self->running);
-    free (self->generations);
+    vec_free (&self->generations);
     free (self);
     *self_p = NULL;
 }
@@ -113,57 +110,36 @@ commands_drop_queued (commands_t *self)
 //  --------------------------------------------------------------------------
 //  VM generations
 
-static size_t
-s_hash (const char *uuid)
+static int
+s_generation_order (const void *key, const void *item)
 {
-    uint64_t hash = 1469598103934665603ull;       // FNV-1a
-    for (const char *c = uuid; *c; c++)
-        hash = (hash ^ (unsigned char) *c) * 1099511628211ull;
-    return (size_t) hash;
-}
-
-//  The entry of uuid, or the free entry where it belongs.
-static s_generation_t *
-s_slot (s_generation_t *table, size_t size, const char *uuid)
-{
-    size_t i = s_hash (uuid) & (size - 1);
-    while (table [i].uuid [0] && strcmp (table [i].uuid, uuid))
-        i = (i + 1) & (size - 1);
-    return &table [i];
+    return strcmp (key, ((const s_generation_t *) item)->uuid);
 }
 
 //  The newest generation seen for uuid, or NULL.
 static const uint64_t *
 s_generation (const commands_t *self, const char *uuid)
 {
-    const s_generation_t *entry = s_slot (self->generations, self->generation_size, uuid);
-    return entry->uuid [0]? &entry->generation: NULL;
+    const s_generation_t *entry = vec_find (&self->generations, uuid, s_generation_order,
+                                            NULL);
+    return entry? &entry->generation: NULL;
 }
 
-//  Remembers generation for uuid (the table doubles at half full). Out of memory is
-//  logged: the VM's older commands are then not refused until a later one fits.
+//  Remembers generation for uuid. Out of memory is logged: the VM's older commands are
+//  then not refused until a later one fits.
 static void
 s_set_generation (commands_t *self, const char *uuid, uint64_t generation)
 {
-    if ((self->generation_count + 1) * 2 > self->generation_size) {
-        size_t size = self->generation_size * 2;
-        s_generation_t *table = calloc (size, sizeof *table);
-        if (!table) {
+    size_t slot;
+    s_generation_t *entry = vec_find (&self->generations, uuid, s_generation_order, &slot);
+    if (!entry) {
+        s_generation_t fresh = { .generation = generation };
+        snprintf (fresh.uuid, sizeof fresh.uuid, "%s", uuid);
+        entry = vec_insert (&self->generations, slot, &fresh);
+        if (!entry)
             log_error ("cannot remember vm generation %" PRIu64 " of '%s': out of memory",
                        generation, uuid);
-            return;
-        }
-        for (size_t i = 0; i < self->generation_size; i++)
-            if (self->generations [i].uuid [0])
-                *s_slot (table, size, self->generations [i].uuid) = self->generations [i];
-        free (self->generations);
-        self->generations = table;
-        self->generation_size = size;
-    }
-    s_generation_t *entry = s_slot (self->generations, self->generation_size, uuid);
-    if (!entry->uuid [0]) {
-        snprintf (entry->uuid, sizeof entry->uuid, "%s", uuid);
-        self->generation_count++;
+        return;
     }
     entry->generation = generation;
 }
