@@ -24,7 +24,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
-#define S_UNIT_EP       "tcp://127.0.0.1:17520"
+#define S_UNIT_PORT     17520       // the first case's port; each case binds the next one
 #define S_SILENCE_MS    500         // "nothing arrives" means nothing within this long
 #define S_ARRIVE_MS     10000       // an expected message: the pump returns when it is there;
                                     // generous for valgrind's slow CURVE handshake
@@ -49,18 +49,23 @@ typedef struct {
     auth_t *auth;               // the allow list and its ZAP handler
     zcert_t *cert;              // the "scheduler's" key pair
     zsock_t *router;            // transport_router_bind, domain "agents"
+    char endpoint [64];         // where it is bound: a port of its own per case (libzmq
+                                // releases a closed socket's port only a moment later)
     transport_stats_t stats;    // its counters
 } s_unit_t;
 
 static int
 s_unit_open (s_unit_t *unit)
 {
+    static int opened;
     memset (unit, 0, sizeof *unit);
+    snprintf (unit->endpoint, sizeof unit->endpoint, "tcp://127.0.0.1:%d",
+              S_UNIT_PORT + opened++);
     char err [512] = "";
     unit->auth = auth_new (err, sizeof err);
     unit->cert = keys_load_secret (s_server_key.secret, err, sizeof err);
     unit->router = unit->auth && unit->cert
-                 ? transport_router_bind (S_UNIT_EP, unit->cert, AUTH_DOMAIN_AGENTS, err,
+                 ? transport_router_bind (unit->endpoint, unit->cert, AUTH_DOMAIN_AGENTS, err,
                                           sizeof err): NULL;
     if (!unit->router)
         fprintf (stderr, "  cannot set up auth and transport: %s\n", err);
@@ -135,7 +140,7 @@ s_case_auth_handler (void)
     wire_msg_t msg;
 
     //  The allowed host: accepted, its messages carry its grant, "host:unit-host#1".
-    zsock_t *client = s_client (S_UNIT_EP, &host_key);
+    zsock_t *client = s_client (unit.endpoint, &host_key);
     zstr_send (client, "x");                                    // malformed: fine here
     s_unit_pump (&unit, S_ARRIVE_MS, true, &route, &msg);
     CHECK (auth_accepted (unit.auth) == 1 && auth_refused (unit.auth) == 0);
@@ -171,7 +176,7 @@ s_case_auth_handler (void)
     //  the first two are refused handshakes, the plaintext one never gets that far.
     const fixture_keys_t *refused [] = { &stranger, &user_key, NULL };
     for (int i = 0; i < 3; i++) {
-        client = s_client (S_UNIT_EP, refused [i]);
+        client = s_client (unit.endpoint, refused [i]);
         wire_msg_init (&msg, WIRE_HEARTBEAT);
         msg.seq = 1;
         strcpy (msg.host_id, "aaaaaaaa-0000-4000-8000-00000000000e");
@@ -203,7 +208,7 @@ s_case_transport_malformed_empty (void)
     snprintf (host.name, sizeof host.name, "unit-frames");
     snprintf (host.key, sizeof host.key, "%s", host_key.public_key);
     CHECK (auth_allow (unit.auth, &host) == 0);
-    zsock_t *client = s_client (S_UNIT_EP, &host_key);
+    zsock_t *client = s_client (unit.endpoint, &host_key);
     zstr_sendm (client, "one");
     zstr_send (client, "two");
     transport_route_t route;
