@@ -27,8 +27,8 @@ bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
 	    || { tail -20 $(or $(TMPDIR),/tmp)/vmsched-apt-bench.log >&2; echo "bench: apt-get failed (log above)" >&2; exit 1; }; \
 	fi
 	tests/bench/run_bench.sh $(BIN) $(BENCH_OUT)
-	@echo "== simulator: the real scheduler core and store, 1,000 hosts x 15 vms, one simulated hour"
-	$(BIN)/sim_run --scale 1000 15 3600
+	@echo "== simulator: the real scheduler and agent cores and store, 1,000 hosts x 15 vms, one simulated hour"
+	$(BIN)/sim_run --scale-real 1000 15 3600
 	@echo "== simulator: seeded random fault schedules"
 	$(BIN)/sim_run --random-real 1 2000
 

@@ -3,7 +3,8 @@
     usage: sim_run DIR      DIR holds README, cluster.json, script and expect.log.
            sim_run --random FIRST COUNT [-v]   seeded random fault schedules (sim.h)
            sim_run --random-real FIRST COUNT [-v]   the same with the real agent core
-           sim_run --scale HOSTS VMS_PER_HOST SECONDS   speed of a big healthy cluster
+           sim_run --scale[-real] HOSTS VMS_PER_HOST SECONDS   speed of a big healthy
+                                cluster (scripted agents, or the real agent core)
     Prints "PASS sim/NAME" or "FAIL sim/NAME" (with the first differing lines); exits 1 on
     failure. SIM_REGEN=1 writes the produced log to DIR/expect.log instead, for review.
 */
@@ -95,7 +96,7 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
 
 //  Scale: how much faster than real time the core runs a big healthy cluster.
 static int
-s_scale_run (int hosts, int per_host, int64_t seconds)
+s_scale_run (int hosts, int per_host, int64_t seconds, bool real)
 {
     char scratch [256];
     snprintf (scratch, sizeof scratch, "/dev/shm/vmsched-sim-scale-XXXXXX");
@@ -107,7 +108,7 @@ s_scale_run (int hosts, int per_host, int64_t seconds)
     struct timespec start, end;
     clock_gettime (CLOCK_MONOTONIC, &start);
     sim_t *sim = out? sim_new (scratch, out): NULL;
-    int rc = sim? sim_run_scale (sim, hosts, per_host, seconds * 1000): -1;
+    int rc = sim? sim_run_scale (sim, hosts, per_host, seconds * 1000, real): -1;
     int violations = sim? sim_violations (sim): 1;
     int64_t simulated = sim? sim_now (sim): 0;
     sim_destroy (&sim);
@@ -117,8 +118,9 @@ s_scale_run (int hosts, int per_host, int64_t seconds)
     fixture_files_remove_dir (scratch);
     double wall = (double) (end.tv_sec - start.tv_sec)
                 + (double) (end.tv_nsec - start.tv_nsec) / 1e9;
-    printf ("%s sim/scale (%d hosts x %d vms, %.0f s simulated in %.1f s: %.1fx real time, "
-            "%d violations)\n", rc || violations? "FAIL": "PASS", hosts, per_host,
+    printf ("%s sim/scale%s (%d hosts x %d vms, %.0f s simulated in %.1f s: %.1fx real time, "
+            "%d violations)\n", rc || violations? "FAIL": "PASS", real? "-real-agents": "",
+            hosts, per_host,
             (double) simulated / 1000, wall, (double) simulated / 1000 / wall, violations);
     return rc || violations? 1: 0;
 }
@@ -127,8 +129,9 @@ int
 main (int argc, char **argv)
 {
     log_init ("sim", LOG_LEVEL_INFO);
-    if (argc == 5 && strcmp (argv [1], "--scale") == 0)
-        return s_scale_run (atoi (argv [2]), atoi (argv [3]), atoll (argv [4]));
+    if (argc == 5 && (!strcmp (argv [1], "--scale") || !strcmp (argv [1], "--scale-real")))
+        return s_scale_run (atoi (argv [2]), atoi (argv [3]), atoll (argv [4]),
+                            strcmp (argv [1], "--scale-real") == 0);
     bool real = argc >= 4 && strcmp (argv [1], "--random-real") == 0;
     if (argc >= 4 && (real || strcmp (argv [1], "--random") == 0))
         return s_random_runs (argv [0], strtoull (argv [2], NULL, 10),

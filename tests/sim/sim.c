@@ -1374,10 +1374,11 @@ sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
 }
 
 int
-sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms)
+sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms, bool real_agents)
 {
     if (s_size (self, hosts, hosts * per_host))
         return -1;
+    self->real_agents = real_agents;
     self->check_memory = false;             // a full reload per commit: not at this size
     for (int i = 0; i < hosts; i++) {
         s_agent_t *agent = &self->agents [i];

@@ -45,9 +45,11 @@ int sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_
 int sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
                     bool real_agents);
 
-//  Scale: hosts healthy agents with per_host VMs each, all created at once, run for
-//  duration_ms of virtual time; at the end every VM must run exactly once. 0 or -1.
-int sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms);
+//  Scale: hosts healthy agents (real_agents: the real agent core) with per_host VMs each,
+//  all created at once, run for duration_ms of virtual time; at the end every VM must run
+//  exactly once. 0 or -1.
+int sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms,
+                   bool real_agents);
 
 //  The virtual time now (ms).
 int64_t sim_now (const sim_t *self);
