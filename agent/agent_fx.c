@@ -4,12 +4,12 @@
     anything.
 */
 #include "agent_fx.h"
+#include "vec.h"
 #include "log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define S_FIRST_ALLOC   16      // entries allocated by the first append
 
 agent_fx_t *
 agent_fx_new (void)
@@ -41,18 +41,16 @@ agent_fx_clear (agent_fx_t *self)
     self->job_count = 0;
 }
 
-//  Makes room for one more entry of size bytes in *array. 0, or -1 when out of memory.
+//  Makes room for one more entry of size bytes in *array, through the one growable array
+//  (common/vec): the lists stay plain arrays for their readers. 0, or -1 when out of memory.
 static int
 s_grow (void **array, size_t *alloc, size_t count, size_t size)
 {
-    if (count < *alloc)
-        return 0;
-    size_t wanted = *alloc? *alloc * 2: S_FIRST_ALLOC;
-    void *grown = realloc (*array, wanted * size);
-    if (!grown)
+    vec_t view = { *array, size, count, *alloc };
+    if (vec_reserve (&view, count + 1))
         return -1;
-    *array = grown;
-    *alloc = wanted;
+    *array = view.items;
+    *alloc = view.capacity;
     return 0;
 }
 
