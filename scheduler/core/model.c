@@ -201,20 +201,6 @@ model_report_serial (const model_t *self)
     return self->reports;
 }
 
-bool
-model_reported_since (model_t *self, uint64_t serial, const host_t **missing)
-{
-    for (size_t i = 0; i < self->hosts.count; i++) {
-        const host_t *host = model_host_at (self, i);
-        if (host->record.state == HOST_STATE_UP && host->live.report_serial <= serial) {
-            if (missing)
-                *missing = host;
-            return false;
-        }
-    }
-    return true;
-}
-
 host_t *
 model_host_by_id (model_t *self, const char *id)
 {

@@ -147,9 +147,6 @@ void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
 //  Full reports are numbered in the order they are applied: the number of the latest one.
 uint64_t model_report_serial (const model_t *self);
 
-//  True when every up host has sent a full report numbered above serial; otherwise false
-//  with *missing (if not NULL) set to one host that has not.
-bool model_reported_since (model_t *self, uint64_t serial, const host_t **missing);
 
 //  True when the VM's last observed state uses its host's resources (running, paused, ...).
 bool model_vm_active (const vm_t *vm);

@@ -445,25 +445,40 @@ s_hello (sim_t *self, s_agent_t *agent)
     agent->hello_seq = agent->seq;
 }
 
+//  VM vm as a hypervisor lists it: running, persistent, its size.
+static void
+s_domain_of (sim_t *self, int vm, wire_domain_t *domain)
+{
+    memset (domain, 0, sizeof *domain);
+    snprintf (domain->name, sizeof domain->name, "%s", self->vms [vm].name);
+    snprintf (domain->uuid, sizeof domain->uuid, "%s", self->vms [vm].uuid);
+    domain->state = DOMAIN_RUNNING;
+    domain->vcpus = self->vms [vm].vcpus;
+    domain->memory_kib = self->vms [vm].memory_mib * 1024;
+    domain->persistent = true;
+}
+
+//  What agent's hypervisor runs, into domains (room for run_count); returns how many.
+static uint32_t
+s_list_domains (sim_t *self, const s_agent_t *agent, wire_domain_t *domains)
+{
+    uint32_t count = 0;
+    for (int i = 0; i < agent->run_count; i++) {
+        int vm = s_vm_index (self, agent->runs [i]);
+        if (vm >= 0)
+            s_domain_of (self, vm, &domains [count++]);
+    }
+    return count;
+}
+
 static void
 s_report (sim_t *self, s_agent_t *agent)
 {
     wire_domain_t domains [SIM_VMS_MAX];
-    memset (domains, 0, sizeof domains);
-    for (int i = 0; i < agent->run_count; i++) {
-        int vm = s_vm_index (self, agent->runs [i]);
-        snprintf (domains [i].name, sizeof domains [i].name, "%s", agent->runs [i]);
-        snprintf (domains [i].uuid, sizeof domains [i].uuid, "%s",
-                  vm >= 0? self->vms [vm].uuid: "00000000-0000-0000-0000-000000000000");
-        domains [i].state = DOMAIN_RUNNING;
-        domains [i].vcpus = vm >= 0? self->vms [vm].vcpus: 1;
-        domains [i].memory_kib = (vm >= 0? self->vms [vm].memory_mib: 256) * 1024;
-        domains [i].persistent = true;
-    }
+    uint32_t count = s_list_domains (self, agent, domains);
     wire_msg_t msg;
     wire_msg_init (&msg, WIRE_REPORT);
-    msg.body.report = (wire_report_t) { true, (uint32_t) agent->run_count, domains,
-                                        agent->token_seen };
+    msg.body.report = (wire_report_t) { true, count, domains, agent->token_seen };
     agent->report_due = false;
     agent->next_report = self->now + SIM_REPORT_MS;
     s_send (self, agent, &msg);
@@ -705,18 +720,6 @@ s_real_start (sim_t *self, s_agent_t *agent)
     }
 }
 
-static void
-s_real_domain (sim_t *self, int vm, wire_domain_t *domain)
-{
-    memset (domain, 0, sizeof *domain);
-    snprintf (domain->name, sizeof domain->name, "%s", self->vms [vm].name);
-    snprintf (domain->uuid, sizeof domain->uuid, "%s", self->vms [vm].uuid);
-    domain->state = DOMAIN_RUNNING;
-    domain->vcpus = self->vms [vm].vcpus;
-    domain->memory_kib = self->vms [vm].memory_mib * 1024;
-    domain->persistent = true;
-}
-
 //  A lifecycle note from agent's hypervisor (as libvirt's event callback would post it).
 static void
 s_real_note (sim_t *self, s_agent_t *agent, int vm, event_kind_t event)
@@ -747,17 +750,14 @@ s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
             break;
         case HV_JOB_LIST:
             done.domains = calloc ((size_t) agent->run_count + 1, sizeof *done.domains);
-            for (int i = 0; done.domains && i < agent->run_count; i++) {
-                int index = s_vm_index (self, agent->runs [i]);
-                if (index >= 0)
-                    s_real_domain (self, index, &done.domains [done.domain_count++]);
-            }
+            if (done.domains)
+                done.domain_count = s_list_domains (self, agent, done.domains);
             break;
         case HV_JOB_LOOKUP: {
             int index = s_vm_index (self, job->note.uuid);
             done.rc = index >= 0 && s_runs (agent, self->vms [index].name);
             if (done.rc)
-                s_real_domain (self, index, &done.domain);
+                s_domain_of (self, index, &done.domain);
             break;
         }
         case HV_JOB_COMMAND: {

@@ -569,21 +569,33 @@ s_test_unreported (void)
     return s_verdict ("no-start-before-every-host-reported", failures);
 }
 
+//  Three hosts, web running on h1 and reported there, and its live migration to h2 sent.
+static int
+s_migrating (s_world_t *world, host_t **h1, host_t **h2, host_t **h3, spec_t **web)
+{
+    int failures = 0;
+    s_world_init (world);
+    *h1 = s_host (world, H1, "h1", 8, 8192);
+    *h2 = s_host (world, H2, "h2", 8, 8192);
+    *h3 = s_host (world, H3, "h3", 8, 16384);
+    *web = s_spec (world, "web", 1, 512, VM_WANT_RUNNING, 0);
+    s_report (world, *h1, web, 1);
+    s_step (world);
+    char err [256];
+    CHECK (reconcile_migrate (world->model, world->managed, &world->config, *web, *h2, 0,
+                              world->now, 1000, &world->outbox, &world->out, err, sizeof err)
+           == 0);
+    return failures;
+}
+
 static int
 s_test_migration_race (void)
 {
     int failures = 0;
     s_world_t world;
-    s_world_init (&world);
-    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
-    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
-    s_host (&world, H3, "h3", 8, 16384);
-    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
-    s_report (&world, h1, &web, 1);
-    s_step (&world);
-    char err [256];
-    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
-                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    host_t *h1, *h2, *h3;
+    spec_t *web;
+    failures += s_migrating (&world, &h1, &h2, &h3, &web);
     uint64_t id = web->op.record.id;
     //  The source says the domain is gone before the target says it runs, and the result
     //  overtakes the target's event: the VM must not be started anywhere meanwhile.
@@ -716,16 +728,9 @@ s_test_h2_migration_target_suspect (void)
 {
     int failures = 0;
     s_world_t world;
-    s_world_init (&world);
-    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
-    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
-    host_t *h3 = s_host (&world, H3, "h3", 8, 16384);
-    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
-    s_report (&world, h1, &web, 1);
-    s_step (&world);
-    char err [256];
-    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
-                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    host_t *h1, *h2, *h3;
+    spec_t *web;
+    failures += s_migrating (&world, &h1, &h2, &h3, &web);
     uint64_t id = web->op.record.id;
     //  h2 falls silent (suspect after 1.5 s); then h1 says the migration is done and its
     //  report no longer lists the VM.
@@ -902,16 +907,9 @@ s_test_old_report_is_no_proof (void)
 {
     int failures = 0;
     s_world_t world;
-    s_world_init (&world);
-    host_t *h1 = s_host (&world, H1, "h1", 8, 8192);
-    host_t *h2 = s_host (&world, H2, "h2", 8, 8192);
-    s_host (&world, H3, "h3", 8, 16384);
-    spec_t *web = s_spec (&world, "web", 1, 512, VM_WANT_RUNNING, 0);
-    s_report (&world, h1, &web, 1);
-    s_step (&world);
-    char err [256];
-    CHECK (reconcile_migrate (world.model, world.managed, &world.config, web, h2, 0,
-                              world.now, 1000, &world.outbox, &world.out, err, sizeof err) == 0);
+    host_t *h1, *h2, *h3;
+    spec_t *web;
+    failures += s_migrating (&world, &h1, &h2, &h3, &web);
     s_result (&world, h1, web->op.record.id, web->record.uuid, RESULT_DONE, "migrated");
     s_report (&world, h1, NULL, 0);             // the source no longer has it
     s_step (&world);                            // asks h2 for a list younger than the answer
