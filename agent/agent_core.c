@@ -45,6 +45,9 @@ struct agent_core_t {
     int64_t next_heartbeat;         // when to send HEARTBEAT (while registered)
     int64_t next_report;            // when the next periodic REPORT is due (registered, up)
     bool stopping;                  // agent_core_stop was called
+    lease_t lease;                  // leader and witness leases, watched peers, blocks
+    uint64_t renew_id;              // last RENEW id sent
+    int64_t next_renew;             // when to renew the leases (while registered)
     agent_core_stats_t stats;       // counters
 };
 
@@ -64,6 +67,7 @@ agent_core_new (const agent_core_config_t *cfg)
     self->connect_backoff = S_CONNECT_BACKOFF_MIN;
     self->next_connect = INT64_MIN;         // at the first tick
     self->next_hello = INT64_MIN;
+    lease_init (&self->lease, cfg->restored_lease_until);
     return self;
 }
 
@@ -74,6 +78,7 @@ agent_core_destroy (agent_core_t **self_p)
     if (!self)
         return;
     commands_destroy (&self->commands);
+    lease_free (&self->lease);
     free (self);
     *self_p = NULL;
 }
@@ -103,6 +108,10 @@ s_hello (agent_core_t *self, int64_t now, agent_fx_t *fx)
         snprintf (hello->migration_uri, sizeof hello->migration_uri, "qemu+tls://%s/system",
                   self->config.name);
     hello->capacity = self->capacity;
+    snprintf (hello->witness_endpoint, sizeof hello->witness_endpoint, "%s",
+              self->config.witness_endpoint);
+    snprintf (hello->watchdog, sizeof hello->watchdog, "%s",
+              self->config.watchdog [0]? self->config.watchdog: "none");
 }
 
 static void
@@ -132,6 +141,135 @@ s_hv_lost (agent_core_t *self, int64_t now)
     self->next_connect = now + self->connect_backoff;
 }
 
+static void s_due (agent_core_t *self, int64_t now, agent_fx_t *fx);
+static void s_finish (agent_core_t *self, agent_fx_t *fx);
+
+//  --------------------------------------------------------------------------
+//  Leases (DESIGN.md §5.1-5.4)
+
+//  Renews the leader lease and every witness lease; reports the silent peers it watches.
+static void
+s_renew (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    self->next_renew = now + self->lease.renew_ms;
+    wire_msg_t *msg = agent_fx_msg (fx, WIRE_RENEW);
+    if (msg) {
+        msg->body.renew.id = ++self->renew_id;
+        msg->body.renew.config_version = self->lease.config_version;
+        lease_sent (&self->lease.leader, self->renew_id, now);
+        self->stats.renewals++;
+    }
+    for (uint32_t i = 0; i < self->lease.witness_count; i++) {
+        lease_grantor_t *witness = &self->lease.witnesses [i];
+        msg = agent_fx_peer_msg (fx, WIRE_RENEW, witness->peer.host_id);
+        if (!msg)
+            continue;
+        msg->body.renew.id = ++self->renew_id;
+        lease_sent (witness, self->renew_id, now);
+        self->stats.renewals++;
+    }
+    wire_witness_report_t report;
+    lease_silent_report (&self->lease, now, &report);
+    if (report.count && (msg = agent_fx_msg (fx, WIRE_WITNESS_REPORT)))
+        msg->body.witness_report = report;
+}
+
+static void
+s_on_grant (agent_core_t *self, lease_grantor_t *grantor, const wire_grant_t *grant,
+            const char *from)
+{
+    if (grant->refused) {
+        if (log_sampled (++self->stats.rejects))
+            log_warn ("lease refused by %s: %s", from, grant->reason);
+        return;
+    }
+    if (lease_granted (grantor, grant->id, grant->lease_ms))
+        self->stats.grants++;
+}
+
+static void
+s_on_lease_config (agent_core_t *self, const wire_lease_config_t *config, int64_t now)
+{
+    if (config->version <= self->lease.config_version)
+        return;                             // a resend, or overtaken by a newer one
+    bool first = self->lease.config_version == 0;
+    lease_configure (&self->lease, config, now);
+    if (first || config->witness_count != self->lease.witness_count)
+        log_info ("leases: renew every %" PRId64 " ms, lease %" PRId64 " ms, %" PRIu32
+                  " witnesses, watching %" PRIu32 " hosts (config %" PRIu64 ")",
+                  self->lease.renew_ms, self->lease.lease_ms, config->witness_count,
+                  config->watched_count, config->version);
+    if (self->next_renew > now + self->lease.renew_ms)
+        self->next_renew = now;
+}
+
+void
+agent_core_on_peer_message (agent_core_t *self, const char *from_host_id,
+                            const wire_msg_t *msg, int64_t now, agent_fx_t *fx)
+{
+    if (msg->kind == WIRE_RENEW && strcmp (msg->host_id, from_host_id) == 0) {
+        char why [WIRE_TEXT_SIZE];
+        bool grant = !self->stopping && lease_may_grant (&self->lease, from_host_id,
+                                                         msg->generation, now, why,
+                                                         sizeof why);
+        wire_msg_t *reply = agent_fx_peer_msg (fx, WIRE_GRANT, NULL);
+        if (reply) {
+            reply->body.grant.id = msg->body.renew.id;
+            reply->body.grant.lease_ms = grant? (uint32_t) self->lease.lease_ms: 0;
+            reply->body.grant.refused = !grant || !self->lease.lease_ms;
+            snprintf (reply->body.grant.reason, sizeof reply->body.grant.reason, "%s",
+                      grant? (self->lease.lease_ms? "": "no lease config yet"):
+                      self->stopping? "agent stopping": why);
+        }
+        if (grant)
+            self->stats.witness_grants++;
+        else
+            self->stats.witness_refusals++;
+    }
+    else
+    if (msg->kind == WIRE_GRANT && lease_witness (&self->lease, from_host_id))
+        s_on_grant (self, lease_witness (&self->lease, from_host_id), &msg->body.grant,
+                    "a witness");
+    else {
+        self->stats.unexpected++;
+        if (log_sampled (self->stats.unexpected))
+            log_warn ("refused a %s message from peer %s", wire_kind_name (msg->kind),
+                      from_host_id);
+    }
+    s_due (self, now, fx);
+    s_finish (self, fx);
+}
+
+size_t
+agent_core_blocks_unsaved (const agent_core_t *self)
+{
+    return lease_blocks_unsaved (&self->lease);
+}
+
+void
+agent_core_blocks_saved (agent_core_t *self)
+{
+    lease_blocks_saved (&self->lease);
+}
+
+int
+agent_core_load_block (agent_core_t *self, const char *host_id, uint64_t generation)
+{
+    return lease_load_block (&self->lease, host_id, generation);
+}
+
+int64_t
+agent_core_connected_until (const agent_core_t *self)
+{
+    return lease_connected_until (&self->lease);
+}
+
+const lease_t *
+agent_core_lease (const agent_core_t *self)
+{
+    return &self->lease;
+}
+
 //  --------------------------------------------------------------------------
 //  Deadlines
 
@@ -156,6 +294,9 @@ s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
     }
     if (now >= self->next_heartbeat)
         s_heartbeat (self, now, fx);
+    if (self->lease.config_version && now >= self->next_renew)
+        s_renew (self, now, fx);
+    lease_check_silence (&self->lease, now);
     if (self->hv_up && now >= self->next_report)
         s_want_report (self, now);
     if (self->report_wanted && self->hv_up && !self->list_pending) {
@@ -185,6 +326,15 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
             self->hello_seq = msg->seq;
         self->stats.messages++;
     }
+    for (size_t i = 0; i < fx->peer_msg_count; i++) {
+        wire_msg_t *msg = &fx->peer_msgs [i].msg;
+        if (msg->seq)
+            continue;
+        msg->seq = ++self->seq;
+        msg->session = self->config.session;
+        msg->generation = self->generation;
+        snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
+    }
 }
 
 void
@@ -212,6 +362,11 @@ agent_core_next_deadline (const agent_core_t *self)
     if (!self->generation)
         return self->have_capacity? s_min (next, self->next_hello): next;
     next = s_min (next, self->next_heartbeat);
+    if (self->lease.config_version)
+        next = s_min (next, self->next_renew);
+    //  A watched peer's silence becomes a block at last_heard + D.
+    for (uint32_t i = 0; i < self->lease.watched_count && self->lease.dead_after_ms; i++)
+        next = s_min (next, self->lease.watched [i].last_heard + self->lease.dead_after_ms);
     if (self->hv_up)
         next = s_min (next, self->next_report);
     return next;
@@ -242,6 +397,7 @@ s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now,
               self->generation, self->leader_epoch, self->heartbeat_ms);
     s_want_report (self, now);
     self->next_heartbeat = now + self->heartbeat_ms;
+    self->next_renew = now;                 // a lease in this registration at once
 }
 
 static void
@@ -282,7 +438,14 @@ agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
         s_on_reject (self, &msg->body.reject, now, fx);
     else
     if (msg->kind == WIRE_COMMAND)
-        commands_receive (self->commands, &msg->body.command, self->generation, now, fx);
+        commands_receive (self->commands, &msg->body.command, self->generation,
+                          lease_connected (&self->lease, now), now, fx);
+    else
+    if (msg->kind == WIRE_GRANT)
+        s_on_grant (self, &self->lease.leader, &msg->body.grant, "the scheduler");
+    else
+    if (msg->kind == WIRE_LEASE_CONFIG)
+        s_on_lease_config (self, &msg->body.lease_config, now);
     else
     if (msg->kind == WIRE_REPORT_REQUEST) {
         log_debug ("report requested: %s", msg->body.report_request.reason);

@@ -28,6 +28,7 @@
 
 #include "agent_fx.h"
 #include "hv.h"
+#include "lease.h"
 #include "wire.h"
 
 #include <stdbool.h>
@@ -49,6 +50,10 @@ typedef struct {
     int workers;                            // command worker slots (at least 1)
     uint32_t cpus;                          // capacity override: CPUs (0 = hypervisor's)
     uint64_t memory_mib;                    // capacity override: memory (0 = hypervisor's)
+    char witness_endpoint [WIRE_TEXT_SIZE]; // where peers reach this host's witness ("")
+    char watchdog [WIRE_TEXT_SIZE];         // "none", "device PATH", "file PATH" (HELLO)
+    int64_t restored_lease_until;           // connected_until an earlier process of this
+                                            // boot left (0: none)
 } agent_core_config_t;
 
 //  Counters for tests and logs.
@@ -62,6 +67,10 @@ typedef struct {
     uint64_t reports;                       // REPORTs emitted
     uint64_t hv_connects;                   // successful hypervisor connections
     uint64_t lookups_dropped;               // lifecycle notes not looked up (too many out)
+    uint64_t renewals;                      // RENEWs sent (scheduler and witnesses)
+    uint64_t grants;                        // grants received that extended a lease
+    uint64_t witness_grants;                // witness renewals of peers granted
+    uint64_t witness_refusals;              // ... refused
 } agent_core_stats_t;
 
 typedef struct agent_core_t agent_core_t;
@@ -77,6 +86,26 @@ void agent_core_destroy (agent_core_t **self_p);
 //  REPORT_REQUEST are handled, any other kind is counted as unexpected and logged.
 void agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
                             agent_fx_t *fx);
+
+//  A decoded message from a peer agent (witness leases), whose CURVE key authenticated it as
+//  host from_host_id: a RENEW of a watched peer is answered (an agent_fx_peer_msg reply),
+//  a GRANT of one of this host's witnesses extends that lease; anything else is refused.
+void agent_core_on_peer_message (agent_core_t *self, const char *from_host_id,
+                                 const wire_msg_t *msg, int64_t now, agent_fx_t *fx);
+
+//  The witness blocks (lease.h) waiting to be saved: the shell writes the whole list
+//  (agent_core_lease (self)->blocks) to disk, then calls agent_core_blocks_saved; only
+//  saved blocks are reported to the scheduler.
+size_t agent_core_blocks_unsaved (const agent_core_t *self);
+void agent_core_blocks_saved (agent_core_t *self);
+
+//  A block saved by an earlier process (at start-up). 0, or -1 when out of memory.
+int agent_core_load_block (agent_core_t *self, const char *host_id, uint64_t generation);
+
+//  Until when (boot ms) the host is connected (holds the leader lease or a majority of its
+//  witness leases): what the fencer acts on. The lease state, borrowed, for the shell.
+int64_t agent_core_connected_until (const agent_core_t *self);
+const lease_t *agent_core_lease (const agent_core_t *self);
 
 //  A note from the hypervisor's notification pipe (a lifecycle event or connection loss).
 void agent_core_on_note (agent_core_t *self, const hv_note_t *note, int64_t now,

@@ -7,6 +7,7 @@
 #include "vec.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ agent_fx_destroy (agent_fx_t **self_p)
     agent_fx_clear (self);
     free (self->msgs);
     free (self->jobs);
+    free (self->peer_msgs);
     free (self);
     *self_p = NULL;
 }
@@ -37,8 +39,11 @@ agent_fx_clear (agent_fx_t *self)
         wire_msg_reset (&self->msgs [i]);
     for (size_t i = 0; i < self->job_count; i++)
         hv_job_reset (&self->jobs [i]);
+    for (size_t i = 0; i < self->peer_msg_count; i++)
+        wire_msg_reset (&self->peer_msgs [i].msg);
     self->msg_count = 0;
     self->job_count = 0;
+    self->peer_msg_count = 0;
 }
 
 //  Makes room for one more entry of size bytes in *array, through the one growable array
@@ -64,6 +69,22 @@ agent_fx_msg (agent_fx_t *self, wire_kind_t kind)
     wire_msg_t *msg = &self->msgs [self->msg_count++];
     wire_msg_init (msg, kind);
     return msg;
+}
+
+wire_msg_t *
+agent_fx_peer_msg (agent_fx_t *self, wire_kind_t kind, const char *peer)
+{
+    if (s_grow ((void **) &self->peer_msgs, &self->peer_msg_alloc, self->peer_msg_count,
+                sizeof *self->peer_msgs)) {
+        log_error ("cannot queue a %s message for a peer: out of memory", wire_kind_name (kind));
+        return NULL;
+    }
+    agent_peer_msg_t *entry = &self->peer_msgs [self->peer_msg_count++];
+    memset (entry, 0, sizeof *entry);
+    entry->reply = peer == NULL;
+    snprintf (entry->peer, sizeof entry->peer, "%s", peer? peer: "");
+    wire_msg_init (&entry->msg, kind);
+    return &entry->msg;
 }
 
 hv_job_t *

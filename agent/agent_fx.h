@@ -57,6 +57,14 @@ typedef struct {
     wire_command_result_t result;   // COMMAND: DONE or FAILED, message and elapsed time
 } hv_done_t;
 
+//  A message for a peer agent (witness leases): a request to peer, or (reply) the answer to
+//  the peer message the call was given.
+typedef struct {
+    char peer [WIRE_ID_SIZE];   // destination host id (requests)
+    bool reply;                 // the answer to the message being handled
+    wire_msg_t msg;             // stamped like the scheduler's messages
+} agent_peer_msg_t;
+
 //  The effects of one call into the core. Fields are read by the executor of the effects;
 //  only the core (and its tests) append.
 typedef struct {
@@ -66,6 +74,9 @@ typedef struct {
     hv_job_t *jobs;             // hypervisor jobs, in order (COMMAND jobs own their xml)
     size_t job_count;           // used entries of jobs
     size_t job_alloc;           // allocated entries of jobs
+    agent_peer_msg_t *peer_msgs;    // messages for peer agents, in order
+    size_t peer_msg_count;      // used entries of peer_msgs
+    size_t peer_msg_alloc;      // allocated entries of peer_msgs
 } agent_fx_t;
 
 //  An empty effects list. NULL when out of memory.
@@ -82,6 +93,10 @@ void agent_fx_clear (agent_fx_t *self);
 //  next append). NULL when out of memory (said in the log; the message is lost, as a send
 //  the socket refuses would be).
 wire_msg_t *agent_fx_msg (agent_fx_t *self, wire_kind_t kind);
+
+//  Append a message of kind for peer (NULL: the reply to the peer message being handled)
+//  and return it for filling. NULL when out of memory (said in the log).
+wire_msg_t *agent_fx_peer_msg (agent_fx_t *self, wire_kind_t kind, const char *peer);
 
 //  Append a zeroed job of kind and return it for filling (valid until the next append).
 //  NULL when out of memory (said in the log).

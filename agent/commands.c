@@ -289,7 +289,7 @@ static void s_dispatch (commands_t *self, int64_t now, agent_fx_t *fx);
 
 void
 commands_receive (commands_t *self, const wire_command_t *command, uint64_t generation,
-                  int64_t now, agent_fx_t *fx)
+                  bool leased, int64_t now, agent_fx_t *fx)
 {
     char why [WIRE_TEXT_SIZE];
     const char *stale = s_stale (self, command, generation, why, sizeof why);
@@ -301,6 +301,14 @@ commands_receive (commands_t *self, const wire_command_t *command, uint64_t gene
     }
     if (s_repeat (self, command, fx))
         return;
+    if (command->action == COMMAND_START && command->ha && !leased) {
+        //  Its fencer would kill it, and a copy may run elsewhere (DESIGN.md §5.11).
+        log_warn ("refused to start HA vm '%s' (command %" PRIu64 "): this host holds no "
+                  "lease", command->vm_name, command->id);
+        s_answer (fx, command, RESULT_FAILED, "this host holds no lease (not connected to the "
+                  "scheduler or a majority of its witnesses): an HA vm may not start here");
+        return;
+    }
     if (command->action == COMMAND_ABORT) {
         s_abort (self, command, now, fx);
         return;

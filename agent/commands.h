@@ -37,10 +37,11 @@ void commands_destroy (commands_t **self_p);
 void commands_note_epoch (commands_t *self, uint64_t epoch);
 
 //  Handle one command for the agent's current registration `generation` (0: not
-//  registered) at now. Appends the immediate answer (ACCEPTED, STALE, a repeated result, or
-//  DONE/FAILED for ABORT) and, when a worker is free, the COMMAND job.
+//  registered) at now; leased: the host holds a lease (an HA START is refused without it).
+//  Appends the immediate answer (ACCEPTED, STALE, a repeated result, or DONE/FAILED for
+//  ABORT) and, when a worker is free, the COMMAND job.
 void commands_receive (commands_t *self, const wire_command_t *command, uint64_t generation,
-                       int64_t now, agent_fx_t *fx);
+                       bool leased, int64_t now, agent_fx_t *fx);
 
 //  Start queued commands on idle worker slots, ask for migration progress, enforce
 //  timeouts (ABORT jobs).

@@ -7,6 +7,7 @@
 */
 #include "wire.h"
 #include "vmsched.pb-c.h"
+#include "keys.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -20,7 +21,8 @@
 
 static const char *s_kind_names [] = {
     "none", "hello", "welcome", "heartbeat", "report", "event", "reject",
-    "ctl-request", "ctl-reply", "command", "command-result", "report-request"
+    "ctl-request", "ctl-reply", "command", "command-result", "report-request",
+    "renew", "grant", "lease-config", "witness-report"
 };
 static const char *s_action_names [COMMAND_ACTION_COUNT] = {
     "none", "start", "stop", "migrate", "abort"
@@ -39,7 +41,7 @@ static const char *s_event_names [EVENT_KIND_COUNT] = {
 const char *
 wire_kind_name (wire_kind_t kind)
 {
-    return (unsigned) kind <= WIRE_REPORT_REQUEST? s_kind_names [kind]: "invalid";
+    return (unsigned) kind <= WIRE_WITNESS_REPORT? s_kind_names [kind]: "invalid";
 }
 
 const char *
@@ -296,6 +298,7 @@ s_take_command (s_check_t *check, const Vmsched__Command *in, wire_command_t *ou
     out->action = (command_action_t) in->action;
     out->timeout_ms = in->timeout_ms;
     out->graceful_ms = in->graceful_ms;
+    out->ha = in->has_ha && in->ha;
     if (s_copy_uuid (check, "command.vm_uuid", in->vm_uuid, out->vm_uuid, true)
     ||  s_copy_text (check, "command.vm_name", in->vm_name, out->vm_name, sizeof out->vm_name,
                      true)
@@ -339,6 +342,85 @@ s_take_result (s_check_t *check, const Vmsched__CommandResult *in, wire_command_
     return s_copy_uuid (check, "command_result.vm_uuid", in->vm_uuid, out->vm_uuid, true);
 }
 
+//  One witness peer; field names the list ("lease_config.witnesses").
+static int
+s_take_peer (s_check_t *check, const char *field, const Vmsched__WitnessPeer *in,
+             wire_witness_peer_t *out)
+{
+    char name [64];
+    snprintf (name, sizeof name, "%s.host_id", field);
+    if (s_copy_uuid (check, name, in->host_id, out->host_id, true))
+        return -1;
+    snprintf (name, sizeof name, "%s.name", field);
+    if (s_copy_text (check, name, in->name, out->name, sizeof out->name, true))
+        return -1;
+    snprintf (name, sizeof name, "%s.endpoint", field);
+    if (s_copy_text (check, name, in->endpoint, out->endpoint, sizeof out->endpoint, true))
+        return -1;
+    if (!in->public_key || !keys_valid_z85 (in->public_key))
+        return s_fail (check, "field '%s.public_key' is not a Z85 CURVE key", field);
+    snprintf (out->public_key, sizeof out->public_key, "%s", in->public_key);
+    if (in->generation == 0)
+        return s_fail (check, "field '%s.generation' is missing", field);
+    out->generation = in->generation;
+    return 0;
+}
+
+static int
+s_take_lease_config (s_check_t *check, const Vmsched__LeaseConfig *in,
+                     wire_lease_config_t *out)
+{
+    if (in->version == 0)
+        return s_fail (check, "field 'lease_config.version' is missing");
+    //  h < L < D, each within a minute or so: anything else is a broken scheduler.
+    if (in->renew_ms < 10 || in->renew_ms > 60000)
+        return s_fail (check, "field 'lease_config.renew_ms' must be 10..60000");
+    if (in->lease_ms <= in->renew_ms || in->lease_ms > 600000)
+        return s_fail (check, "field 'lease_config.lease_ms' must exceed renew_ms (at most "
+                       "600000)");
+    if (in->dead_after_ms <= in->lease_ms || in->dead_after_ms > 3600000)
+        return s_fail (check, "field 'lease_config.dead_after_ms' must exceed lease_ms (at "
+                       "most 3600000)");
+    if (s_check_range (check, "lease_config.witnesses count", in->n_witnesses,
+                       WIRE_MAX_WITNESSES)
+    ||  s_check_range (check, "lease_config.watched count", in->n_watched,
+                       WIRE_MAX_WITNESSES))
+        return -1;
+    out->version = in->version;
+    out->renew_ms = in->renew_ms;
+    out->lease_ms = in->lease_ms;
+    out->dead_after_ms = in->dead_after_ms;
+    for (size_t i = 0; i < in->n_witnesses; i++, out->witness_count++)
+        if (s_take_peer (check, "lease_config.witnesses", in->witnesses [i],
+                         &out->witnesses [i]))
+            return -1;
+    for (size_t i = 0; i < in->n_watched; i++, out->watched_count++)
+        if (s_take_peer (check, "lease_config.watched", in->watched [i], &out->watched [i]))
+            return -1;
+    return 0;
+}
+
+static int
+s_take_witness_report (s_check_t *check, const Vmsched__WitnessReport *in,
+                       wire_witness_report_t *out)
+{
+    if (s_check_range (check, "witness_report.silent count", in->n_silent,
+                       WIRE_MAX_WITNESSES))
+        return -1;
+    for (size_t i = 0; i < in->n_silent; i++, out->count++) {
+        const Vmsched__SilentHost *silent = in->silent [i];
+        if (s_copy_uuid (check, "witness_report.silent.host_id", silent->host_id,
+                         out->silent [i].host_id, true))
+            return -1;
+        if (silent->generation == 0)
+            return s_fail (check, "field 'witness_report.silent.generation' is missing");
+        out->silent [i].generation = silent->generation;
+        out->silent [i].silent_ms = silent->silent_ms;
+        out->silent [i].blocked = silent->has_blocked && silent->blocked;
+    }
+    return 0;
+}
+
 static int
 s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
 {
@@ -356,6 +438,10 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
                              h->agent_version, sizeof h->agent_version, false)
             ||  s_copy_text (check, "hello.migration_uri", hello->migration_uri,
                              h->migration_uri, sizeof h->migration_uri, false)
+            ||  s_copy_text (check, "hello.witness_endpoint", hello->witness_endpoint,
+                             h->witness_endpoint, sizeof h->witness_endpoint, false)
+            ||  s_copy_text (check, "hello.watchdog", hello->watchdog, h->watchdog,
+                             sizeof h->watchdog, false)
             ||  s_take_capacity (check, hello->capacity, &h->capacity))
                 return -1;
             if (strcmp (h->host_id, out->host_id) != 0)
@@ -452,6 +538,34 @@ s_take_body (s_check_t *check, const Vmsched__Envelope *in, wire_msg_t *out)
             return s_copy_text (check, "report_request.reason", in->report_request->reason,
                                 out->body.report_request.reason,
                                 sizeof out->body.report_request.reason, false);
+        case VMSCHED__ENVELOPE__BODY_RENEW:
+            out->kind = WIRE_RENEW;
+            if (in->renew->id == 0)
+                return s_fail (check, "field 'renew.id' is missing");
+            out->body.renew.id = in->renew->id;
+            out->body.renew.config_version = in->renew->config_version;
+            return 0;
+        case VMSCHED__ENVELOPE__BODY_GRANT: {
+            const Vmsched__Grant *grant = in->grant;
+            out->kind = WIRE_GRANT;
+            if (grant->id == 0)
+                return s_fail (check, "field 'grant.id' is missing");
+            bool refused = grant->has_refused && grant->refused;
+            if (!refused && (grant->lease_ms == 0 || grant->lease_ms > 600000))
+                return s_fail (check, "field 'grant.lease_ms' must be 1..600000");
+            out->body.grant.id = grant->id;
+            out->body.grant.lease_ms = refused? 0: grant->lease_ms;
+            out->body.grant.refused = refused;
+            return s_copy_text (check, "grant.reason", grant->reason, out->body.grant.reason,
+                                sizeof out->body.grant.reason, false);
+        }
+        case VMSCHED__ENVELOPE__BODY_LEASE_CONFIG:
+            out->kind = WIRE_LEASE_CONFIG;
+            return s_take_lease_config (check, in->lease_config, &out->body.lease_config);
+        case VMSCHED__ENVELOPE__BODY_WITNESS_REPORT:
+            out->kind = WIRE_WITNESS_REPORT;
+            return s_take_witness_report (check, in->witness_report,
+                                          &out->body.witness_report);
         default:
             return s_fail (check, "envelope has no known body (case %d)", (int) in->body_case);
     }
@@ -512,7 +626,28 @@ typedef struct {
     Vmsched__Command command;
     Vmsched__CommandResult result;
     Vmsched__ReportRequest report_request;
+    Vmsched__Renew renew;
+    Vmsched__Grant grant;
+    Vmsched__LeaseConfig lease_config;
+    Vmsched__WitnessPeer peers [2 * WIRE_MAX_WITNESSES];
+    Vmsched__WitnessPeer *witness_ptrs [WIRE_MAX_WITNESSES];
+    Vmsched__WitnessPeer *watched_ptrs [WIRE_MAX_WITNESSES];
+    Vmsched__WitnessReport witness_report;
+    Vmsched__SilentHost silent [WIRE_MAX_WITNESSES];
+    Vmsched__SilentHost *silent_ptrs [WIRE_MAX_WITNESSES];
 } s_out_t;
+
+static void
+s_put_peer (const wire_witness_peer_t *in, Vmsched__WitnessPeer *out)
+{
+    vmsched__witness_peer__init (out);
+    out->host_id = (char *) in->host_id;
+    out->name = (char *) in->name;
+    out->endpoint = (char *) in->endpoint;
+    out->public_key = (char *) in->public_key;
+    out->has_generation = true;
+    out->generation = in->generation;
+}
 
 static void
 s_put_domain (const wire_domain_t *in, Vmsched__Domain *out)
@@ -551,6 +686,8 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             out->hello.hypervisor_uri = (char *) h->hypervisor_uri;
             out->hello.agent_version = (char *) h->agent_version;
             out->hello.migration_uri = (char *) h->migration_uri;
+            out->hello.witness_endpoint = (char *) h->witness_endpoint;
+            out->hello.watchdog = (char *) h->watchdog;
             out->capacity.has_cpus = out->capacity.has_memory_mib = true;
             out->capacity.cpus = h->capacity.cpus;
             out->capacity.memory_mib = h->capacity.memory_mib;
@@ -666,6 +803,8 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             o->target_host = (char *) c->target_host;
             o->timeout_ms = c->timeout_ms;
             o->graceful_ms = c->graceful_ms;
+            o->has_ha = c->ha;
+            o->ha = c->ha;
             env->body_case = VMSCHED__ENVELOPE__BODY_COMMAND;
             env->command = o;
             return 0;
@@ -698,6 +837,73 @@ s_put_body (const wire_msg_t *msg, s_out_t *out)
             env->body_case = VMSCHED__ENVELOPE__BODY_REPORT_REQUEST;
             env->report_request = &out->report_request;
             return 0;
+        case WIRE_RENEW:
+            vmsched__renew__init (&out->renew);
+            out->renew.has_id = out->renew.has_config_version = true;
+            out->renew.id = msg->body.renew.id;
+            out->renew.config_version = msg->body.renew.config_version;
+            env->body_case = VMSCHED__ENVELOPE__BODY_RENEW;
+            env->renew = &out->renew;
+            return 0;
+        case WIRE_GRANT:
+            vmsched__grant__init (&out->grant);
+            out->grant.has_id = out->grant.has_lease_ms = out->grant.has_refused = true;
+            out->grant.id = msg->body.grant.id;
+            out->grant.lease_ms = msg->body.grant.lease_ms;
+            out->grant.refused = msg->body.grant.refused;
+            out->grant.reason = (char *) msg->body.grant.reason;
+            env->body_case = VMSCHED__ENVELOPE__BODY_GRANT;
+            env->grant = &out->grant;
+            return 0;
+        case WIRE_LEASE_CONFIG: {
+            const wire_lease_config_t *c = &msg->body.lease_config;
+            Vmsched__LeaseConfig *o = &out->lease_config;
+            vmsched__lease_config__init (o);
+            o->has_version = o->has_renew_ms = o->has_lease_ms = o->has_dead_after_ms = true;
+            o->version = c->version;
+            o->renew_ms = c->renew_ms;
+            o->lease_ms = c->lease_ms;
+            o->dead_after_ms = c->dead_after_ms;
+            uint32_t witnesses = c->witness_count < WIRE_MAX_WITNESSES?
+                                 c->witness_count: WIRE_MAX_WITNESSES;
+            uint32_t watched = c->watched_count < WIRE_MAX_WITNESSES?
+                               c->watched_count: WIRE_MAX_WITNESSES;
+            for (uint32_t i = 0; i < witnesses; i++) {
+                s_put_peer (&c->witnesses [i], &out->peers [i]);
+                out->witness_ptrs [i] = &out->peers [i];
+            }
+            for (uint32_t i = 0; i < watched; i++) {
+                s_put_peer (&c->watched [i], &out->peers [WIRE_MAX_WITNESSES + i]);
+                out->watched_ptrs [i] = &out->peers [WIRE_MAX_WITNESSES + i];
+            }
+            o->n_witnesses = witnesses;
+            o->witnesses = out->witness_ptrs;
+            o->n_watched = watched;
+            o->watched = out->watched_ptrs;
+            env->body_case = VMSCHED__ENVELOPE__BODY_LEASE_CONFIG;
+            env->lease_config = o;
+            return 0;
+        }
+        case WIRE_WITNESS_REPORT: {
+            const wire_witness_report_t *r = &msg->body.witness_report;
+            uint32_t count = r->count < WIRE_MAX_WITNESSES? r->count: WIRE_MAX_WITNESSES;
+            vmsched__witness_report__init (&out->witness_report);
+            for (uint32_t i = 0; i < count; i++) {
+                vmsched__silent_host__init (&out->silent [i]);
+                out->silent [i].host_id = (char *) r->silent [i].host_id;
+                out->silent [i].has_generation = out->silent [i].has_silent_ms = true;
+                out->silent [i].generation = r->silent [i].generation;
+                out->silent [i].silent_ms = r->silent [i].silent_ms;
+                out->silent [i].has_blocked = true;
+                out->silent [i].blocked = r->silent [i].blocked;
+                out->silent_ptrs [i] = &out->silent [i];
+            }
+            out->witness_report.n_silent = count;
+            out->witness_report.silent = out->silent_ptrs;
+            env->body_case = VMSCHED__ENVELOPE__BODY_WITNESS_REPORT;
+            env->witness_report = &out->witness_report;
+            return 0;
+        }
         case WIRE_NONE:
             break;
     }

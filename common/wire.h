@@ -24,6 +24,8 @@
 #define WIRE_NAME_SIZE         128                  // host / domain names
 #define WIRE_TEXT_SIZE         256                  // uri, versions, reasons
 #define WIRE_FLAGS_SIZE        4096                 // cpu flags, space separated
+#define WIRE_KEY_SIZE          41                   // CURVE public key, Z85 + NUL
+#define WIRE_MAX_WITNESSES     8                    // witness peers per host (k <= 7)
 
 typedef enum {
     WIRE_NONE = 0,
@@ -37,7 +39,11 @@ typedef enum {
     WIRE_CTL_REPLY,     // scheduler -> clusterctl
     WIRE_COMMAND,       // scheduler -> agent
     WIRE_COMMAND_RESULT,// agent -> scheduler
-    WIRE_REPORT_REQUEST // scheduler -> agent
+    WIRE_REPORT_REQUEST,// scheduler -> agent
+    WIRE_RENEW,         // agent -> scheduler, agent -> witness
+    WIRE_GRANT,         // scheduler -> agent, witness -> agent
+    WIRE_LEASE_CONFIG,  // scheduler -> agent
+    WIRE_WITNESS_REPORT // agent -> scheduler
 } wire_kind_t;
 
 typedef enum {
@@ -101,6 +107,8 @@ typedef struct {
     char agent_version [WIRE_NAME_SIZE];    // vmsched version of the agent
     wire_capacity_t capacity;           // what the host offers
     char migration_uri [WIRE_TEXT_SIZE];    // libvirt URI peers live-migrate to
+    char witness_endpoint [WIRE_TEXT_SIZE]; // where peers send witness renewals ("": none)
+    char watchdog [WIRE_TEXT_SIZE];         // "none", "device PATH" or "file PATH"
 } wire_hello_t;
 
 typedef struct {
@@ -160,6 +168,7 @@ typedef struct {
     char target_host [WIRE_NAME_SIZE];  // MIGRATE: target host name
     uint32_t timeout_ms;                // MIGRATE: abort after this long
     uint32_t graceful_ms;               // STOP: shutdown grace before destroy (0: destroy)
+    bool ha;                            // START: an HA VM (needs a lease on the host)
 } wire_command_t;
 
 typedef struct {
@@ -173,6 +182,49 @@ typedef struct {
     uint64_t data_remaining;            // PROGRESS: bytes still to go
     uint32_t elapsed_ms;                // since the agent began executing the command
 } wire_command_result_t;
+
+typedef struct {
+    uint64_t id;                        // per sender process, increasing
+    uint64_t config_version;            // the lease config the sender holds
+} wire_renew_t;
+
+typedef struct {
+    uint64_t id;                        // the renew this answers
+    uint32_t lease_ms;                  // granted: lease to send time + lease_ms
+    bool refused;                       // not granted
+    char reason [WIRE_TEXT_SIZE];       // refused: why
+} wire_grant_t;
+
+typedef struct {
+    char host_id [WIRE_ID_SIZE];        // the peer
+    char name [WIRE_NAME_SIZE];         // its name (logs)
+    char endpoint [WIRE_TEXT_SIZE];     // its witness endpoint
+    char public_key [WIRE_KEY_SIZE];    // its CURVE public key
+    uint64_t generation;                // its registration
+} wire_witness_peer_t;
+
+typedef struct {
+    uint64_t version;                   // increases with every change
+    uint32_t renew_ms;                  // h
+    uint32_t lease_ms;                  // L
+    uint32_t dead_after_ms;             // D
+    uint32_t witness_count;             // peers to renew witness leases from
+    wire_witness_peer_t witnesses [WIRE_MAX_WITNESSES];
+    uint32_t watched_count;             // peers to grant to and watch
+    wire_witness_peer_t watched [WIRE_MAX_WITNESSES];
+} wire_lease_config_t;
+
+typedef struct {
+    char host_id [WIRE_ID_SIZE];        // the silent peer
+    uint64_t generation;                // its registration that fell silent
+    uint32_t silent_ms;                 // silent this long
+    bool blocked;                       // blocked on the witness's disk
+} wire_silent_t;
+
+typedef struct {
+    uint32_t count;
+    wire_silent_t silent [WIRE_MAX_WITNESSES];
+} wire_witness_report_t;
 
 typedef struct {
     wire_kind_t kind;                   // which body is valid
@@ -192,6 +244,10 @@ typedef struct {
         wire_command_t command;
         wire_command_result_t result;
         wire_report_request_t report_request;
+        wire_renew_t renew;
+        wire_grant_t grant;
+        wire_lease_config_t lease_config;
+        wire_witness_report_t witness_report;
     } body;
 } wire_msg_t;
 

@@ -17,6 +17,7 @@ struct core {
     model_t *model;                 // the cluster as observed
     managed_t *managed;             // desired state
     outbox_t outbox;                // commands decided, routed by core_flush
+    ha_t *ha;                       // leases, witness sets, dead verdicts, timelines
     core_stats_t stats;             // refused messages
 };
 
@@ -28,6 +29,7 @@ fx_init (fx_t *fx)
 {
     fx->mutations = VEC_OF (mutation_t);
     fx->sends = VEC_OF (fx_send_t);
+    vec_init (&fx->fences, WIRE_NAME_SIZE);
 }
 
 void
@@ -35,6 +37,7 @@ fx_clear (fx_t *fx)
 {
     mutations_clear (&fx->mutations);
     vec_clear (&fx->sends);
+    vec_clear (&fx->fences);
 }
 
 void
@@ -42,6 +45,7 @@ fx_free (fx_t *fx)
 {
     mutations_free (&fx->mutations);
     vec_free (&fx->sends);
+    vec_free (&fx->fences);
 }
 
 //  Queues msg to peer (a copy; pointers in it stay borrowed).
@@ -66,7 +70,11 @@ core_new (const core_config_t *config)
     self->outbox = VEC_OF (outbound_t);
     self->model = model_new ();
     self->managed = managed_new ();
-    if (!self->model || !self->managed)
+    self->ha = ha_new (&config->ha, config->reconcile.epoch, config->leading_since,
+                       config->fence_hosts, config->fence_host_count);
+    self->config.fence_hosts = NULL;        // borrowed only here
+    self->config.fence_host_count = 0;
+    if (!self->model || !self->managed || !self->ha)
         core_destroy (&self);
     return self;
 }
@@ -78,6 +86,7 @@ core_destroy (core_t **self_p)
     if (!self)
         return;
     model_destroy (&self->model);
+    ha_destroy (&self->ha);
     managed_destroy (&self->managed);
     vec_free (&self->outbox);
     free (self);
@@ -100,6 +109,7 @@ core_reset (core_t *self)
     self->model = model;
     self->managed = managed;
     vec_clear (&self->outbox);
+    ha_forget_timelines (self->ha);         // read back with the rest; the leases stay
     return 0;
 }
 
@@ -187,8 +197,8 @@ s_authorised (core_t *self, uint64_t peer, const principal_record_t *principal,
 }
 
 static void
-s_on_hello (core_t *self, uint64_t peer, const wire_msg_t *msg, int64_t now, int64_t wall,
-            fx_t *fx)
+s_on_hello (core_t *self, uint64_t peer, const principal_record_t *principal,
+            const wire_msg_t *msg, int64_t now, int64_t wall, fx_t *fx)
 {
     host_t *known = model_host_by_id (self->model, msg->host_id);
     if (known && known->live.session == msg->session && msg->seq <= known->live.last_seq) {
@@ -196,8 +206,9 @@ s_on_hello (core_t *self, uint64_t peer, const wire_msg_t *msg, int64_t now, int
         return;
     }
     char err [WIRE_TEXT_SIZE];
-    host_t *host = model_host_register (self->model, &msg->body.hello, msg->session, now,
-                                        wall, &fx->mutations, err, sizeof err);
+    host_t *host = model_host_register (self->model, &msg->body.hello, msg->session,
+                                        principal->key, now, wall, &fx->mutations, err,
+                                        sizeof err);
     if (!host) {
         log_warn ("refused hello from host id %s: %s", msg->host_id, err);
         s_reject (fx, peer, err, false);
@@ -239,11 +250,13 @@ s_admit (core_t *self, uint64_t peer, const wire_msg_t *msg, fx_t *fx)
         s_reject (fx, peer, "stale generation: register again", true);
         return NULL;
     }
-    if (host->record.state == HOST_STATE_DOWN) {
-        snprintf (what, sizeof what, "%s from host '%s', which was declared down", kind,
-                  host->record.name);
+    if (HOST_STATE_GONE (host->record.state)) {
+        snprintf (what, sizeof what, "%s from host '%s', which was declared %s", kind,
+                  host->record.name, host_state_name (host->record.state));
         s_refuse (self, host, what);
-        s_reject (fx, peer, "host was declared down: register again", true);
+        s_reject (fx, peer, host->record.state == HOST_STATE_DEAD?
+                  "host was declared dead: register again":
+                  "host was declared down: register again", true);
         return NULL;
     }
     if (host->live.session == msg->session && msg->seq <= host->live.last_seq) {
@@ -281,11 +294,12 @@ core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
     if (!s_authorised (self, peer, principal, msg, fx))
         return;
     if (msg->kind == WIRE_HELLO) {
-        s_on_hello (self, peer, msg, now, wall, fx);
+        s_on_hello (self, peer, principal, msg, now, wall, fx);
         return;
     }
     if (msg->kind != WIRE_HEARTBEAT && msg->kind != WIRE_REPORT && msg->kind != WIRE_EVENT
-    &&  msg->kind != WIRE_COMMAND_RESULT) {
+    &&  msg->kind != WIRE_COMMAND_RESULT && msg->kind != WIRE_RENEW
+    &&  msg->kind != WIRE_WITNESS_REPORT) {
         s_refuse (self, NULL, "a message of a kind agents do not send");
         return;
     }
@@ -304,6 +318,16 @@ core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
     if (msg->kind == WIRE_EVENT)
         model_apply_event (self->model, host, &msg->body.event, wall, &fx->mutations);
     else
+    if (msg->kind == WIRE_RENEW) {
+        wire_msg_t grant;
+        ha_on_renew (self->ha, host, &msg->body.renew, &grant);
+        s_send (fx, host->live.peer, &grant);
+    }
+    else
+    if (msg->kind == WIRE_WITNESS_REPORT)
+        ha_on_witness_report (self->ha, self->model, host, &msg->body.witness_report, now,
+                              wall, &fx->mutations);
+    else
         reconcile_result (self->model, self->managed, &self->config.reconcile, host,
                           &msg->body.result, now, wall, &self->outbox, &fx->mutations);
     core_flush (self, fx);
@@ -312,10 +336,84 @@ core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
 //  --------------------------------------------------------------------------
 //  Time and routing
 
+//  True when an HA VM may run on host: placed there, observed there or in its may-run set.
+static bool
+s_may_run_ha (void *arg, const host_t *host)
+{
+    core_t *self = arg;
+    for (size_t i = 0; i < managed_spec_count (self->managed); i++) {
+        const spec_t *spec = managed_spec_at (self->managed, i);
+        if (!spec->record.ha)
+            continue;
+        if (strcmp (spec->record.host_id, host->record.id) == 0
+        ||  model_vm_copy (self->model, spec->record.uuid, host->record.id))
+            return true;
+        for (uint32_t e = 0; e < spec->may_run_count; e++)
+            if (strcmp (spec->may_run [e].record.host_id, host->record.id) == 0)
+                return true;
+    }
+    return false;
+}
+
+//  The hosts declared dead (ids in dead): what it means for their VMs.
+static void
+s_buried (core_t *self, const vec_t *dead, int64_t wall, fx_t *fx)
+{
+    for (size_t i = 0; i < dead->count; i++) {
+        const host_t *host = model_host_by_id (self->model, vec_at (dead, i));
+        if (host)
+            reconcile_host_dead (self->model, self->managed, host, wall, &fx->mutations);
+    }
+}
+
+void
+core_on_fence_result (core_t *self, const char *name, bool confirmed, const char *reason,
+                      int64_t now, int64_t wall, fx_t *fx)
+{
+    vec_t dead;
+    vec_init (&dead, WIRE_ID_SIZE);
+    ha_on_fence_result (self->ha, self->model, name, confirmed, reason, wall, &dead,
+                        &fx->mutations);
+    s_buried (self, &dead, wall, fx);
+    vec_free (&dead);
+    reconcile_step (self->model, self->managed, &self->config.reconcile, now, wall,
+                    &self->outbox, &fx->mutations);
+    core_flush (self, fx);
+}
+
+void
+core_committed (core_t *self, const fx_t *fx)
+{
+    for (size_t i = 0; i < fx->mutations.count; i++) {
+        const mutation_t *mutation = vec_at (&fx->mutations, i);
+        if (mutation->kind == MUTATION_HOST_EVENT && ha_note (self->ha, &mutation->u.host_event))
+            log_error ("cannot keep a timeline entry: out of memory");
+    }
+}
+
+ha_t *
+core_ha (core_t *self)
+{
+    return self->ha;
+}
+
 void
 core_tick (core_t *self, int64_t now, int64_t wall, fx_t *fx)
 {
     model_check_liveness (self->model, &self->config.timing, now, wall, &fx->mutations);
+    vec_t sends = VEC_OF (ha_send_t), dead;
+    vec_init (&dead, WIRE_ID_SIZE);
+    ha_tick (self->ha, self->model, s_may_run_ha, self, now, wall, &sends, &fx->fences, &dead,
+             &fx->mutations);
+    for (size_t i = 0; i < sends.count; i++) {
+        const ha_send_t *send = vec_at (&sends, i);
+        const host_t *host = model_host_by_id (self->model, send->host_id);
+        if (host && host->live.peer)
+            s_send (fx, host->live.peer, &send->msg);
+    }
+    s_buried (self, &dead, wall, fx);
+    vec_free (&sends);
+    vec_free (&dead);
     reconcile_step (self->model, self->managed, &self->config.reconcile, now, wall,
                     &self->outbox, &fx->mutations);
     core_flush (self, fx);

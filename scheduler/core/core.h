@@ -12,6 +12,7 @@
 #ifndef VMSCHED_CORE_H
 #define VMSCHED_CORE_H
 
+#include "ha.h"
 #include "managed.h"
 #include "model.h"
 #include "reconcile.h"
@@ -24,10 +25,13 @@ typedef struct {
                                     // the core until its next entry point returns
 } fx_send_t;
 
-//  The effects of one entry point: commit mutations, then send messages (never otherwise).
+//  The effects of one entry point: commit mutations, then send messages and ask for fencing
+//  (never otherwise).
 typedef struct {
     mutations_t mutations;          // mutation_t, in order
     vec_t sends;                    // fx_send_t, in order
+    vec_t fences;                   // char [WIRE_NAME_SIZE]: hosts whose fence agent must
+                                    // power them off (answer with core_on_fence_result)
 } fx_t;
 
 typedef struct {
@@ -35,6 +39,10 @@ typedef struct {
     uint32_t heartbeat_ms;          // heartbeat interval told to agents in WELCOME
     int64_t report_request_ms;      // ask a host that has not reported at most this often
     reconcile_config_t reconcile;   // placement policy, operation settings, leader epoch
+    ha_config_t ha;                 // leases, witnesses, the dead verdict
+    int64_t leading_since;          // boot ms this scheduler began leading
+    const char *const *fence_hosts; // names of the hosts with a fence agent (borrowed by
+    size_t fence_host_count;        // core_new only)
 } core_config_t;
 
 //  Counters for `status`.
@@ -56,8 +64,9 @@ core_t *core_new (const core_config_t *config);
 //  Free the core and its model and desired state. NULL-safe; sets *self_p = NULL.
 void core_destroy (core_t **self_p);
 
-//  Forget the cluster and desired state (an empty model and managed, outbox cleared), for a
-//  reload from the store after a failed commit. The configuration and counters stay. 0, or
+//  Forget the cluster and desired state (an empty model and managed, outbox cleared, the
+//  timelines in memory), for a reload from the store after a failed commit. The
+//  configuration, counters and lease state stay. 0, or
 //  -1 when out of memory (the old state is kept).
 int core_reset (core_t *self);
 
@@ -79,8 +88,19 @@ outbox_t *core_outbox (core_t *self);
 void core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
                     const wire_msg_t *msg, int64_t now, int64_t wall, fx_t *fx);
 
-//  Time passes: ages hosts' silence, reconciles, routes the decided commands.
+//  Time passes: ages hosts' silence, sends lease configs, asks for fencing, declares hosts
+//  dead (ha.h), reconciles, routes the decided commands.
 void core_tick (core_t *self, int64_t now, int64_t wall, fx_t *fx);
+
+//  What a fence agent did for host name (fx_t.fences): confirmed power-off or not (reason).
+void core_on_fence_result (core_t *self, const char *name, bool confirmed, const char *reason,
+                           int64_t now, int64_t wall, fx_t *fx);
+
+//  The mutations in fx were committed: the timeline entries among them are kept in memory.
+void core_committed (core_t *self, const fx_t *fx);
+
+//  The HA state (timelines, fence devices), borrowed.
+ha_t *core_ha (core_t *self);
 
 //  Routes the commands waiting in the core's outbox to their hosts' peers (a host not heard
 //  from since the scheduler started gets nothing: the reconciler sends again).

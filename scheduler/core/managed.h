@@ -62,6 +62,13 @@ typedef struct {
     uint64_t stale_copy_serial;     // ... that copy counts again only from this report on
     may_run_t may_run [SPEC_MAY_RUN_MAX];   // hosts where a command may have left a copy
     uint32_t may_run_count;         // used entries of may_run
+    //  Restart policy (HA VMs): ha.max_restart starts on one host, then ha.max_relocate
+    //  other hosts, then the error state.
+    char failed_on [WIRE_ID_SIZE];  // host of the last failed start ("" none)
+    uint32_t failed_here;           // failed starts in a row there
+    uint32_t relocations;           // hosts given up on in a row
+    bool gave_up;                   // error state: no more starts until `vm start`
+    char failover_from [WIRE_ID_SIZE];  // restarted because this host died (timeline; "")
 } spec_t;
 
 typedef struct managed managed_t;

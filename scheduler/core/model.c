@@ -313,11 +313,12 @@ s_push_host_put (const host_t *host, int64_t wall, mutations_t *out)
 
 host_t *
 model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
-                     int64_t now, int64_t wall, mutations_t *out, char *err, size_t err_size)
+                     const char *public_key, int64_t now, int64_t wall, mutations_t *out,
+                     char *err, size_t err_size)
 {
     host_t *known = model_host_by_id (self, hello->host_id);
     if (known && session && known->live.heard && known->live.session == session
-    &&  known->record.state != HOST_STATE_DOWN && strcmp (known->record.name, hello->name) == 0
+    &&  !HOST_STATE_GONE (known->record.state) && strcmp (known->record.name, hello->name) == 0
     &&  strcmp (known->record.boot_id, hello->boot_id) == 0) {
         //  A retry of a HELLO this agent session already registered with (its WELCOME was
         //  lost or is on its way): the same registration, the same generation.
@@ -368,6 +369,11 @@ model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
               hello->agent_version);
     record->capacity = hello->capacity;
     snprintf (record->migration_uri, sizeof record->migration_uri, "%s", hello->migration_uri);
+    snprintf (record->witness_endpoint, sizeof record->witness_endpoint, "%s",
+              hello->witness_endpoint);
+    snprintf (record->watchdog, sizeof record->watchdog, "%s",
+              hello->watchdog [0]? hello->watchdog: "none");
+    snprintf (record->public_key, sizeof record->public_key, "%s", public_key? public_key: "");
     record->generation++;
     record->registered_at = wall;
     //  What this host reported before belongs to its previous registration.
@@ -440,7 +446,9 @@ model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
         int64_t silence = now - host->live.last_heard;
         char reason [WIRE_TEXT_SIZE];
         snprintf (reason, sizeof reason, "no message for %" PRId64 " ms", silence);
-        if (host->record.state != HOST_STATE_DOWN && silence >= timing->down_after_ms)
+        if (HOST_STATE_GONE (host->record.state))
+            continue;                       // only a registration changes it
+        if (silence >= timing->down_after_ms)
             model_host_set_state (self, host, HOST_STATE_DOWN, reason, wall, out);
         else
         if (host->record.state == HOST_STATE_UP && silence >= timing->suspect_after_ms)
@@ -529,6 +537,13 @@ s_forget_vm (model_t *self, vm_t *vm, const char *reason, int64_t wall, mutation
     snprintf (gone.u.vm_delete.reason, sizeof gone.u.vm_delete.reason, "%s", reason);
     mutations_push (out, &gone);
     s_vm_remove (self, vm);
+}
+
+void
+model_forget_copy (model_t *self, vm_t *vm, const char *reason, int64_t wall,
+                   mutations_t *out)
+{
+    s_forget_vm (self, vm, reason, wall, out);
 }
 
 //  True when the report lists the domain uuid.
@@ -627,6 +642,7 @@ model_totals (model_t *self, model_totals_t *totals)
             case HOST_STATE_UP:      totals->hosts_up++; break;
             case HOST_STATE_SUSPECT: totals->hosts_suspect++; break;
             case HOST_STATE_DOWN:    totals->hosts_down++; break;
+            case HOST_STATE_DEAD:    totals->hosts_dead++; break;
         }
         if (host->record.state != HOST_STATE_UP)
             continue;

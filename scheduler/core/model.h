@@ -36,6 +36,7 @@ typedef struct {
     uint64_t report_token;      // the REPORT_REQUEST token its latest full report echoed
     uint64_t rejected;          // messages from this host refused since start
     uint64_t peer;              // the daemon's opaque id of the agent's connection (0: none)
+    bool fence_device;          // a fence agent is configured for it (ha.c keeps it current)
 } host_live_t;
 
 typedef struct {
@@ -66,7 +67,7 @@ typedef struct {
 
 //  Cluster-wide totals for `status`.
 typedef struct {
-    size_t hosts, hosts_up, hosts_suspect, hosts_down;    // host counts by state
+    size_t hosts, hosts_up, hosts_suspect, hosts_down, hosts_dead;  // host counts by state
     size_t vms, vms_running;                                // VM counts
     uint64_t cpus, memory_mib;                              // capacity of up hosts
     uint64_t vcpus_used, memory_used_mib;                   // running VMs on up hosts
@@ -113,15 +114,16 @@ host_t *model_host_at (model_t *self, size_t index);
 size_t model_vm_count (const model_t *self);
 vm_t *model_vm_at (model_t *self, size_t index);
 
-//  Register (or re-register) a host from its HELLO sent by agent session `session`: bumps
+//  Register (or re-register) a host from its HELLO sent by agent session `session` with
+//  the CURVE key public_key (kept for witness sets; "" unknown): bumps
 //  its generation, sets it up, records its capacity, and forgets its earlier report (a
 //  report of an older registration is not fresh). A repeat of a HELLO of the session that
 //  registered last (same name and boot, host not down) is the same registration: same
 //  generation, no mutation. Refuses (returns NULL, reason in err) a name held by another
 //  host id. Returns the host; its generation is the one to send in WELCOME.
 host_t *model_host_register (model_t *self, const wire_hello_t *hello, uint64_t session,
-                             int64_t now, int64_t wall, mutations_t *out, char *err,
-                             size_t err_size);
+                             const char *public_key, int64_t now, int64_t wall,
+                             mutations_t *out, char *err, size_t err_size);
 
 //  Accept a message from host as alive at now (boot ms); a suspect host becomes up again.
 void model_host_heard (model_t *self, host_t *host, int64_t now, int64_t wall,
@@ -143,6 +145,10 @@ void model_apply_report (model_t *self, host_t *host, const wire_report_t *repor
 //  One lifecycle event of a domain on host.
 void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
                         int64_t wall, mutations_t *out);
+
+//  Forget one observed copy (the host it was on was declared dead: it runs no more).
+void model_forget_copy (model_t *self, vm_t *vm, const char *reason, int64_t wall,
+                        mutations_t *out);
 
 //  Full reports are numbered in the order they are applied: the number of the latest one.
 uint64_t model_report_serial (const model_t *self);

@@ -36,6 +36,7 @@ typedef enum {
     S_UNAVAILABLE,
     S_MAINTENANCE,
     S_NESTED,
+    S_UNPROTECTED,
     S_MUST,
     S_MUST_NOT,
     S_ANTI,
@@ -55,6 +56,7 @@ static const char *s_kind_label [S_KIND_COUNT] = {
     [S_UNAVAILABLE] = "unavailable",
     [S_MAINTENANCE] = "in maintenance",
     [S_NESTED]      = "without nested virtualization",
+    [S_UNPROTECTED] = "without watchdog or fence device",
     [S_MUST]        = "outside must rules",
     [S_MUST_NOT]    = "excluded by must-not rules",
     [S_ANTI]        = "blocked by anti-affinity",
@@ -408,7 +410,8 @@ s_rules_judge (const s_rules_t *self, const place_cluster_t *cluster, int vm, in
 
 //  Host state filters, in order.
 static inline s_kind_t
-s_state_filter (const place_host_t *host, const place_vm_t *vm, bool excluded)
+s_state_filter (const place_host_t *host, const place_vm_t *vm, bool excluded,
+                bool allow_unprotected)
 {
     if (excluded)
         return S_EXCLUDED;
@@ -420,6 +423,8 @@ s_state_filter (const place_host_t *host, const place_vm_t *vm, bool excluded)
         return S_MAINTENANCE;
     if (vm->needs_nested && !host->nested)
         return S_NESTED;
+    if (vm->ha && !host->protected_ && !allow_unprotected)
+        return S_UNPROTECTED;
     return S_FITS;
 }
 
@@ -492,6 +497,10 @@ s_reject_text (const place_cluster_t *cluster, int vm, int h, s_kind_t kind,
             break;
         case S_NESTED:
             snprintf (buf, size, "nested virtualization not available");
+            break;
+        case S_UNPROTECTED:
+            snprintf (buf, size, "neither watchdog nor fence device (an HA vm needs one; "
+                      "ha.allow_unfenced_hosts)");
             break;
         case S_MUST:
             snprintf (buf, size, "not in the hosts of rule %s (must)",
@@ -582,7 +591,7 @@ s_count_text (const size_t counts [S_KIND_COUNT], char *buf, size_t size, size_t
 place_policy_t
 place_policy_default (void)
 {
-    place_policy_t policy = { PLACE_SPREAD, 4.0, 1.0 };
+    place_policy_t policy = { PLACE_SPREAD, 4.0, 1.0, false };
     return policy;
 }
 
@@ -615,7 +624,8 @@ place_vm (const place_cluster_t *cluster, int vm, int exclude_host,
         }
         s_judgement_t judgement = { S_FITS, -1, -1, 0 };
         s_room_t room = { 0, 0, 0, 0 };
-        s_kind_t kind = s_state_filter (host, v, (int) h == exclude_host);
+        s_kind_t kind = s_state_filter (host, v, (int) h == exclude_host,
+                                        cluster->policy.allow_unprotected);
         if (kind == S_FITS && rules.active) {
             s_rules_judge (&rules, cluster, vm, (int) h, run, run_len, &judgement, NULL, 0, NULL);
             kind = judgement.kind;

@@ -10,8 +10,8 @@
     cpu_reserve <= cpus and the sum of mem_reserve_mib <= memory_mib.
     Hard filters, in this order (the first one that fails is the host's binding reason):
     excluded by the caller, host not up, unavailable (with its reason), in maintenance,
-    nested virtualization needed but not
-    available, VM-host must / must-not rules, VM-VM anti-affinity, VM-VM affinity, CPU,
+    nested virtualization needed but not available, an HA VM on a host with neither watchdog
+    nor fence device (unless the policy allows it), VM-host must / must-not rules, VM-VM anti-affinity, VM-VM affinity, CPU,
     memory, CPU reservation, memory reservation.
     Scores (higher is better): spread prefers the host with the most free capacity after
     placement (the smaller of the free CPU and free memory fractions), pack the least; soft
@@ -36,6 +36,7 @@ typedef struct {
     place_strategy_t strategy;  // spread or pack
     double cpu_overcommit;      // vCPUs allowed per host CPU (e.g. 4.0)
     double mem_overcommit;      // memory allowed per MiB of host memory (1.0 = none)
+    bool allow_unprotected;     // HA VMs may go to hosts without watchdog or fence device
 } place_policy_t;
 
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     const char *unavailable;    // borrowed; non-NULL: takes no VM, for this reason (e.g. its
                                 // agent lost libvirt); checked right after `up`
     bool nested;                // CPU has vmx/svm and kvm nested is enabled
+    bool protected_;            // has a watchdog or a fence device (DESIGN.md §5.11)
     uint32_t cpus;              // CPUs offered to VMs
     uint64_t memory_mib;        // memory offered to VMs
     //  Usage by the VMs already on the host (the engine adds to these in place_bulk):
@@ -61,6 +63,8 @@ typedef struct {
     uint32_t cpu_reserve;       // CPUs guaranteed to the VM (0: none)
     uint64_t mem_reserve_mib;   // memory guaranteed to the VM (0: none)
     bool needs_nested;          // runs hypervisors itself
+    bool ha;                    // restarted elsewhere when its host dies: needs a protected
+                                // host (unless the policy allows unprotected ones)
     int host;                   // index of its current host, -1 when not placed
 } place_vm_t;
 

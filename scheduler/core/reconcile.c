@@ -5,6 +5,7 @@
     once per call, and only when something needs placing.
 */
 #include "reconcile.h"
+#include "ha.h"
 #include "log.h"
 #include "view.h"
 
@@ -25,6 +26,7 @@ reconcile_config_defaults (reconcile_config_t *config)
         .resend_ms = 2000, .max_sends = 5, .retry_ms = 10000, .retry_max_ms = 300000,
         .migrate_attempts = 3,
         .migration_timeout_ms = 120000, .stop_graceful_ms = 0, .op_deadline_ms = 120000,
+        .max_restart = 1, .max_relocate = 2,
     };
 }
 
@@ -341,6 +343,42 @@ s_finish (spec_t *spec, const char *state, const char *message, int64_t wall, mu
     memset (&spec->op, 0, sizeof spec->op);
 }
 
+//  The restart policy of an HA VM whose start on host_id failed: again there up to
+//  max_restart times, then on other hosts (the failed one excluded) up to max_relocate
+//  times, then the error state with the reason (`vm why`).
+static void
+s_start_failed (model_t *model, spec_t *spec, const char *host_id, const char *why,
+                const reconcile_config_t *config, int64_t now, int64_t wall, mutations_t *out)
+{
+    const char *name = s_host_name (model, host_id);
+    if (strcmp (spec->failed_on, host_id) != 0) {
+        if (spec->failed_on [0])
+            spec->relocations++;
+        snprintf (spec->failed_on, sizeof spec->failed_on, "%s", host_id);
+        spec->failed_here = 0;
+    }
+    spec->failed_here++;
+    if (spec->failover_from [0])
+        ha_event (spec->failover_from, "start-failed", wall, out, "vm '%s' failed to start "
+                  "on host '%s': %s", spec->record.name, name, why);
+    spec->retry_after = now + config->retry_ms;
+    if (spec->relocations >= config->max_relocate && spec->failed_here > config->max_restart) {
+        spec->gave_up = true;
+        log_error ("vm '%s': gave up starting it: %s", spec->record.name, why);
+        s_reason (spec, wall, out, "error: gave up after failed starts on %" PRIu32 " hosts "
+                  "(ha.max_restart %" PRIu32 ", ha.max_relocate %" PRIu32 "); last on host "
+                  "'%s': %s; fix it and run 'clusterctl vm start %s'", spec->relocations + 1,
+                  config->max_restart, config->max_relocate, name, why, spec->record.name);
+        return;
+    }
+    bool relocate = spec->failed_here > config->max_restart;
+    s_reason (spec, wall, out, "start on host '%s' failed: %s; trying again %s in %" PRId64
+              " s (restart %" PRIu32 " of %" PRIu32 ", relocation %" PRIu32 " of %" PRIu32 ")",
+              name, why, relocate? "on another host": "there", config->retry_ms / 1000,
+              spec->failed_here, config->max_restart, spec->relocations,
+              config->max_relocate);
+}
+
 //  Failure of the operation in flight: finish it, explain, maybe retry later.
 static void
 s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config_t *config,
@@ -353,6 +391,8 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
     const host_t *source = model_host_by_id (model, op->host_id);
     bool maintenance = source && source->record.maintenance;
     command_action_t action = op->action;
+    char op_host_id [WIRE_ID_SIZE];
+    snprintf (op_host_id, sizeof op_host_id, "%s", op->host_id);
     log_warn ("vm '%s': %s on host '%s' failed: %s", spec->record.name,
               command_action_name (action), host, why);
     s_finish (spec, "failed", why, wall, out);
@@ -384,6 +424,9 @@ s_fail_op (model_t *model, spec_t *spec, const char *why, const reconcile_config
                       "stays on host '%s'", host, target, why, host);
     }
     else
+    if (action == COMMAND_START && spec->record.ha)
+        s_start_failed (model, spec, op_host_id, why, config, now, wall, out);
+    else
     if (action == COMMAND_START) {
         spec->retry_after = now + config->retry_ms;
         s_reason (spec, wall, out, "start on host '%s' failed: %s; trying again in %" PRId64
@@ -405,7 +448,7 @@ s_watch (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t
     int64_t deadline = config->op_deadline_ms
                      + (op->record.action == COMMAND_MIGRATE? op->timeout_ms: 0)
                      + (op->record.action == COMMAND_STOP? config->stop_graceful_ms: 0);
-    if (!host || host->record.state == HOST_STATE_DOWN)
+    if (!host || HOST_STATE_GONE (host->record.state))
         snprintf (why, sizeof why, "host went down");
     else
     if (host->record.generation != op->host_generation)
@@ -567,8 +610,12 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
         snprintf (decision.summary, sizeof decision.summary, "host '%s' again: the earlier "
                   "start there is not proven finished, so it may start only there",
                   again->record.name);
-    else
-        host = view_place (step->view, spec, NULL, step->verdicts, &decision);
+    else {
+        //  Restart policy: a host it failed on max_restart times is not tried again.
+        const host_t *failed = spec->failed_here > step->config->max_restart?
+                               model_host_by_id (step->model, spec->failed_on): NULL;
+        host = view_place (step->view, spec, failed, step->verdicts, &decision);
+    }
     if (!host) {
         if (strstr (spec->record.reason, decision.summary) == NULL)
             s_push_decision (spec, "", decision.summary,
@@ -590,6 +637,9 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
     if (!s_begin (step->model, step->managed, spec, COMMAND_START, host, NULL, 0,
                   step->config, now, wall, outbox, out))
         return;
+    if (spec->failover_from [0])
+        ha_event (spec->failover_from, "placed", wall, out, "vm '%s' placed on host '%s': %s",
+                  spec->record.name, host->record.name, decision.summary);
     view_assign (step->view, spec, host);
     (*starting)++;
 }
@@ -689,6 +739,8 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
     }
     if (host && !host->record.maintenance)
         spec->migrate_failures = 0;         // maintenance gives it a fresh budget next time
+    if (spec->record.want == VM_WANT_RUNNING && !host && spec->gave_up)
+        return false;                       // the error state keeps its reason
     if (spec->record.want == VM_WANT_RUNNING) {
         if (reachable && !host->record.maintenance)
             s_reason (spec, wall, out, "running on host '%s'", host->record.name);
@@ -757,7 +809,7 @@ reconcile_step (model_t *model, managed_t *managed, const reconcile_config_t *co
     const host_t *unreported = NULL;
     for (size_t i = 0; i < model_host_count (model) && !unreported; i++) {
         const host_t *host = model_host_at (model, i);
-        if (host->record.state != HOST_STATE_DOWN && !host->live.reported)
+        if (!HOST_STATE_GONE (host->record.state) && !host->live.reported)
             unreported = host;
     }
     qsort (starts, start_count, sizeof *starts, s_by_priority);
@@ -846,6 +898,13 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
                 //  If no report shows it running after all, do not start it again at once.
                 spec->retry_after = now + config->retry_ms;
                 s_reason (spec, wall, out, "started on host '%s'", host->record.name);
+                if (spec->failover_from [0])
+                    ha_event (spec->failover_from, "started", wall, out, "vm '%s' running on "
+                              "host '%s' (start took %" PRIu32 " ms)", spec->record.name,
+                              host->record.name, result->elapsed_ms);
+                spec->failover_from [0] = 0;
+                spec->failed_on [0] = 0;
+                spec->failed_here = spec->relocations = 0;
             }
             return;
         }
@@ -856,6 +915,38 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
         case RESULT_NONE:
         case RESULT_STATUS_COUNT:
             break;
+    }
+}
+
+void
+reconcile_host_dead (model_t *model, managed_t *managed, const host_t *host, int64_t wall,
+                     mutations_t *out)
+{
+    char why [WIRE_TEXT_SIZE];
+    snprintf (why, sizeof why, "host '%s' was declared dead", host->record.name);
+    for (size_t i = 0; i < managed_spec_count (managed); i++) {
+        spec_t *spec = managed_spec_at (managed, i);
+        if (!spec->record.ha)
+            continue;
+        bool affected = false;
+        for (uint32_t e = spec->may_run_count; e-- > 0; )
+            if (strcmp (spec->may_run [e].record.host_id, host->record.id) == 0) {
+                s_may_run_remove (model, spec, e, why, wall, out);
+                affected = true;
+            }
+        vm_t *copy = model_vm_copy (model, spec->record.uuid, host->record.id);
+        if (copy) {
+            affected = affected || model_vm_active (copy);
+            model_forget_copy (model, copy, why, wall, out);
+        }
+        if (!affected || spec->record.want != VM_WANT_RUNNING)
+            continue;
+        snprintf (spec->failover_from, sizeof spec->failover_from, "%s", host->record.id);
+        spec->retry_after = 0;
+        spec->gave_up = false;
+        spec->failed_on [0] = 0;
+        spec->failed_here = spec->relocations = 0;
+        s_reason (spec, wall, out, "restarting: %s", why);
     }
 }
 

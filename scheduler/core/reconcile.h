@@ -43,6 +43,8 @@ typedef struct {
     uint32_t migration_timeout_ms;  // default migration timeout (agents abort after it)
     uint32_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
     int64_t op_deadline_ms;         // a start or stop without a result this long fails
+    uint32_t max_restart;           // HA vms: failed starts on one host before relocating
+    uint32_t max_relocate;          // HA vms: hosts tried after the first, then error
 } reconcile_config_t;
 
 //  One command to send: to the agent of host_id (routing is the scheduler's business).
@@ -86,6 +88,13 @@ int reconcile_abort (model_t *model, managed_t *managed, const reconcile_config_
 //  At start-up: a may-run entry loaded from the store (DESIGN.md §5.9). Its command is taken
 //  as sent at now, unanswered. 0, or -1 when the VM is unknown or has too many.
 int reconcile_load_may_run (managed_t *managed, const may_run_record_t *record, int64_t now);
+
+//  host was declared dead (ha.h): no copy of an HA VM runs there any more. Its HA VMs'
+//  may-run entries on it and their observed copies there are forgotten (the only way a
+//  silent host leaves a may-run set besides a report, DESIGN.md §5.9), so the VMs start
+//  elsewhere; each records the failover on host's timeline. Other VMs wait for the host.
+void reconcile_host_dead (model_t *model, managed_t *managed, const host_t *host,
+                          int64_t wall, mutations_t *out);
 
 //  Change a spec's persistent record (generation + 1, updated_at) and record the mutation;
 //  with_xml also stores the XML. Used by every writer of specs.

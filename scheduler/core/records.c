@@ -10,6 +10,7 @@ host_state_name (host_state_t state)
         case HOST_STATE_UP:      return "up";
         case HOST_STATE_SUSPECT: return "suspect";
         case HOST_STATE_DOWN:    return "down";
+        case HOST_STATE_DEAD:    return "dead";
     }
     return "invalid";
 }
@@ -34,6 +35,7 @@ mutation_kind_name (mutation_kind_t kind)
         case MUTATION_AUDIT:       return "audit";
         case MUTATION_MAY_RUN_PUT: return "may-run-put";
         case MUTATION_MAY_RUN_DELETE: return "may-run-delete";
+        case MUTATION_HOST_EVENT:  return "host-event";
     }
     return "invalid";
 }

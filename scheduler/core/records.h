@@ -18,8 +18,13 @@
 typedef enum {
     HOST_STATE_UP = 1,          // heartbeats arrive in time
     HOST_STATE_SUSPECT,         // no heartbeat for suspect_after_ms
-    HOST_STATE_DOWN             // no heartbeat for down_after_ms
+    HOST_STATE_DOWN,            // no heartbeat for down_after_ms: must register again
+    HOST_STATE_DEAD             // declared dead (DESIGN.md §5.4, §5.5): its HA VMs may run
+                                // elsewhere; must register again
 } host_state_t;
+
+//  True for the states in which a host must register again before it is heard (down, dead).
+#define HOST_STATE_GONE(state) ((state) == HOST_STATE_DOWN || (state) == HOST_STATE_DEAD)
 
 typedef struct {
     char id [WIRE_ID_SIZE];                 // persistent host identity (agent's uuid)
@@ -34,7 +39,20 @@ typedef struct {
     int64_t state_since;                    // wall ms of the last state change
     bool maintenance;                       // operator asked to empty it; not schedulable
     char migration_uri [WIRE_TEXT_SIZE];    // where peers live-migrate to (from HELLO)
+    char witness_endpoint [WIRE_TEXT_SIZE]; // where its witness listens (from HELLO; "")
+    char watchdog [WIRE_TEXT_SIZE];         // what resets it ("none", "device PATH", ...)
+    char public_key [WIRE_KEY_SIZE];        // its CURVE key at registration (witness sets)
 } host_record_t;
+
+//  One entry of a host's failover timeline (DESIGN.md §5): what happened when.
+typedef struct {
+    char host_id [WIRE_ID_SIZE];            // whose timeline
+    int64_t at;                             // wall ms
+    char kind [24];                         // "silent", "suspect", "witness", "fence",
+                                            // "fenced", "fence-failed", "dead", "placed",
+                                            // "started", "start-failed", "returned"
+    char detail [WIRE_TEXT_SIZE * 2];       // one line
+} host_event_record_t;
 
 //  One observed copy of a domain: what host_id last reported of it. Keyed by (uuid,
 //  host_id): two hosts reporting one uuid are two copies, never one VM that moved.
@@ -176,7 +194,8 @@ typedef enum {
     MUTATION_PRINCIPAL_DELETE,  // a key was revoked
     MUTATION_AUDIT,             // a request was audited (blob: its arguments, abridged)
     MUTATION_MAY_RUN_PUT,       // a command made a host a place where a VM may run
-    MUTATION_MAY_RUN_DELETE     // a report proved that copy absent (vm_uuid, host_id, op_id)
+    MUTATION_MAY_RUN_DELETE,    // a report proved that copy absent (vm_uuid, host_id, op_id)
+    MUTATION_HOST_EVENT         // an entry of a host's failover timeline
 } mutation_kind_t;
 
 typedef struct {
@@ -217,11 +236,12 @@ typedef struct {
         principal_record_t principal;       // MUTATION_PRINCIPAL_PUT, _DELETE (kind, name)
         audit_record_t audit;               // MUTATION_AUDIT
         may_run_record_t may_run;           // MUTATION_MAY_RUN_PUT, _DELETE
+        host_event_record_t host_event;     // MUTATION_HOST_EVENT
     } u;
     char *blob;                             // owned variable-size text (see above) or NULL
 } mutation_t;
 
-//  "up", "suspect", "down".
+//  "up", "suspect", "down", "dead".
 const char *host_state_name (host_state_t state);
 
 //  "epoch", "host-put", ... for logs.

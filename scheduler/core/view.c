@@ -4,6 +4,7 @@
     managed. Names of both index one table, so rules can name either.
 */
 #include "view.h"
+#include "ha.h"
 #include "log.h"
 #include "vec.h"
 
@@ -74,6 +75,7 @@ s_add_hosts (view_t *self)
             .unavailable = host->live.hypervisor_connected
                          ? NULL: "its agent is not connected to libvirt",
             .maintenance = host->record.maintenance, .nested = host->record.capacity.nested,
+            .protected_ = ha_host_protected (host),
             .cpus = host->record.capacity.cpus, .memory_mib = host->record.capacity.memory_mib };
     }
 }
@@ -85,7 +87,7 @@ s_observed_host (view_t *self, const vm_t *vm)
     if (!vm || !model_vm_active (vm))
         return -1;
     host_t *host = model_host_by_id (self->model, vm->record.host_id);
-    if (!host || host->record.state == HOST_STATE_DOWN)
+    if (!host || HOST_STATE_GONE (host->record.state))
         return -1;
     return view_host_index (self, host);
 }
@@ -100,7 +102,7 @@ s_add_vms (view_t *self)
         place_vm_t *vm = &self->vms [count];
         *vm = (place_vm_t) { .name = r->name, .vcpus = r->vcpus, .memory_mib = r->memory_mib,
                              .cpu_reserve = r->cpu_reserve, .mem_reserve_mib = r->mem_reserve_mib,
-                             .needs_nested = r->needs_nested,
+                             .needs_nested = r->needs_nested, .ha = r->ha,
                              .host = s_observed_host (self, model_vm_placed (self->model,
                                                                  r->uuid, r->host_id)) };
         if (vm->host >= 0)

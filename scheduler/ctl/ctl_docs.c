@@ -51,7 +51,7 @@ ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
     json_t *last_seen = host->live.heard
                       ? json_integer (context->now - host->live.last_heard): json_null ();
     //  What a down host said last about libvirt is not a fact any more.
-    json_t *connected = record->state == HOST_STATE_DOWN
+    json_t *connected = HOST_STATE_GONE (record->state)
                       ? json_null (): json_boolean (host->live.hypervisor_connected);
     json_t *object = json_pack (
         "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:o, s:o}",

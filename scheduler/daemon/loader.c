@@ -62,6 +62,15 @@ s_may_run (void *arg, const may_run_record_t *record)
     }
 }
 
+//  An entry of a host's failover timeline.
+static void
+s_host_event (void *arg, const host_event_record_t *event)
+{
+    s_load_t *load = arg;
+    if (ha_note (core_ha (load->core), event))
+        load->errors++;
+}
+
 int
 loader_load (core_t *core, store_t *store, int64_t now)
 {
@@ -70,7 +79,8 @@ loader_load (core_t *core, store_t *store, int64_t now)
     ||  store_load_vms (store, s_vm, &load)
     ||  store_load_specs (store, s_spec, &load)
     ||  store_load_rules (store, s_rule, &load)
-    ||  store_load_may_run (store, s_may_run, &load))
+    ||  store_load_may_run (store, s_may_run, &load)
+    ||  store_load_host_events (store, HA_TIMELINE_MAX, s_host_event, &load))
         return -1;
     managed_set_op_base (core_managed (core), store_max_op_id (store));
     return load.errors? -1: 0;
@@ -181,6 +191,7 @@ loader_commit (core_t *core, store_t *store, fx_t *fx, uint64_t *seq, int64_t no
         durable = false;
     if (durable) {
         *seq = next;
+        core_committed (core, fx);
         return 0;
     }
     if (loader_reload (core, store, now))

@@ -85,6 +85,28 @@ const config_key_t scheduler_config_keys [] = {
                 1000, 86400000, "live migrations still running after this are aborted"),
     CONFIG_NUM ("scheduler", "stop_graceful_ms", scheduler_config_t, stop_graceful_ms, 0,
                 3600000, "ACPI shutdown grace before a stop destroys the vm (0: at once)"),
+    CONFIG_STR ("ha", "profile", scheduler_config_t, ha_profile,
+                "HA timing profile: default (failover in seconds) or conservative"),
+    CONFIG_NUM ("ha", "renew_ms", scheduler_config_t, ha_renew_ms, 0, 60000,
+                "h: agents renew their leases this often (0: the profile's)"),
+    CONFIG_NUM ("ha", "lease_ms", scheduler_config_t, ha_lease_ms, 0, 600000,
+                "L: length of a lease (0: the profile's)"),
+    CONFIG_NUM ("ha", "fence_ms", scheduler_config_t, ha_fence_ms, 0, 600000,
+                "F: an isolated host kills its HA vms within this (0: the profile's)"),
+    CONFIG_NUM ("ha", "watchdog_ms", scheduler_config_t, ha_watchdog_ms, 0, 600000,
+                "W: a host that stops petting its watchdog resets within this (0: profile)"),
+    CONFIG_NUM ("ha", "margin_ms", scheduler_config_t, ha_margin_ms, 0, 600000,
+                "slack for clock drift and scheduling (0: the profile's)"),
+    CONFIG_NUM ("ha", "dead_after_ms", scheduler_config_t, ha_dead_after_ms, 0, 3600000,
+                "D: silence before a host may be declared dead (0: the profile's)"),
+    CONFIG_NUM ("ha", "witnesses", scheduler_config_t, ha_witnesses, 0, 7,
+                "k: witnesses per host in clusters of more than k + 1 hosts (odd; 0: 5)"),
+    CONFIG_FLAG ("ha", "allow_unfenced_hosts", scheduler_config_t, ha_allow_unfenced_hosts,
+                 "place HA vms also on hosts with neither watchdog nor fence device (audited)"),
+    CONFIG_NUM ("ha", "max_restart", scheduler_config_t, ha_max_restart, 0, 100,
+                "failed starts of an HA vm on one host before it is relocated"),
+    CONFIG_NUM ("ha", "max_relocate", scheduler_config_t, ha_max_relocate, 0, 100,
+                "hosts an HA vm is relocated to after failed starts, then error"),
     CONFIG_END
 };
 
@@ -107,7 +129,36 @@ scheduler_config_defaults (scheduler_config_t *config)
         .migration_timeout_ms = 120000,
         .stop_graceful_ms = 0,
         .secret_key = "/etc/vmsched/scheduler.key_secret",
+        .ha_profile = "default",
+        .ha_max_restart = 1,
+        .ha_max_relocate = 2,
     };
+}
+
+int
+scheduler_ha_config (const scheduler_config_t *config, ha_config_t *ha, char *err,
+                     size_t err_size)
+{
+    memset (ha, 0, sizeof *ha);
+    if (ha_config_profile (ha, config->ha_profile)) {
+        snprintf (err, err_size, "invalid [ha] profile '%s': expected default or conservative",
+                  config->ha_profile);
+        return -1;
+    }
+    struct { uint64_t value; int64_t *field; } overrides [] = {
+        { config->ha_renew_ms, &ha->renew_ms }, { config->ha_lease_ms, &ha->lease_ms },
+        { config->ha_fence_ms, &ha->fence_ms }, { config->ha_watchdog_ms, &ha->watchdog_ms },
+        { config->ha_margin_ms, &ha->margin_ms },
+        { config->ha_dead_after_ms, &ha->dead_after_ms },
+    };
+    for (size_t i = 0; i < sizeof overrides / sizeof overrides [0]; i++)
+        if (overrides [i].value)
+            *overrides [i].field = (int64_t) overrides [i].value;
+    if (config->ha_witnesses)
+        ha->witnesses = (uint32_t) config->ha_witnesses;
+    ha->allow_unfenced_hosts = config->ha_allow_unfenced_hosts;
+    ha->suspect_after_ms = (int64_t) config->suspect_after_ms;
+    return 0;
 }
 
 int
@@ -127,7 +178,9 @@ scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_
                   config->heartbeat_ms, config->suspect_after_ms, config->down_after_ms);
         return -1;
     }
-    return 0;
+    ha_config_t ha;
+    return scheduler_ha_config (config, &ha, err, err_size)
+        || ha_config_check (&ha, (int64_t) config->down_after_ms, err, err_size)? -1: 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -401,6 +454,14 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     core.reconcile.migrate_concurrency = (uint32_t) config->migrate_concurrency;
     core.reconcile.migration_timeout_ms = (uint32_t) config->migration_timeout_ms;
     core.reconcile.stop_graceful_ms = (uint32_t) config->stop_graceful_ms;
+    core.reconcile.max_restart = (uint32_t) config->ha_max_restart;
+    core.reconcile.max_relocate = (uint32_t) config->ha_max_relocate;
+    if (scheduler_ha_config (config, &core.ha, err, err_size)) {
+        scheduler_destroy (&self);
+        return NULL;
+    }
+    core.reconcile.policy.allow_unprotected = core.ha.allow_unfenced_hosts;
+    core.leading_since = self->started;
     self->core = core_new (&core);
     self->peers = peers_new ();
     if (!self->core || !self->peers) {
@@ -424,7 +485,21 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = clock_wall_ms () };
     epoch.u.epoch = self->epoch;
     epoch.seq = ++self->mutation_seq;
-    if (store_apply (self->store, &epoch) || store_commit (self->store)) {
+    //  Running HA vms where nothing can reset an isolated host is the operator's explicit
+    //  choice: audited at every start, and shown by `status`.
+    mutation_t unfenced = { .kind = MUTATION_AUDIT, .at = epoch.at };
+    snprintf (unfenced.u.audit.who, sizeof unfenced.u.audit.who, "config");
+    snprintf (unfenced.u.audit.verb, sizeof unfenced.u.audit.verb, "ha.allow_unfenced_hosts");
+    snprintf (unfenced.u.audit.message, sizeof unfenced.u.audit.message, "HA vms may run on "
+              "hosts with neither watchdog nor fence device: a hung agent on such a host can "
+              "let a vm run twice");
+    if (config->ha_allow_unfenced_hosts) {
+        log_warn ("[ha] allow_unfenced_hosts = yes: %s", unfenced.u.audit.message);
+        unfenced.seq = ++self->mutation_seq;
+    }
+    if (store_apply (self->store, &epoch)
+    ||  (config->ha_allow_unfenced_hosts && store_apply (self->store, &unfenced))
+    ||  store_commit (self->store)) {
         snprintf (err, err_size, "cannot write to the database '%s' (see the log above)",
                   config->database);
         scheduler_destroy (&self);

@@ -9,6 +9,7 @@
 #define VMSCHED_SCHEDULER_H
 
 #include "config.h"
+#include "ha.h"
 
 #include <stdint.h>
 
@@ -29,6 +30,18 @@ typedef struct {
     uint64_t stop_graceful_ms;      // ACPI shutdown grace before a stop destroys
     char secret_key [1024];         // the scheduler's CURVE secret key file
     char admin_key [1024];          // public key file of the first admin ("" none)
+    //  [ha] (DESIGN.md §5): a profile, each of its timings overridable (0: the profile's).
+    char ha_profile [16];           // "default" or "conservative"
+    uint64_t ha_renew_ms;           // h
+    uint64_t ha_lease_ms;           // L
+    uint64_t ha_fence_ms;           // F
+    uint64_t ha_watchdog_ms;        // W
+    uint64_t ha_margin_ms;          // margin
+    uint64_t ha_dead_after_ms;      // D
+    uint64_t ha_witnesses;          // k (0: the profile's, 5)
+    bool ha_allow_unfenced_hosts;   // HA VMs on hosts without watchdog or fence device
+    uint64_t ha_max_restart;        // failed starts on one host before relocating
+    uint64_t ha_max_relocate;       // other hosts tried, then the error state
 } scheduler_config_t;
 
 typedef struct scheduler scheduler_t;
@@ -39,8 +52,14 @@ extern const config_key_t scheduler_config_keys [];
 //  Defaults for every key.
 void scheduler_config_defaults (scheduler_config_t *config);
 
-//  Check relations between keys. 0, or -1 with reason in err.
+//  Check relations between keys (the HA timing inequalities among them). 0, or -1 with
+//  reason in err.
 int scheduler_config_check (const scheduler_config_t *config, char *err, size_t err_size);
+
+//  The HA settings the config describes (profile, then the keys that override it). 0, or
+//  -1 (unknown profile) with the reason in err.
+int scheduler_ha_config (const scheduler_config_t *config, ha_config_t *ha, char *err,
+                         size_t err_size);
 
 //  Open the database, recover the model, bump the epoch, bind the sockets. NULL with a
 //  reason in err.

@@ -158,6 +158,44 @@ static const char *s_migrations [] = {
     "INSERT INTO may_run SELECT vm_uuid, CASE action WHEN 'migrate' THEN target_host_id"
     "  ELSE host_id END, id, 0 FROM operations WHERE state = 'running'"
     "  AND action IN ('start', 'migrate');",
+
+    //  5: HA (DESIGN.md §5): the state 'dead', each host's witness endpoint, watchdog and
+    //  key, and the failover timeline. The state's CHECK changes: the table is rebuilt.
+    "CREATE TABLE hosts_v5 ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  boot_id TEXT NOT NULL,"
+    "  hypervisor_uri TEXT NOT NULL,"
+    "  agent_version TEXT NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4),"
+    "  generation INTEGER NOT NULL,"
+    "  cpus INTEGER NOT NULL,"
+    "  memory_mib INTEGER NOT NULL,"
+    "  cpu_model TEXT NOT NULL,"
+    "  cpu_flags TEXT NOT NULL,"
+    "  nested INTEGER NOT NULL,"
+    "  numa TEXT NOT NULL,"
+    "  registered_at INTEGER NOT NULL,"
+    "  state_since INTEGER NOT NULL,"
+    "  maintenance INTEGER NOT NULL DEFAULT 0,"
+    "  migration_uri TEXT NOT NULL DEFAULT '',"
+    "  witness_endpoint TEXT NOT NULL DEFAULT '',"
+    "  watchdog TEXT NOT NULL DEFAULT 'none',"
+    "  public_key TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO hosts_v5 (id, name, boot_id, hypervisor_uri, agent_version, state,"
+    "  generation, cpus, memory_mib, cpu_model, cpu_flags, nested, numa, registered_at,"
+    "  state_since, maintenance, migration_uri) SELECT id, name, boot_id, hypervisor_uri,"
+    "  agent_version, state, generation, cpus, memory_mib, cpu_model, cpu_flags, nested, numa,"
+    "  registered_at, state_since, maintenance, migration_uri FROM hosts;"
+    "DROP TABLE hosts;"
+    "ALTER TABLE hosts_v5 RENAME TO hosts;"
+    "CREATE TABLE host_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  host_id TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX host_events_by_host ON host_events (host_id, id);",
 };
 #define S_SCHEMA_VERSION ((int) (sizeof s_migrations / sizeof s_migrations [0]))
 
@@ -174,6 +212,7 @@ typedef enum {
     S_PRINCIPAL_PUT, S_PRINCIPAL_DELETE, S_PRINCIPAL_LOAD,
     S_AUDIT_ADD, S_AUDIT_SINCE,
     S_MAY_RUN_PUT, S_MAY_RUN_DELETE, S_MAY_RUN_LOAD,
+    S_HOST_EVENT_ADD, S_HOST_EVENT_LOAD,
     S_STATEMENT_COUNT
 } s_statement_t;
 
@@ -191,18 +230,21 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
     //  never silently delete the first.
     [S_HOST_PUT]  = "INSERT INTO hosts (id, name, boot_id, hypervisor_uri,"
                     " agent_version, state, generation, cpus, memory_mib, cpu_model, cpu_flags,"
-                    " nested, numa, registered_at, state_since, maintenance, migration_uri)"
+                    " nested, numa, registered_at, state_since, maintenance, migration_uri,"
+                    " witness_endpoint, watchdog, public_key)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                    " ?16, ?17)"
+                    " ?16, ?17, ?18, ?19, ?20)"
                     " ON CONFLICT (id) DO UPDATE SET name = ?2, boot_id = ?3,"
                     " hypervisor_uri = ?4, agent_version = ?5, state = ?6, generation = ?7,"
                     " cpus = ?8, memory_mib = ?9, cpu_model = ?10, cpu_flags = ?11, nested = ?12,"
                     " numa = ?13, registered_at = ?14, state_since = ?15, maintenance = ?16,"
-                    " migration_uri = ?17",
+                    " migration_uri = ?17, witness_endpoint = ?18, watchdog = ?19,"
+                    " public_key = ?20",
     [S_HOST_STATE] = "UPDATE hosts SET state = ?2, state_since = ?3 WHERE id = ?1",
     [S_HOST_LOAD] = "SELECT id, name, boot_id, hypervisor_uri, agent_version, state, generation,"
                     " cpus, memory_mib, cpu_model, cpu_flags, nested, numa, registered_at,"
-                    " state_since, maintenance, migration_uri FROM hosts ORDER BY name",
+                    " state_since, maintenance, migration_uri, witness_endpoint, watchdog,"
+                    " public_key FROM hosts ORDER BY name",
     [S_VM_PUT]    = "INSERT OR REPLACE INTO vms (uuid, name, host_id, state, vcpus, memory_kib,"
                     " persistent, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_VM_DELETE] = "DELETE FROM vms WHERE uuid = ?1 AND host_id = ?2",
@@ -265,6 +307,11 @@ static const char *s_sql [S_STATEMENT_COUNT] = {
                          " AND op_id = ?3",
     [S_MAY_RUN_LOAD] = "SELECT vm_uuid, host_id, op_id, host_generation FROM may_run"
                        " ORDER BY vm_uuid, op_id",
+    [S_HOST_EVENT_ADD] = "INSERT INTO host_events (host_id, at, kind, detail)"
+                         " VALUES (?1, ?2, ?3, ?4)",
+    [S_HOST_EVENT_LOAD] = "SELECT host_id, at, kind, detail FROM (SELECT id, host_id, at, kind,"
+                          " detail, row_number () OVER (PARTITION BY host_id ORDER BY id DESC)"
+                          " AS newest FROM host_events) WHERE newest <= ?1 ORDER BY id",
 };
 
 struct store {
@@ -560,6 +607,9 @@ s_host_put (store_t *self, const host_record_t *host)
     sqlite3_bind_int64 (statement, 15, host->state_since);
     sqlite3_bind_int (statement, 16, host->maintenance);
     s_bind_text (statement, 17, host->migration_uri);
+    s_bind_text (statement, 18, host->witness_endpoint);
+    s_bind_text (statement, 19, host->watchdog);
+    s_bind_text (statement, 20, host->public_key);
     int rc = s_run (self, statement, "store a host");
     free (numa);
     return rc;
@@ -573,7 +623,7 @@ s_host_state (store_t *self, const mutation_t *mutation)
     sqlite3_bind_int (statement, 2, mutation->u.host_state.to);
     sqlite3_bind_int64 (statement, 3, mutation->at);
     host_state_t from = mutation->u.host_state.from;
-    bool known = from >= HOST_STATE_UP && from <= HOST_STATE_DOWN;
+    bool known = from >= HOST_STATE_UP && from <= HOST_STATE_DEAD;
     if (s_run (self, statement, "store a host state"))
         return -1;
     return s_add_transition (self, mutation->at, "host", mutation->u.host_state.host_id,
@@ -632,6 +682,17 @@ s_may_run (store_t *self, const mutation_t *mutation)
     if (put)
         sqlite3_bind_int64 (statement, 4, (sqlite3_int64) entry->host_generation);
     return s_run (self, statement, put? "record where a vm may run": "clear where a vm may run");
+}
+
+static int
+s_host_event (store_t *self, const host_event_record_t *event)
+{
+    sqlite3_stmt *statement = s_statement (self, S_HOST_EVENT_ADD);
+    s_bind_text (statement, 1, event->host_id);
+    sqlite3_bind_int64 (statement, 2, event->at);
+    s_bind_text (statement, 3, event->kind);
+    s_bind_text (statement, 4, event->detail);
+    return s_run (self, statement, "record a host's timeline");
 }
 
 static int
@@ -830,6 +891,8 @@ s_write (store_t *self, const mutation_t *mutation)
         case MUTATION_MAY_RUN_PUT:
         case MUTATION_MAY_RUN_DELETE:
             return s_may_run (self, mutation);
+        case MUTATION_HOST_EVENT:
+            return s_host_event (self, &mutation->u.host_event);
     }
     log_error ("database '%s': unknown mutation kind %d", self->path, (int) mutation->kind);
     return -1;
@@ -927,6 +990,7 @@ typedef struct {
     store_principal_fn *principal_fn;   // for principal rows
     store_audit_fn *audit_fn;           // for audit rows
     store_may_run_fn *may_run_fn;       // for may-run rows
+    store_host_event_fn *host_event_fn; // for host timeline rows
     void *arg;                          // the caller's argument
 } s_reader_t;
 
@@ -966,6 +1030,9 @@ s_host_row (sqlite3_stmt *statement, const s_reader_t *reader)
     host.state_since = sqlite3_column_int64 (statement, 14);
     host.maintenance = sqlite3_column_int (statement, 15) != 0;
     s_column_text (statement, 16, host.migration_uri, sizeof host.migration_uri);
+    s_column_text (statement, 17, host.witness_endpoint, sizeof host.witness_endpoint);
+    s_column_text (statement, 18, host.watchdog, sizeof host.watchdog);
+    s_column_text (statement, 19, host.public_key, sizeof host.public_key);
     reader->host_fn (reader->arg, &host);
 }
 
@@ -1110,6 +1177,28 @@ store_load_may_run (store_t *self, store_may_run_fn *fn, void *arg)
     s_reader_t reader = { .may_run_fn = fn, .arg = arg };
     return s_each_row (self, s_statement (self, S_MAY_RUN_LOAD), "load where vms may run",
                        s_may_run_row, &reader);
+}
+
+static void
+s_host_event_row (sqlite3_stmt *statement, const s_reader_t *reader)
+{
+    host_event_record_t event;
+    memset (&event, 0, sizeof event);
+    s_column_text (statement, 0, event.host_id, sizeof event.host_id);
+    event.at = sqlite3_column_int64 (statement, 1);
+    s_column_text (statement, 2, event.kind, sizeof event.kind);
+    s_column_text (statement, 3, event.detail, sizeof event.detail);
+    reader->host_event_fn (reader->arg, &event);
+}
+
+int
+store_load_host_events (store_t *self, int limit, store_host_event_fn *fn, void *arg)
+{
+    s_reader_t reader = { .host_event_fn = fn, .arg = arg };
+    sqlite3_stmt *statement = s_statement (self, S_HOST_EVENT_LOAD);
+    sqlite3_bind_int (statement, 1, limit);
+    return s_each_row (self, statement, "load the hosts' timelines", s_host_event_row,
+                       &reader);
 }
 
 int

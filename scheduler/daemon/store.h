@@ -100,6 +100,10 @@ int store_load_ops (store_t *self, const char *vm_uuid, int limit, store_op_fn *
 //  by VM and command. 0 or -1.
 int store_load_may_run (store_t *self, store_may_run_fn *fn, void *arg);
 
+//  Call fn for the newest `limit` timeline entries of every host, oldest first. 0 or -1.
+typedef void (store_host_event_fn) (void *arg, const host_event_record_t *event);
+int store_load_host_events (store_t *self, int limit, store_host_event_fn *fn, void *arg);
+
 //  The highest operation id ever used (0 for none): command ids continue after it.
 uint64_t store_max_op_id (store_t *self);
 

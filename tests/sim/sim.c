@@ -439,6 +439,7 @@ s_hello (sim_t *self, s_agent_t *agent)
               agent->name);
     hello->capacity.cpus = agent->cpus;
     hello->capacity.memory_mib = agent->memory_mib;
+    snprintf (hello->watchdog, sizeof hello->watchdog, "file /sim/%.64s", agent->name);
     agent->hello_due = false;
     agent->next_hello = self->now + 1000;   // as the agent: again each second until welcomed
     s_send (self, agent, &msg);
@@ -710,6 +711,7 @@ s_real_start (sim_t *self, s_agent_t *agent)
     snprintf (config.migration_uri, sizeof config.migration_uri, "qemu+tcp://%.32s/system",
               agent->name);
     snprintf (config.agent_version, sizeof config.agent_version, "sim");
+    snprintf (config.watchdog, sizeof config.watchdog, "file /sim/%.64s", agent->name);
     agent->core = agent_core_new (&config);
     if (!agent->fx)
         agent->fx = agent_fx_new ();
@@ -874,6 +876,7 @@ s_open_core (sim_t *self)
     }
     self->config.reconcile.epoch = store_epoch (self->store) + 1;
     self->mutation_seq = store_mutation_seq (self->store);
+    self->config.leading_since = self->now;
     self->core = core_new (&self->config);
     if (!self->core || loader_load (self->core, self->store, self->now))
         return -1;
@@ -899,6 +902,8 @@ sim_new (const char *dir, FILE *out)
     self->config = (core_config_t) { .timing = { 1500, 5000 }, .heartbeat_ms = SIM_HEARTBEAT_MS,
                                      .report_request_ms = 1000 };
     reconcile_config_defaults (&self->config.reconcile);
+    ha_config_profile (&self->config.ha, "default");
+    self->config.ha.suspect_after_ms = self->config.timing.suspect_after_ms;
     fx_init (&self->fx);
     self->deliveries = VEC_OF (s_delivery_t);
     self->inbound = VEC_OF (s_inbound_t);

@@ -45,7 +45,7 @@ s_host (s_world_t *world, const char *id, const char *name, bool nested)
     hello.capacity.memory_mib = 16384;
     hello.capacity.nested = nested;
     char err [256];
-    host_t *host = model_host_register (world->model, &hello, 0, 1000, 1000, &world->out,
+    host_t *host = model_host_register (world->model, &hello, 0, "", 1000, 1000, &world->out,
                                         err, sizeof err);
     wire_report_t nothing = { true, 0, NULL, 0 };
     if (host)

@@ -60,17 +60,17 @@ main (void)
 
     //  Registration: generation 1, up, recorded.
     wire_hello_t hello = s_hello (s_id1, "h1");
-    host_t *h1 = model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err);
+    host_t *h1 = model_host_register (model, &hello, 0, "", 1000, 1, &out, err, sizeof err);
     CHECK (h1 && h1->record.generation == 1 && h1->record.state == HOST_STATE_UP);
     CHECK (s_count (&out, MUTATION_HOST_PUT) == 1 && s_count (&out, MUTATION_HOST_STATE) == 1);
     mutations_clear (&out);
 
     //  Another id may not take the same name; a second host sorts after.
     hello = s_hello (s_id2, "h1");
-    CHECK (model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err) == NULL);
+    CHECK (model_host_register (model, &hello, 0, "", 1000, 1, &out, err, sizeof err) == NULL);
     CHECK (strstr (err, "already registered"));
     hello = s_hello (s_id2, "h0");
-    host_t *h0 = model_host_register (model, &hello, 0, 1000, 1, &out, err, sizeof err);
+    host_t *h0 = model_host_register (model, &hello, 0, "", 1000, 1, &out, err, sizeof err);
     CHECK (h0 && model_host_at (model, 0) == h0 && model_host_count (model) == 2);
     mutations_clear (&out);
 
@@ -88,15 +88,15 @@ main (void)
 
     //  Re-registration bumps the generation and brings the host up.
     hello = s_hello (s_id1, "h1");
-    h1 = model_host_register (model, &hello, 77, 9000, 6, &out, err, sizeof err);
+    h1 = model_host_register (model, &hello, 77, "", 9000, 6, &out, err, sizeof err);
     CHECK (h1->record.generation == 2 && h1->record.state == HOST_STATE_UP);
     CHECK (!h1->live.reported && h1->live.report_serial == 0);
     mutations_clear (&out);
     //  A retry of that agent session's HELLO is the same registration: same generation, no
     //  mutation. Another session (a restarted agent) is a new registration.
-    h1 = model_host_register (model, &hello, 77, 9100, 6, &out, err, sizeof err);
+    h1 = model_host_register (model, &hello, 77, "", 9100, 6, &out, err, sizeof err);
     CHECK (h1->record.generation == 2 && out.count == 0);
-    h1 = model_host_register (model, &hello, 78, 9200, 6, &out, err, sizeof err);
+    h1 = model_host_register (model, &hello, 78, "", 9200, 6, &out, err, sizeof err);
     CHECK (h1->record.generation == 3 && s_count (&out, MUTATION_HOST_PUT) == 1);
     mutations_clear (&out);
 

@@ -105,7 +105,7 @@ s_register (s_world_t *world, const char *id, const char *name, uint32_t cpus,
     hello.capacity.cpus = cpus;
     hello.capacity.memory_mib = memory_mib;
     char err [256];
-    return model_host_register (world->model, &hello, 0, world->now, 1000, &world->out, err,
+    return model_host_register (world->model, &hello, 0, "", world->now, 1000, &world->out, err,
                                 sizeof err);
 }
 

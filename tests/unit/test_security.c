@@ -89,14 +89,28 @@ s_frame (zsock_t *sock, int timeout_ms)
     return zframe_recv (sock);
 }
 
-//  True when nothing at all arrives on sock within S_SILENCE_MS.
+//  True when nothing arrives on sock within S_SILENCE_MS but the lease configs the
+//  scheduler sends every registered host (DESIGN.md §5.2) whatever it says.
 static bool
 s_silent (zsock_t *sock)
 {
-    zframe_t *frame = s_frame (sock, S_SILENCE_MS);
-    bool silent = frame == NULL;
-    zframe_destroy (&frame);
-    return silent;
+    int64_t end = zclock_mono () + S_SILENCE_MS;
+    while (zclock_mono () < end) {
+        zframe_t *frame = s_frame (sock, (int) (end - zclock_mono ()));
+        if (!frame)
+            return true;
+        wire_msg_t msg;
+        char err [256];
+        bool lease = wire_decode (zframe_data (frame), zframe_size (frame), &msg, err,
+                                  sizeof err) == 0 && msg.kind == WIRE_LEASE_CONFIG;
+        zframe_destroy (&frame);
+        if (!lease) {
+            wire_msg_reset (&msg);
+            return false;
+        }
+        wire_msg_reset (&msg);
+    }
+    return true;
 }
 
 static void
@@ -423,7 +437,7 @@ s_no_answer_but_requests (zsock_t *sock)
     while (zclock_mono () < end) {
         wire_msg_t msg;
         wire_kind_t kind = s_recv_msg (sock, (int) (end - zclock_mono ()), &msg);
-        if (kind != WIRE_NONE && kind != WIRE_REPORT_REQUEST) {
+        if (kind != WIRE_NONE && kind != WIRE_REPORT_REQUEST && kind != WIRE_LEASE_CONFIG) {
             fprintf (stderr, "  unexpected %s%s%s\n", wire_kind_name (kind),
                      kind == WIRE_REJECT? ": ": "",
                      kind == WIRE_REJECT? msg.body.reject.reason: "");

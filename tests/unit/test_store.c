@@ -327,6 +327,8 @@ s_migrates_from_v3 (const char *path)
     sqlite3 *db;
     CHECK (sqlite3_open (path, &db) == SQLITE_OK);
     const char *to_v3 =
+        "DROP TABLE host_events; ALTER TABLE hosts DROP COLUMN witness_endpoint;"
+        "ALTER TABLE hosts DROP COLUMN watchdog; ALTER TABLE hosts DROP COLUMN public_key;"
         "DROP TABLE may_run; ALTER TABLE specs DROP COLUMN host_id;"
         "ALTER TABLE operations DROP COLUMN host_generation;"
         "DROP TABLE vms; CREATE TABLE vms (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
