@@ -85,6 +85,7 @@ const config_key_t scheduler_config_keys [] = {
                 1000, 86400000, "live migrations still running after this are aborted"),
     CONFIG_NUM ("scheduler", "stop_graceful_ms", scheduler_config_t, stop_graceful_ms, 0,
                 3600000, "ACPI shutdown grace before a stop destroys the vm (0: at once)"),
+    CONFIG_OTHER ("fence ", "fence device of host NAME: agent = PATH, its options (README)"),
     CONFIG_END
 };
 
