@@ -5,6 +5,10 @@
     sections or keys, unparsable values and values out of range are errors naming the file, the
     line and what is expected; nothing is partially accepted silently. Defaults are whatever the
     caller put in its struct before loading.
+
+    Sections that hold a list of things rather than fixed keys ([fence h1], [fence h2]: one
+    per host) are read by their owner in a second pass over the same file with config_each;
+    the table names them with one CONFIG_OTHER entry, so that its pass skips them.
 */
 #ifndef VMSCHED_CONFIG_H
 #define VMSCHED_CONFIG_H
@@ -16,7 +20,8 @@
 typedef enum {
     CONFIG_STRING,      // char[size] in the target struct
     CONFIG_UINT,        // uint64_t, decimal, within [min, max]
-    CONFIG_BOOL         // bool: true/false/yes/no/1/0
+    CONFIG_BOOL,        // bool: true/false/yes/no/1/0
+    CONFIG_SECTIONS     // not a key: sections named `section` + anything are read elsewhere
 } config_type_t;
 
 typedef struct {
@@ -36,6 +41,9 @@ typedef struct {
     { sec, k, CONFIG_UINT, offsetof (type_, field), 0, lo, hi, help_ }
 #define CONFIG_FLAG(sec, k, type_, field, help_) \
     { sec, k, CONFIG_BOOL, offsetof (type_, field), 0, 0, 0, help_ }
+//  Sections whose name starts with prefix ("fence " for [fence NAME]) belong to another
+//  reader (config_each): config_load skips their keys, whatever they are.
+#define CONFIG_OTHER(prefix, help_) { prefix, "*", CONFIG_SECTIONS, 0, 0, 0, 0, help_ }
 #define CONFIG_END { NULL, NULL, CONFIG_STRING, 0, 0, 0, 0, NULL }
 
 //  Read PATH into TARGET following KEYS. Returns 0, or -1 with a complete message in err
@@ -50,5 +58,19 @@ int config_parse (const char *name, const char *text, const config_key_t *keys, 
 //  Set one value as if it came from a file (command-line overrides, tests). Same errors.
 int config_set (const config_key_t *keys, void *target, const char *section,
                 const char *key, const char *value, char *err, size_t err_size);
+
+//  What config_each calls for each entry of a file, in file order: once for each section
+//  header with key and value NULL (so that an empty section is seen too), then once for each
+//  `key = value` of it (a value continued on indented lines comes as a second call with the
+//  same key). Returns 0, or -1 with what is wrong in err, without the location (config_each
+//  prefixes the file and line).
+typedef int (config_entry_fn) (void *arg, const char *section, const char *key,
+                               const char *value, char *err, size_t err_size);
+
+//  Read PATH with the same syntax as config_load and hand every entry to fn. Stops at the
+//  first error: fn's, a syntax error, a line longer than the parser's buffer, or a section
+//  name longer than the parser keeps (it would cut it short silently). 0, or -1 with a
+//  complete message in err ("config 'FILE' line 7: ...").
+int config_each (const char *path, config_entry_fn *fn, void *arg, char *err, size_t err_size);
 
 #endif

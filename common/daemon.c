@@ -22,8 +22,15 @@ s_usage (const daemon_t *daemon, FILE *out)
         "\n"
         "Configuration keys:\n", daemon->program, daemon->program, daemon->purpose,
         daemon->default_config);
-    for (const config_key_t *key = daemon->keys; key->key; key++)
-        fprintf (out, "  %-10s %-20s %s\n", key->section, key->key, key->help);
+    for (const config_key_t *key = daemon->keys; key->key; key++) {
+        if (key->type == CONFIG_SECTIONS) {
+            char sections [64];
+            snprintf (sections, sizeof sections, "[%sNAME]", key->section);
+            fprintf (out, "  %-31s %s\n", sections, key->help);
+        }
+        else
+            fprintf (out, "  %-10s %-20s %s\n", key->section, key->key, key->help);
+    }
     fprintf (out, "See %s(8).\n", daemon->program);
 }
 

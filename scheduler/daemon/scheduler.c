@@ -107,6 +107,7 @@ const config_key_t scheduler_config_keys [] = {
                 "failed starts of an HA vm on one host before it is relocated"),
     CONFIG_NUM ("ha", "max_relocate", scheduler_config_t, ha_max_relocate, 0, 100,
                 "hosts an HA vm is relocated to after failed starts, then error"),
+    CONFIG_OTHER ("fence ", "fence device of host NAME: agent = PATH, its options (README)"),
     CONFIG_END
 };
 

@@ -46,7 +46,8 @@ typedef struct {
 
 typedef struct scheduler scheduler_t;
 
-//  The config file's keys (section [scheduler]), terminated by CONFIG_END.
+//  The config file's keys (section [scheduler]), terminated by CONFIG_END. Its [fence NAME]
+//  sections are fence_config_load's (one CONFIG_OTHER entry makes this table skip them).
 extern const config_key_t scheduler_config_keys [];
 
 //  Defaults for every key.
