@@ -105,6 +105,7 @@ $(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(call obj_of,$(UNIT_HELP_SRC)) $(AGEN
 
 include tests/fuzz/fuzz.mk
 include tests/sim/sim.mk
+include tests/lab/lab.mk
 
 # ---------------------------------------------------------------------------------------
 # Dependencies: installs only what is missing, so it is quick when everything is there.

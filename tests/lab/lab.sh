@@ -14,7 +14,11 @@
 # lab_ctl_exec CMD...; lab_spawn I LOG CMD...; lab_ctl_spawn LOG CMD...; lab_virsh I ARGS...;
 # lab_tiny_xml NAME [MIB]; lab_create I NAME; lab_migrate NAME FROM TO;
 # lab_restart_libvirtd I; lab_kill_libvirtd I; lab_start_libvirtd I; lab_crash I; lab_boot I;
-# lab_partition I; lab_heal I; lab_running_copies NAME.
+# lab_partition I; lab_heal I; lab_running_copies NAME; lab_freeze I; lab_thaw I;
+# lab_host_pids I; lab_copycount_start FILE; lab_copycount_stop; lab_copycount_once;
+# lab_copies NAME; lab_wait_copies NAME N TIMEOUT_S; lab_pet_file I;
+# lab_watchdog_start I FILE W; lab_watchdog_stop I. The copy counter and the watchdog are
+# build/bin programs (VMSCHED_BIN, default the checkout's build/bin; see README.md here).
 # Every process is started and stopped by pid; lab_down is idempotent and also cleans up
 # after a lab whose test died.
 
@@ -346,6 +350,194 @@ lab_running_copies() {
         lab_virsh "$i" domstate "$1" 2>/dev/null | grep -q running && copies=$((copies + 1))
     done
     echo "$copies"
+}
+
+# ---------------------------------------------------------------------------------------
+# Freezing hosts, counting copies, the watchdog stand-in (tests/lab/README.md)
+#
+# lab_copycount and lab_watchdog (tests/lab/*.c, built by make into $LAB_BIN) run outside
+# every host, so that freezing or crashing a host never stops them, at nice -10 so that a
+# busy machine delays them less than the hosts; their pids go into the lab's pid list, so
+# lab_down ends them too.
+
+LAB_BIN=${VMSCHED_BIN:-$(cd "$LAB_HERE/../.." && pwd)/build/bin}
+
+# lab_alive PID - true while PID exists and is not a zombie.
+lab_alive() {
+    local stat
+    read -r stat 2>/dev/null < "/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    case "${stat%% *}" in Z|X|x) return 1 ;; esac
+}
+
+# lab_forget_pid PID - drops PID from the lab's pid list (it ended; its number may be reused).
+lab_forget_pid() {
+    [ -f "$LAB_DIR/spawned" ] && sed -i "/^$1\$/d" "$LAB_DIR/spawned"
+    true
+}
+
+# lab_host_pids I - every process of host I as seen from here: all pids in its pid namespace
+# (same /proc/PID/ns/pid as its init's), the init included.
+lab_host_pids() {
+    local init ns
+    if ! init=$(lab_host_pid "$1") || ! lab_alive "$init"; then
+        lab_log "host h$1 is not up"
+        return 1
+    fi
+    ns=$(stat -L -c %i "/proc/$init/ns/pid") || return 1
+    # Processes that end during the scan make stat fail: not an error (callers may pipefail).
+    { stat -L -c '%i %n' /proc/[0-9]*/ns/pid 2>/dev/null || true; } \
+        | awk -v ns="$ns" '$1 == ns { split($2, p, "/"); print p[3] }'
+}
+
+# lab_freeze I - stops every process of host I (SIGSTOP), like a hung machine: its domains'
+# QEMU keep their memory but run no more, its libvirtd and agent answer nothing. Repeats the
+# scan until one finds no process left running, so a child forked meanwhile is stopped too (a
+# process with a SIGSTOP pending cannot fork, so the last scan sees every child). Fails after
+# 5 s if some process does not stop (uninterruptible sleep).
+lab_freeze() {
+    local i=$1 pids pid stat running deadline
+    deadline=$(( $(date +%s%N) + 5000000000 ))
+    while :; do
+        pids=$(lab_host_pids "$i") || return 1
+        running=()
+        for pid in $pids; do
+            read -r stat 2>/dev/null < "/proc/$pid/stat" || continue
+            stat=${stat##*) }
+            case "${stat%% *}" in T|t|Z|X|x) ;; *) running+=("$pid") ;; esac
+        done
+        [ ${#running[@]} -eq 0 ] && break
+        if [ "$(date +%s%N)" -ge "$deadline" ]; then
+            lab_log "cannot freeze h$i: pids ${running[*]} do not stop"
+            return 1
+        fi
+        kill -STOP "${running[@]}" 2>/dev/null
+        sleep 0.01
+    done
+}
+
+# lab_thaw I - lets every process of a frozen host I run again (SIGCONT). Also continues the
+# stopped parents outside the host of its processes: the nsenter of lab_exec and lab_spawn
+# stops itself when its child stops (job control) and would otherwise stay stopped.
+lab_thaw() {
+    local pids pid stat ppid outside=()
+    pids=$(lab_host_pids "$1") || return 1
+    for pid in $pids; do
+        read -r stat 2>/dev/null < "/proc/$pid/stat" || continue
+        stat=${stat##*) }
+        ppid=${stat#* }
+        ppid=${ppid%% *}
+        case " $pids " in *" $ppid "*) continue ;; esac
+        read -r stat 2>/dev/null < "/proc/$ppid/stat" || continue
+        stat=${stat##*) }
+        [ "${stat%% *}" = T ] && outside+=("$ppid")
+    done
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || kill -CONT $pids 2>/dev/null
+    [ ${#outside[@]} -eq 0 ] || kill -CONT "${outside[@]}" 2>/dev/null
+    true
+}
+
+# lab_copycount_hosts - the lab's hosts as lab_copycount arguments (h1=/run/netns/NS ...).
+lab_copycount_hosts() {
+    local i n
+    n=$(cat "$LAB_DIR/count" 2>/dev/null) || { lab_log "no lab is up"; return 1; }
+    for i in $(seq 1 "$n"); do echo "h$i=/run/netns/$(lab_ns "$i")"; done
+}
+
+# lab_copycount_start FILE - starts the copy counter over every lab host: its change log goes
+# to FILE, its summary (written when stopped) to FILE.summary and FILE.json.
+lab_copycount_start() {
+    local log=$1 hosts pid
+    [ -x "$LAB_BIN/lab_copycount" ] || { lab_log "no $LAB_BIN/lab_copycount (run make)"; return 1; }
+    [ ! -f "$LAB_DIR/copycount.pid" ] || { lab_log "a copy counter is already running"; return 1; }
+    hosts=$(lab_copycount_hosts) || return 1
+    # shellcheck disable=SC2086
+    nice -n -10 "$LAB_BIN/lab_copycount" --out "$log" --summary-json "$log.json" $hosts \
+        > "$log.summary" 2>&1 < /dev/null &
+    pid=$!
+    disown "$pid"
+    echo "$pid" >> "$LAB_DIR/spawned"
+    echo "$pid" > "$LAB_DIR/copycount.pid"
+    echo "$log" > "$LAB_DIR/copycount.out"
+    sleep 0.05
+    lab_alive "$pid" || { lab_log "lab_copycount failed:"; cat "$log.summary" >&2; return 1; }
+}
+
+# lab_copycount_stop - stops the copy counter (SIGTERM) and prints its summary.
+lab_copycount_stop() {
+    local pid log n
+    pid=$(cat "$LAB_DIR/copycount.pid" 2>/dev/null) || { lab_log "no copy counter runs"; return 1; }
+    log=$(cat "$LAB_DIR/copycount.out")
+    kill -TERM "$pid" 2>/dev/null
+    for n in $(seq 1 100); do lab_alive "$pid" || break; sleep 0.02; done
+    if lab_alive "$pid"; then lab_log "the copy counter (pid $pid) does not stop"; return 1; fi
+    rm -f "$LAB_DIR/copycount.pid"
+    lab_forget_pid "$pid"
+    cat "$log.summary"
+}
+
+# lab_copycount_once - the running copies now, one line per VM: "NAME COUNT HOSTS
+# [frozen:HOSTS] [incoming:HOSTS]" (VMs without a copy are not listed).
+lab_copycount_once() {
+    local hosts
+    hosts=$(lab_copycount_hosts) || return 1
+    # shellcheck disable=SC2086
+    "$LAB_BIN/lab_copycount" --once $hosts
+}
+
+# lab_copies NAME - "COUNT HOSTS [frozen:...]" of VM NAME now ("0 -" when it runs nowhere).
+lab_copies() {
+    lab_copycount_once | awk -v n="$1" '$1 == n { $1 = ""; print substr($0, 2); found = 1 }
+                                         END { if (!found) print "0 -" }'
+}
+
+# lab_wait_copies NAME N TIMEOUT_S - waits until VM NAME has N running copies (across all
+# hosts, frozen ones included); fails after TIMEOUT_S seconds (may be fractional).
+lab_wait_copies() {
+    local name=$1 want=$2 deadline now seen
+    deadline=$(( $(date +%s%N) / 1000000 + $(awk -v t="$3" 'BEGIN { printf "%d", t * 1000 }') ))
+    while :; do
+        seen=$(lab_copies "$name")
+        [ "${seen%% *}" = "$want" ] && return 0
+        now=$(( $(date +%s%N) / 1000000 ))
+        if [ "$now" -ge "$deadline" ]; then
+            lab_log "vm '$name': $seen after $3 s (expected $want copies)"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# lab_pet_file I - where host I's watchdog pet file lives: the same path inside the host and
+# outside it (the host's mount namespace is a copy of ours).
+lab_pet_file() { echo "$LAB_DIR/h$1/watchdog.pet"; }
+
+# lab_watchdog_start I FILE W - host I gets a watchdog: when FILE goes W ms without a pet
+# (touch) after its first one, host I's init is SIGKILLed (lab_watchdog; it then waits for
+# a pet newer than the reset, i.e. after lab_boot). Log: $LAB_DIR/hI/watchdog.log.
+lab_watchdog_start() {
+    local i=$1 file=$2 w=$3 pid
+    [ -x "$LAB_BIN/lab_watchdog" ] || { lab_log "no $LAB_BIN/lab_watchdog (run make)"; return 1; }
+    [ ! -f "$LAB_DIR/h$i/watchdog.pid" ] || { lab_log "h$i already has a watchdog"; return 1; }
+    nice -n -10 "$LAB_BIN/lab_watchdog" --file "$file" --timeout-ms "$w" --pidfile "$LAB_DIR/h$i/init.pid" \
+        --log "$LAB_DIR/h$i/watchdog.log" < /dev/null > /dev/null 2>&1 &
+    pid=$!
+    disown "$pid"
+    echo "$pid" >> "$LAB_DIR/spawned"
+    echo "$pid" > "$LAB_DIR/h$i/watchdog.pid"
+    sleep 0.05
+    lab_alive "$pid" || { lab_log "lab_watchdog failed:"; cat "$LAB_DIR/h$i/watchdog.log" >&2; return 1; }
+}
+
+# lab_watchdog_stop I - ends host I's watchdog (it resets nothing more).
+lab_watchdog_stop() {
+    local pid n
+    pid=$(cat "$LAB_DIR/h$1/watchdog.pid" 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for n in $(seq 1 100); do lab_alive "$pid" || break; sleep 0.02; done
+    rm -f "$LAB_DIR/h$1/watchdog.pid"
+    lab_forget_pid "$pid"
 }
 
 # lab_down - stops every process the lab started (by pid), deletes its namespaces and files.
