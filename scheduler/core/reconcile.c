@@ -129,6 +129,7 @@ s_send (model_t *model, spec_t *spec, const reconcile_config_t *config, int64_t 
     snprintf (command->vm_uuid, sizeof command->vm_uuid, "%s", spec->record.uuid);
     snprintf (command->vm_name, sizeof command->vm_name, "%s", spec->record.name);
     command->action = op->record.action;
+    command->ha = spec->record.ha;
     if (command->action == COMMAND_START)
         command->domain_xml = spec->xml;
     if (command->action == COMMAND_MIGRATE) {
