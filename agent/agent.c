@@ -19,8 +19,12 @@
 #include "agent_core.h"
 #include "clock.h"
 #include "executor.h"
+#include "fencer.h"
 #include "keys.h"
+#include "lease_store.h"
 #include "log.h"
+#include "watchdog.h"
+#include "witness_link.h"
 
 #include <ctype.h>
 #include <czmq.h>
@@ -52,6 +56,14 @@ struct agent {
     uint64_t undecodable;       // scheduler messages refused before reaching the core
     agent_stats_t stats;        // counters (the core's and the shell's, see s_sync_stats)
     bool failed;                // the loop ended on an error (exit status 1)
+    fencer_t *fencer;           // the isolation response thread (owned)
+    witness_zap_t *zap;         // who may ask this host's witness (owned)
+    witness_link_t *witness;    // to and from the peers (owned; NULL: no witness endpoint)
+    const witness_from_t *replying_to;  // the peer whose message is being handled
+    uint64_t lease_config;      // the lease config version the witness link was set up for
+    uint64_t generation_seen;   // the registration the fencer was last told of
+    int64_t until_saved;        // connected_until last written to disk
+    uint64_t lease_write_failures;  // the lease file could not be written (logged sampled)
 };
 
 const config_key_t agent_config_keys [] = {
@@ -80,6 +92,17 @@ const config_key_t agent_config_keys [] = {
                 "CPUs offered to VMs (0 = what the hypervisor reports)"),
     CONFIG_NUM ("capacity", "memory_mib", agent_config_t, memory_mib, 0, (uint64_t) 1 << 40,
                 "memory in MiB offered to VMs (0 = what the hypervisor reports)"),
+    CONFIG_STR ("ha", "witness_bind", agent_config_t, witness_bind,
+                "where this host's witness listens for its peers (\"\": no witness)"),
+    CONFIG_STR ("ha", "witness_endpoint", agent_config_t, witness_endpoint,
+                "how peers reach this host's witness (default tcp://NAME:PORT of the bind)"),
+    CONFIG_STR ("ha", "watchdog", agent_config_t, watchdog,
+                "none, /dev/watchdog, or file:PATH (the lab's stand-in): petted while "
+                "connected"),
+    CONFIG_STR ("ha", "qemu_run_dir", agent_config_t, qemu_run_dir,
+                "libvirt's QEMU state directory, where the fencer finds domains"),
+    CONFIG_STR ("ha", "cgroup_root", agent_config_t, cgroup_root,
+                "where the machine cgroups are mounted (the fencer's second source)"),
     CONFIG_END
 };
 
@@ -97,6 +120,10 @@ agent_config_defaults (agent_config_t *config)
         .hello_retry_ms = 1000,
         .workers = 4,
         .log_level = "info",
+        .witness_bind = "tcp://*:7110",
+        .watchdog = "none",
+        .qemu_run_dir = FENCER_RUN_DIR,
+        .cgroup_root = FENCER_CGROUP_ROOT,
     };
     if (gethostname (config->name, sizeof config->name) || !config->name [0])
         snprintf (config->name, sizeof config->name, "localhost");
@@ -124,7 +151,39 @@ agent_config_check (const agent_config_t *config, char *err, size_t err_size)
         snprintf (err, err_size, "libvirt_uri and state_dir must not be empty");
         return -1;
     }
+    watchdog_spec_t watchdog;
+    if (watchdog_parse (config->watchdog, &watchdog, err, err_size))
+        return -1;
+    if (config->witness_bind [0] && strncmp (config->witness_bind, "tcp://", 6)) {
+        snprintf (err, err_size, "invalid witness_bind '%s': expected tcp://ADDRESS:PORT (or "
+                  "\"\" for no witness)", config->witness_bind);
+        return -1;
+    }
+    if (config->witness_endpoint [0] && strncmp (config->witness_endpoint, "tcp://", 6)) {
+        snprintf (err, err_size, "invalid witness_endpoint '%s': expected tcp://HOST:PORT",
+                  config->witness_endpoint);
+        return -1;
+    }
+    if (config->witness_bind [0] && !config->witness_endpoint [0]
+    &&  !strrchr (config->witness_bind, ':')) {
+        snprintf (err, err_size, "witness_bind '%s' has no port", config->witness_bind);
+        return -1;
+    }
     return 0;
+}
+
+//  How peers reach this host's witness: the configured endpoint, or tcp://NAME:PORT of the
+//  bind ("" without a witness).
+static void
+s_witness_endpoint (const agent_config_t *config, char *out, size_t size)
+{
+    if (!config->witness_bind [0])
+        snprintf (out, size, "%s", "");
+    else
+    if (config->witness_endpoint [0])
+        snprintf (out, size, "%s", config->witness_endpoint);
+    else
+        snprintf (out, size, "tcp://%s%s", config->name, strrchr (config->witness_bind, ':'));
 }
 
 //  --------------------------------------------------------------------------
@@ -226,15 +285,42 @@ s_send (agent_t *self, const wire_msg_t *msg)
     free (data);
 }
 
-//  Executes self->fx in order: messages to the scheduler, jobs to the executor. A job the
-//  executor cannot take goes back to the core as a failed outcome (which may add effects:
-//  they are executed too).
+//  Sends a message for a peer agent: a request to its witness, or the reply to the peer
+//  message being handled. Without a witness link there are no peers.
+static void
+s_send_peer (agent_t *self, const agent_peer_msg_t *entry)
+{
+    uint8_t *data;
+    size_t size;
+    char err [256];
+    if (!self->witness || (entry->reply && !self->replying_to))
+        return;
+    if (wire_encode (&entry->msg, &data, &size, err, sizeof err)) {
+        log_error ("cannot encode a %s message: %s", wire_kind_name (entry->msg.kind), err);
+        return;
+    }
+    int rc = entry->reply? witness_link_reply (self->witness, self->replying_to, data, size)
+                         : witness_link_send (self->witness, entry->peer, data, size);
+    if (rc)
+        log_debug ("%s for peer %s not sent", wire_kind_name (entry->msg.kind),
+                   entry->reply? self->replying_to->host_id: entry->peer);
+    free (data);
+}
+
+static void s_after_effects (agent_t *self);
+
+//  Executes self->fx in order: messages to the scheduler and the peers, jobs to the
+//  executor. A job the executor cannot take goes back to the core as a failed outcome
+//  (which may add effects: they are executed too).
 static void
 s_execute (agent_t *self)
 {
     agent_fx_t *fx = self->fx;
-    size_t msgs = 0, jobs = 0;
-    while (msgs < fx->msg_count || jobs < fx->job_count) {
+    s_after_effects (self);                 // blocks on disk before any report of them
+    size_t msgs = 0, jobs = 0, peer_msgs = 0;
+    while (msgs < fx->msg_count || jobs < fx->job_count || peer_msgs < fx->peer_msg_count) {
+        for (; peer_msgs < fx->peer_msg_count; peer_msgs++)
+            s_send_peer (self, &fx->peer_msgs [peer_msgs]);
         for (; msgs < fx->msg_count; msgs++)
             s_send (self, &fx->msgs [msgs]);
         for (; jobs < fx->job_count; jobs++) {
@@ -255,6 +341,74 @@ s_execute (agent_t *self)
     }
     agent_fx_clear (fx);
     s_sync_stats (self);
+}
+
+//  --------------------------------------------------------------------------
+//  HA: what follows from the core's lease state after each call
+
+//  The witness link's peers from the core's lease config.
+static void
+s_set_witness_peers (agent_t *self)
+{
+    const lease_t *lease = agent_core_lease (self->core);
+    witness_peer_t send_to [WIRE_MAX_WITNESSES], accept_from [WIRE_MAX_WITNESSES];
+    memset (send_to, 0, sizeof send_to);
+    memset (accept_from, 0, sizeof accept_from);
+    for (uint32_t i = 0; i < lease->witness_count; i++) {
+        const wire_witness_peer_t *peer = &lease->witnesses [i].peer;
+        snprintf (send_to [i].host_id, sizeof send_to [i].host_id, "%s", peer->host_id);
+        snprintf (send_to [i].endpoint, sizeof send_to [i].endpoint, "%s", peer->endpoint);
+        snprintf (send_to [i].public_key, sizeof send_to [i].public_key, "%s", peer->public_key);
+    }
+    for (uint32_t i = 0; i < lease->watched_count; i++) {
+        const wire_witness_peer_t *peer = &lease->watched [i].peer;
+        snprintf (accept_from [i].host_id, sizeof accept_from [i].host_id, "%s", peer->host_id);
+        snprintf (accept_from [i].public_key, sizeof accept_from [i].public_key, "%s",
+                  peer->public_key);
+    }
+    char err [256];
+    if (witness_link_set_peers (self->witness, send_to, lease->witness_count, accept_from,
+                                lease->watched_count, err, sizeof err))
+        log_error ("cannot use the witness set of lease config %" PRIu64 ": %s",
+                   lease->config_version, err);
+}
+
+//  Saves new witness blocks (durably: they may be reported only once on disk), the lease
+//  for a successor process, tells the fencer until when the host is connected and of a new
+//  registration, and follows witness set changes.
+static void
+s_after_effects (agent_t *self)
+{
+    char err [256];
+    if (agent_core_blocks_unsaved (self->core)) {
+        if (lease_store_save_blocks (self->config.state_dir, agent_core_lease (self->core),
+                                     err, sizeof err) == 0)
+            agent_core_blocks_saved (self->core);
+        else
+            log_error ("witness blocks not saved, so not reported: %s", err);
+    }
+    int64_t until = agent_core_connected_until (self->core);
+    if (self->fencer)
+        fencer_set_connected_until (self->fencer, until);
+    if (until != self->until_saved) {
+        if (lease_store_save_until (self->config.state_dir, self->boot_id, until, err,
+                                    sizeof err)
+        &&  log_sampled (++self->lease_write_failures))
+            log_warn ("the next agent process may fence too early: %s", err);
+        self->until_saved = until;
+    }
+    uint64_t generation = agent_core_generation (self->core);
+    if (generation && generation != self->generation_seen) {
+        //  A new registration: the scheduler knows what runs here again (DESIGN.md §5.3).
+        self->generation_seen = generation;
+        if (self->fencer)
+            fencer_unlatch (self->fencer);
+    }
+    const lease_t *lease = agent_core_lease (self->core);
+    if (self->witness && lease->config_version != self->lease_config) {
+        self->lease_config = lease->config_version;
+        s_set_witness_peers (self);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -376,6 +530,37 @@ s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  A message from a peer agent, authenticated by its CURVE key as from->host_id.
+static int
+s_on_witness (witness_link_t *link, const witness_msg_t *message, void *arg)
+{
+    (void) link;
+    agent_t *self = arg;
+    wire_msg_t msg;
+    char err [256];
+    if (wire_decode (message->data, message->size, &msg, err, sizeof err)) {
+        self->undecodable++;
+        if (log_sampled (self->undecodable))
+            log_warn ("refused a message from peer %s: %s", message->from.host_id, err);
+        return 0;
+    }
+    self->replying_to = &message->from;
+    agent_core_on_peer_message (self->core, message->from.host_id, &msg, clock_boottime_ms (),
+                                self->fx);
+    wire_msg_reset (&msg);
+    s_execute (self);
+    self->replying_to = NULL;
+    return 0;
+}
+
+static int
+s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop, (void) sock;
+    witness_zap_handle (((agent_t *) arg)->zap);
+    return 0;
+}
+
 static int
 s_on_deadline (zloop_t *loop, int timer_id, void *arg)
 {
@@ -439,6 +624,11 @@ s_core_config (const agent_t *self, agent_core_config_t *out)
     out->workers = (int) config->workers;
     out->cpus = (uint32_t) config->cpus;
     out->memory_mib = config->memory_mib;
+    s_witness_endpoint (config, out->witness_endpoint, sizeof out->witness_endpoint);
+    watchdog_spec_t watchdog;
+    if (watchdog_parse (config->watchdog, &watchdog, NULL, 0) == 0)
+        watchdog_describe (&watchdog, out->watchdog, sizeof out->watchdog);
+    out->restored_lease_until = lease_store_load_until (config->state_dir, self->boot_id);
 }
 
 //  The DEALER to the scheduler with CURVE and the options of DESIGN.md §3, its handshake
@@ -508,7 +698,57 @@ s_make_loop (agent_t *self)
     for (int i = 0; i < executor_lanes (self->executor); i++)
         if (zloop_reader (self->loop, executor_socket (self->executor, i), s_on_lane, self))
             return -1;
+    if (self->witness
+    &&  (zloop_reader (self->loop, witness_zap_socket (self->zap), s_on_zap, self)
+    ||   witness_link_attach (self->witness, self->loop, s_on_witness, self)))
+        return -1;
     return 0;
+}
+
+//  The witness: a ZAP handler and the link, bound with this host's key pair. 0, or -1.
+static int
+s_open_witness (agent_t *self, char *err, size_t err_size)
+{
+    if (!self->config.witness_bind [0])
+        return 0;
+    zcert_t *cert = keys_load_secret (self->config.secret_key, err, err_size);
+    self->zap = cert? witness_zap_new (err, err_size): NULL;
+    if (self->zap)
+        self->witness = witness_link_new (self->zap, self->host_id, cert,
+                                          self->config.witness_bind, WIRE_MAX_MESSAGE, err,
+                                          err_size);
+    zcert_destroy (&cert);
+    return self->witness? 0: -1;
+}
+
+//  The fencer, starting from the lease an earlier process of this boot left; the witness
+//  blocks it saved go to the core. 0, or -1.
+static int
+s_open_fencer (agent_t *self, const agent_core_config_t *core_config, char *err,
+               size_t err_size)
+{
+    vec_t blocks = VEC_OF (lease_block_t);
+    if (lease_store_load_blocks (self->config.state_dir, &blocks, err, err_size)) {
+        vec_free (&blocks);
+        return -1;
+    }
+    for (size_t i = 0; i < blocks.count; i++) {
+        const lease_block_t *block = vec_at (&blocks, i);
+        agent_core_load_block (self->core, block->host_id, block->generation);
+    }
+    if (blocks.count)
+        log_info ("%zu witness blocks kept from before", blocks.count);
+    vec_free (&blocks);
+    fencer_config_t fencer;
+    fencer_config_defaults (&fencer);
+    if (watchdog_parse (self->config.watchdog, &fencer.watchdog, err, err_size))
+        return -1;
+    snprintf (fencer.run_dir, sizeof fencer.run_dir, "%s", self->config.qemu_run_dir);
+    snprintf (fencer.cgroup_root, sizeof fencer.cgroup_root, "%s", self->config.cgroup_root);
+    fencer.connected_until_ms = core_config->restored_lease_until;
+    self->until_saved = core_config->restored_lease_until;
+    self->fencer = fencer_new (&fencer, err, err_size);
+    return self->fencer? 0: -1;
 }
 
 agent_t *
@@ -543,13 +783,20 @@ agent_new (const agent_config_t *config, hv_t **hv_p, char *err, size_t err_size
         agent_destroy (&self);
         return NULL;
     }
+    if (s_open_fencer (self, &core_config, err, err_size)
+    ||  s_open_witness (self, err, err_size)) {
+        agent_destroy (&self);
+        return NULL;
+    }
     if (s_make_loop (self)) {
         snprintf (err, err_size, "cannot set up the event loop");
         agent_destroy (&self);
         return NULL;
     }
-    log_info ("agent '%s' (host id %s) for '%s', scheduler %s", config->name, self->host_id,
-              config->libvirt_uri, config->scheduler);
+    log_info ("agent '%s' (host id %s) for '%s', scheduler %s, witness %s, watchdog %s",
+              config->name, self->host_id, config->libvirt_uri, config->scheduler,
+              core_config.witness_endpoint [0]? core_config.witness_endpoint: "none",
+              core_config.watchdog [0]? core_config.watchdog: "none");
     return self;
 }
 
@@ -592,6 +839,8 @@ agent_destroy (agent_t **self_p)
     agent_t *self = *self_p;
     if (!self)
         return;
+    witness_link_destroy (&self->witness);  // detaches from the loop, which still exists
+    witness_zap_destroy (&self->zap);
     zloop_destroy (&self->loop);
     if (self->core && self->executor && self->dealer && agent_core_pending (self->core)) {
         log_info ("stopping: %zu command(s) queued or running; queued ones are dropped, "
@@ -607,6 +856,7 @@ agent_destroy (agent_t **self_p)
     zsock_destroy (&self->monitor);
     zsock_destroy (&self->dealer);
     hv_destroy (&self->hv);                 // when the executor never took it
+    fencer_destroy (&self->fencer);         // kills nothing: the watchdog keeps watching
     free (self);
     *self_p = NULL;
 }

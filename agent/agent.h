@@ -6,6 +6,10 @@
     agent registers (HELLO until WELCOME), then sends a HEARTBEAT every heartbeat interval, a
     full REPORT every report interval and after every (re)connection to the hypervisor, and
     an EVENT as soon as libvirt reports a lifecycle change; it runs the scheduler's commands.
+    For HA it renews its leases from the scheduler and from its witnesses (CURVE between
+    agents, witness_link.h), grants and watches the peers it witnesses, keeps its witness
+    blocks and lease on disk (lease_store.h), and runs the fencer thread (fencer.h) that kills
+    the host's HA domains and stops petting the watchdog when the host is not connected.
     The loop never calls the hypervisor, so a hung libvirtd cannot delay a heartbeat. It
     never changes a domain on its own: stopping or restarting the agent leaves every VM
     running as it was.
@@ -33,6 +37,12 @@ typedef struct {
     char log_level [16];                // error, warn, info, debug
     uint64_t cpus;                      // [capacity] override: CPUs (0 = hypervisor's)
     uint64_t memory_mib;                // [capacity] override: memory (0 = hypervisor's)
+    //  [ha] (DESIGN.md §5)
+    char witness_bind [256];            // where this host's witness listens ("": nowhere)
+    char witness_endpoint [256];        // how peers reach it ("": tcp://NAME:PORT of bind)
+    char watchdog [1100];               // none, file:PATH (the lab's stand-in) or a device
+    char qemu_run_dir [1024];           // libvirt's QEMU state dir (pidfiles, status XML)
+    char cgroup_root [1024];            // where the machine cgroups are mounted
 } agent_config_t;
 
 //  Counters for tests and logs.

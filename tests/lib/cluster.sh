@@ -77,10 +77,20 @@ down_after_ms = ${CLUSTER_DOWN_MS:-3000}
 CONF
 }
 
-# cluster_agent_conf NAME URI [CPUS MEM_MIB [MIGRATION_URI]] - writes $CLUSTER_DIR/NAME/agent.conf
-# and the agent's key pair.
+# cluster_agent_conf NAME URI [CPUS MEM_MIB [MIGRATION_URI [WATCHDOG]]] - writes
+# $CLUSTER_DIR/NAME/agent.conf and the agent's key pair. Each agent's witness listens on
+# $CLUSTER_ADDR (or $CLUSTER_WITNESS_ADDR) at a port of its own above CLUSTER_PORT + 20; an
+# agent on libvirt's test driver gets a QEMU run directory of its own (there is no QEMU).
 cluster_agent_conf() {
-    local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0} migration=${5:-}
+    local name=$1 uri=$2 cpus=${3:-0} mem=${4:-0} migration=${5:-} watchdog=${6:-none}
+    local index witness_port run_dir=""
+    [ -d "$CLUSTER_DIR/$name" ] || mkdir -p "$CLUSTER_DIR/$name"
+    index=$(cat "$CLUSTER_DIR/$name/index" 2>/dev/null) || {
+        index=$(find "$CLUSTER_DIR" -maxdepth 2 -name index | wc -l)
+        echo "$index" > "$CLUSTER_DIR/$name/index"
+    }
+    witness_port=$((CLUSTER_PORT + 20 + index))
+    case "$uri" in test://*) run_dir="qemu_run_dir = $CLUSTER_DIR/$name/no-qemu" ;; esac
     mkdir -p "$CLUSTER_DIR/$name/state"
     [ -f "$CLUSTER_DIR/$name/agent.key" ] \
         || "$VMSCHED_BIN/vmsched-agent" --keygen "$CLUSTER_DIR/$name/agent.key" > /dev/null
@@ -99,6 +109,11 @@ ${migration:+migration_uri = $migration}
 [capacity]
 cpus = $cpus
 memory_mib = $mem
+
+[ha]
+witness_bind = tcp://${CLUSTER_WITNESS_ADDR:-$CLUSTER_ADDR}:$witness_port
+watchdog = $watchdog
+$run_dir
 CONF
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/static/test_core_purity.sh - the decision cores are pure (DESIGN.md §2).
 #
-# Nothing in scheduler/core/ (nor in the agent's core: agent_core, agent_fx, commands)
+# Nothing in scheduler/core/ (nor in the agent's core: agent_core, agent_fx, commands, lease)
 # may include czmq, zmq, sqlite3, libvirt or daemon headers, read a clock or a random source,
 # or hold a ZeroMQ routing id. The check runs once on the tree and once on a planted copy
 # with one violation of each kind, which it must find: a check that cannot fail proves nothing.
@@ -27,7 +27,7 @@ violations() {
 
 failed=0
 core_paths=("$top/scheduler/core")
-for f in "$top"/agent/agent_core.[ch] "$top"/agent/agent_fx.[ch] "$top"/agent/commands.[ch]; do [ -f "$f" ] && core_paths+=("$f"); done
+for f in "$top"/agent/agent_core.[ch] "$top"/agent/agent_fx.[ch] "$top"/agent/commands.[ch] "$top"/agent/lease.[ch]; do [ -f "$f" ] && core_paths+=("$f"); done
 
 found=$(violations "${core_paths[@]}")
 if [ -n "$found" ]; then

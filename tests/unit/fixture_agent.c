@@ -102,6 +102,11 @@ fixture_agent_setup (fixture_agent_t *self, fixture_agent_env_t *env, const char
               subdir);
     self->config.report_ms = 60000;
     self->config.hello_retry_ms = 1000;
+    //  No witness (one ZAP handler per process: tests/unit/test_witness_link.c covers it)
+    //  and no QEMU domains for the fencer to find.
+    self->config.witness_bind [0] = 0;
+    snprintf (self->config.qemu_run_dir, sizeof self->config.qemu_run_dir, "%s/no-qemu",
+              env->dir);
     strcpy (self->config.log_level, "error");
     snprintf (self->config.secret_key, sizeof self->config.secret_key, "%s_secret",
               env->agent_key);
