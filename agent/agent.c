@@ -95,7 +95,7 @@ const config_key_t agent_config_keys [] = {
     CONFIG_STR ("ha", "witness_bind", agent_config_t, witness_bind,
                 "where this host's witness listens for its peers (\"\": no witness)"),
     CONFIG_STR ("ha", "witness_endpoint", agent_config_t, witness_endpoint,
-                "how peers reach this host's witness (default tcp://NAME:PORT of the bind)"),
+                "how peers reach this host's witness (default: the bind, or tcp://NAME:PORT for *)"),
     CONFIG_STR ("ha", "watchdog", agent_config_t, watchdog,
                 "none, /dev/watchdog, or file:PATH (the lab's stand-in): petted while "
                 "connected"),
@@ -172,16 +172,20 @@ agent_config_check (const agent_config_t *config, char *err, size_t err_size)
     return 0;
 }
 
-//  How peers reach this host's witness: the configured endpoint, or tcp://NAME:PORT of the
-//  bind ("" without a witness).
+//  How peers reach this host's witness: the configured endpoint; else the bind when it
+//  names an address, tcp://NAME:PORT when it binds every one ("" without a witness).
 static void
 s_witness_endpoint (const agent_config_t *config, char *out, size_t size)
 {
+    const char *host = config->witness_bind + strlen ("tcp://");
     if (!config->witness_bind [0])
         snprintf (out, size, "%s", "");
     else
     if (config->witness_endpoint [0])
         snprintf (out, size, "%s", config->witness_endpoint);
+    else
+    if (strncmp (host, "*:", 2) && strncmp (host, "0.0.0.0:", 8))
+        snprintf (out, size, "%s", config->witness_bind);
     else
         snprintf (out, size, "tcp://%s%s", config->name, strrchr (config->witness_bind, ':'));
 }

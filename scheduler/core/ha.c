@@ -179,9 +179,13 @@ s_current (ha_t *self, const host_t *host)
 {
     s_host_t *state = s_host (self, host->record.id);
     if (state && state->generation != host->record.generation) {
+        //  A new registration: maybe a new agent process, which holds no config yet (the
+        //  configs it may hold stay: an old process may still hold one).
         state->generation = host->record.generation;
         state->report_count = 0;
         state->fence_asked = false;
+        state->acked = false;
+        state->last_sent = INT64_MIN / 2;
     }
     return state;
 }
