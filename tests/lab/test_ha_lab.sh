@@ -10,8 +10,8 @@
 #
 # Cases, in order (each leaves every host up again):
 #   crash        SIGKILL of everything on a host: its HA VMs run on the other hosts.
-#   partition    a host cut off from everyone: its fencer kills its HA VMs, they run
-#                elsewhere exactly once; healed, it registers again and runs nothing twice.
+#   partition    a host cut off from everyone: its fencer kills its HA VMs, its watchdog
+#                resets it, they run elsewhere exactly once; it boots and registers again.
 #   sched-only   a host cut off from the scheduler only: nothing restarted, nothing fenced.
 #   sched-down   the scheduler killed for longer than L: nothing fenced, nothing restarted.
 #   freeze       every process of a host stopped (SIGSTOP): the watchdog resets it, the VMs
@@ -35,6 +35,8 @@ mkdir -p "$CLUSTER_DIR"
 
 cleanup() {
     cluster_stop
+    # VMSCHED_KEEP_LOGS=DIR keeps the logs of the run (for a failure's post-mortem).
+    [ -z "${VMSCHED_KEEP_LOGS:-}" ] || cp -r "$CLUSTER_DIR" "$VMSCHED_KEEP_LOGS"
     lab_down > /dev/null 2>&1
 }
 trap cleanup EXIT
@@ -179,7 +181,10 @@ else
     fail partition-failover "h2's VMs (${victims[*]}): $(lab_copycount_once | tr '\n' ';')"; dump_logs
 fi
 check partition-fenced "h2's fencer killed its HA VMs (agent log)" test "$(fencer_kills h2)" -ge 1
+#  Holding no lease, it stopped petting its watchdog too: reset W later (DESIGN.md §5.3).
+check partition-reset "h2's watchdog reset it" cluster_wait 10 grep -q reset "$LAB_DIR/h2/watchdog.log"
 lab_heal 2
+revive 2
 check partition-returns "h2 registers again after the partition" cluster_wait 20 host_up h2 \
     || dump_logs
 
