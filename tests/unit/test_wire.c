@@ -270,9 +270,101 @@ s_budget (void)
     return failures;
 }
 
+//  Encodes msg, decodes it into out (caller resets). 0 or -1 (err says why).
+static int
+s_through (const wire_msg_t *msg, wire_msg_t *out, char *err, size_t err_size)
+{
+    uint8_t *data;
+    size_t size;
+    if (wire_encode (msg, &data, &size, err, err_size))
+        return -1;
+    int rc = wire_decode (data, size, out, err, err_size);
+    free (data);
+    return rc;
+}
+
+//  The HA messages (DESIGN.md §5): renew, grant, lease config with witness peers, witness
+//  report; and what they refuse.
+static int
+s_ha_messages (void)
+{
+    int failures = 0;
+    char err [256] = "";
+    wire_msg_t in, out;
+    wire_msg_init (&in, WIRE_RENEW);
+    strcpy (in.host_id, s_uuid);
+    in.body.renew = (wire_renew_t) { 42, 7 };
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (out.kind == WIRE_RENEW && out.body.renew.id == 42 && out.body.renew.config_version == 7);
+    wire_msg_reset (&out);
+    in.body.renew.id = 0;
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "renew.id"));
+
+    wire_msg_init (&in, WIRE_GRANT);
+    in.body.grant = (wire_grant_t) { .id = 42, .lease_ms = 2000 };
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (out.body.grant.id == 42 && out.body.grant.lease_ms == 2000 && !out.body.grant.refused);
+    wire_msg_reset (&out);
+    in.body.grant = (wire_grant_t) { .id = 42, .refused = true, .reason = "blocked" };
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (out.body.grant.refused && out.body.grant.lease_ms == 0
+           && strcmp (out.body.grant.reason, "blocked") == 0);
+    wire_msg_reset (&out);
+    in.body.grant = (wire_grant_t) { .id = 42, .lease_ms = 0 };
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "grant.lease_ms"));
+
+    wire_msg_init (&in, WIRE_LEASE_CONFIG);
+    wire_lease_config_t *config = &in.body.lease_config;
+    *config = (wire_lease_config_t) { .version = 5, .renew_ms = 500, .lease_ms = 2000,
+                                      .dead_after_ms = 7000, .witness_count = 1,
+                                      .watched_count = 1 };
+    wire_witness_peer_t peer = { .generation = 3 };
+    strcpy (peer.host_id, s_uuid);
+    strcpy (peer.name, "h2");
+    strcpy (peer.endpoint, "tcp://10.0.0.2:7110");
+    strcpy (peer.public_key, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    config->witnesses [0] = config->watched [0] = peer;
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (out.body.lease_config.version == 5 && out.body.lease_config.witness_count == 1
+           && out.body.lease_config.watched [0].generation == 3
+           && strcmp (out.body.lease_config.witnesses [0].public_key, peer.public_key) == 0);
+    wire_msg_reset (&out);
+    config->lease_ms = 400;                         // not above renew_ms
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "lease_ms"));
+    config->lease_ms = 2000;
+    config->dead_after_ms = 2000;                   // D must exceed L
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "dead_after_ms"));
+    config->dead_after_ms = 7000;
+    strcpy (config->witnesses [0].public_key, "not a key");
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "public_key"));
+
+    wire_msg_init (&in, WIRE_WITNESS_REPORT);
+    in.body.witness_report.count = 1;
+    strcpy (in.body.witness_report.silent [0].host_id, s_uuid);
+    in.body.witness_report.silent [0].generation = 4;
+    in.body.witness_report.silent [0].silent_ms = 7100;
+    in.body.witness_report.silent [0].blocked = true;
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (out.body.witness_report.count == 1 && out.body.witness_report.silent [0].blocked
+           && out.body.witness_report.silent [0].silent_ms == 7100);
+    wire_msg_reset (&out);
+    in.body.witness_report.silent [0].generation = 0;
+    CHECK (s_through (&in, &out, err, sizeof err) == -1 && strstr (err, "generation"));
+
+    //  HELLO's HA fields and COMMAND's ha flag travel.
+    s_hello (&in);
+    strcpy (in.body.hello.witness_endpoint, "tcp://10.0.0.1:7110");
+    strcpy (in.body.hello.watchdog, "file /run/pet");
+    CHECK (s_through (&in, &out, err, sizeof err) == 0);
+    CHECK (strcmp (out.body.hello.witness_endpoint, "tcp://10.0.0.1:7110") == 0
+           && strcmp (out.body.hello.watchdog, "file /run/pet") == 0);
+    wire_msg_reset (&out);
+    return failures;
+}
+
 int
 main (void)
 {
-    int failures = s_round_trips () + s_refusals () + s_budget ();
+    int failures = s_round_trips () + s_refusals () + s_budget () + s_ha_messages ();
     return check_report ("wire", failures);
 }
