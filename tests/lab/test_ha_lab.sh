@@ -67,6 +67,11 @@ revive() {
 host_state() { ctl -o json host show "$1" 2>/dev/null | jq -r .state; }
 host_up() { [ "$(host_state "$1")" = up ]; }
 all_up() { host_up h1 && host_up h2 && host_up h3; }
+#  Every host up and heard by this scheduler process within the last second (a scheduler that
+#  just started loads them as up before it hears any).
+all_heard() {
+    all_up && [ "$(ctl -o json host list 2>/dev/null | jq '[.hosts[] | select(.last_seen_ms != null and .last_seen_ms < 1000)] | length')" = 3 ]
+}
 
 # ha_vms_on H - the managed VMs the scheduler places on host H.
 ha_vms_on() { ctl -o json vm list 2>/dev/null | jq -r --arg h "$1" '.vms[] | select(.managed and .host == $h) | .name'; }
@@ -191,7 +196,7 @@ check partition-returns "h2 registers again after the partition" cluster_wait 20
 # ---------------------------------------------------------------------------------------
 # partition from the scheduler only
 
-cluster_wait 10 all_up
+cluster_wait 20 all_heard
 before=$(ha_vms_on h3 | sort | tr '\n' ' ')
 kills=$(fencer_kills h3)
 nft_drop 3 "$(lab_ip 254)"
@@ -201,7 +206,7 @@ check sched-only-nothing-moved "h3's VMs stay on h3 ($before)" \
 check sched-only-not-fenced "h3's fencer killed nothing" test "$(fencer_kills h3)" = "$kills"
 check sched-only-not-dead "h3 is not dead: $(host_state h3)" test "$(host_state h3)" != dead
 lab_heal 3
-cluster_wait 20 all_up
+cluster_wait 20 all_heard
 
 # ---------------------------------------------------------------------------------------
 # scheduler down for longer than L
@@ -212,7 +217,8 @@ pid=$(cluster_pid scheduler)
 kill -KILL "$pid"
 sleep 6                     # L = 2 s: only the witnesses keep the hosts connected
 cluster_start_scheduler
-cluster_wait 20 all_up
+cluster_wait 20 all_heard
+sleep 2                     # every host holds a leader lease again
 check sched-down-not-fenced "no fencer killed anything while the scheduler was away" \
     test "$(fencer_kills h1) $(fencer_kills h2) $(fencer_kills h3)" = "$kills"
 check sched-down-nothing-moved "every VM kept its host" \
@@ -221,6 +227,7 @@ check sched-down-nothing-moved "every VM kept its host" \
 # ---------------------------------------------------------------------------------------
 # freeze a whole host, thaw it
 
+cluster_wait 20 all_heard
 victims=($(ha_vms_on h1))
 t0=$(date +%s%N)
 lab_freeze 1
@@ -237,7 +244,7 @@ check freeze-returns "h1 registers again" cluster_wait 20 host_up h1
 # ---------------------------------------------------------------------------------------
 # kill only the agent
 
-cluster_wait 10 all_up
+cluster_wait 20 all_heard
 victims=($(ha_vms_on h2))
 pid=$(cluster_pid agent-h2)
 t0=$(date +%s%N)
@@ -248,7 +255,7 @@ else
     fail agent-kill-failover "h2's VMs (${victims[*]}): $(lab_copycount_once | tr '\n' ';')"; dump_logs
 fi
 revive 2
-cluster_wait 20 all_up
+cluster_wait 20 all_heard
 
 # ---------------------------------------------------------------------------------------
 # The copy counter's verdict over the whole test
