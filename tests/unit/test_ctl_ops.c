@@ -18,6 +18,7 @@
 #include "model.h"
 #include "reconcile.h"
 #include "store.h"
+#include "xmlns.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -446,9 +447,70 @@ s_case_start_after_error (void)
     return failures;
 }
 
+//  The HA marker (xmlns.h) as a string test: the element domxml_mark_ha writes.
+#define S_MARKER "<vm xmlns=\"" VMSCHED_XMLNS_VM "\" ha=\"yes\"/>"
+
+//  `vm create --ha` stores and sends the domain XML with the HA marker in its <metadata>
+//  (the agent's fencer kills what carries it); a VM created without --ha has none, even
+//  when the operator's XML brought one.
+static int
+s_case_create_ha_marks_xml (void)
+{
+    int failures = 0;
+    s_world_t world;
+    char err [1024] = "";
+    CHECK (s_world_init (&world, "create_ha_marks_xml") == 0);
+    json_t *args = json_pack ("{s:s, s:s, s:b, s:b}", "name", "db", "xml", s_xml, "ha", 1,
+                              "start", 1);
+    CHECK (s_ask (&world, "vm.create", args, err, sizeof err, NULL) == 0);
+    const char *stored = NULL;
+    for (size_t i = 0; i < world.out.count; i++) {
+        const mutation_t *mutation = vec_at (&world.out, i);
+        if (mutation->kind == MUTATION_SPEC_PUT)
+            stored = mutation->blob;
+    }
+    CHECK (stored && strstr (stored, "<metadata>" S_MARKER "</metadata>"));
+    spec_t *spec = managed_spec_by_name (world.managed, "db");
+    CHECK (spec && spec->record.ha && strstr (spec->xml, S_MARKER));
+    //  Smuggled in by the operator, for a VM that is not HA: removed.
+    json_t *plain = json_pack ("{s:s, s:s}", "name", "web", "xml",
+                               "<domain type='kvm'><memory unit='MiB'>512</memory>"
+                               "<vcpu>1</vcpu><metadata><vm xmlns='" VMSCHED_XMLNS_VM "' "
+                               "ha='yes'/></metadata></domain>");
+    CHECK (s_ask (&world, "vm.create", plain, err, sizeof err, NULL) == 0);
+    spec_t *web = managed_spec_by_name (world.managed, "web");
+    CHECK (web && !web->record.ha && !strstr (web->xml, VMSCHED_XMLNS_VM));
+    //  The START the scheduler sends carries it (hosts heard through a connection).
+    for (size_t i = 0; i < model_host_count (world.model); i++) {
+        host_t *host = model_host_at (world.model, i);
+        host->live.heard = true;
+        host->live.peer = i + 1;
+        host->live.last_heard = 2000;
+    }
+    fx_t fx;
+    fx_init (&fx);
+    core_tick (world.core, 2000, 2000, &fx);
+    size_t starts = 0;
+    for (size_t i = 0; i < fx.sends.count; i++) {
+        const fx_send_t *send = vec_at (&fx.sends, i);
+        if (send->msg.kind != WIRE_COMMAND || send->msg.body.command.action != COMMAND_START)
+            continue;
+        starts++;
+        CHECK (send->msg.body.command.ha);
+        CHECK (send->msg.body.command.domain_xml
+               && strstr (send->msg.body.command.domain_xml, S_MARKER));
+    }
+    CHECK (starts == 1);
+    s_commit (&world, &fx);
+    fx_free (&fx);
+    s_world_free (&world);
+    return failures;
+}
+
 //  --------------------------------------------------------------------------
 
 static const check_case_t s_cases [] = {
+    { "create_ha_marks_xml", s_case_create_ha_marks_xml },
     { "status_ha", s_case_status_ha },
     { "host_show_timeline", s_case_host_show_timeline },
     { "start_after_error", s_case_start_after_error },
