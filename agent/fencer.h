@@ -30,14 +30,11 @@
 #define VMSCHED_FENCER_H
 
 #include "watchdog.h"
+#include "xmlns.h"                  // VMSCHED_XMLNS_VM: the HA marker's namespace
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-//  The XML namespace of vmsched's per-VM metadata element: <vm xmlns=... ha="yes"/> in a
-//  domain's <metadata>. The scheduler writes it, the fencer reads it.
-#define VMSCHED_XMLNS_VM "https://vmsched.dev/xmlns/vm/1"
 
 #define FENCER_PATH_SIZE    1024                    // longest directory path + NUL
 #define FENCER_NAME_SIZE    256                     // longest domain name + NUL

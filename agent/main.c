@@ -19,7 +19,8 @@ main (int argc, char **argv)
     agent_config_defaults (&config);
     daemon_t daemon = {
         "vmsched-agent", "Runs the vmsched agent of this host in the foreground",
-        "/etc/vmsched/agent.conf", agent_config_keys, &config, config.log_level, s_check };
+        "/etc/vmsched/agent.conf", agent_config_keys, &config, config.log_level, s_check,
+        NULL, 0 };
     int rc = daemon_start (&daemon, argc, argv);
     if (rc >= 0)
         return rc;

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_CELL_SIZE 256
 
@@ -26,7 +27,19 @@ table_format (const json_t *value, table_format_t format, char *buf, size_t size
             else
                 snprintf (buf, size, "%.0f MiB", number);
             return;
+        case TABLE_WALL_MS: {
+            time_t seconds = (time_t) (number / 1000);
+            struct tm local;
+            char clock [16];
+            if (number < 0 || !localtime_r (&seconds, &local)
+            ||  !strftime (clock, sizeof clock, "%H:%M:%S", &local))
+                snprintf (buf, size, "?");
+            else
+                snprintf (buf, size, "%s.%03d", clock, (int) ((int64_t) number % 1000));
+            return;
+        }
         case TABLE_AGE_MS:
+        case TABLE_MS:
             if (number < 1000)
                 snprintf (buf, size, "%.0f ms", number);
             else

@@ -39,6 +39,42 @@ s_operation (FILE *out, const json_t *op)
              json_number_value (json_object_get (op, "percent")));
 }
 
+//  The status document's HA block, and a warning naming the hosts where nothing resets a
+//  host whose agent hangs (nothing when the scheduler sent no "ha").
+static void
+s_ha (FILE *out, const json_t *ha)
+{
+    static const table_column_t fields [] = {
+        { "profile:", "profile", TABLE_TEXT }, { "renew (h):", "renew_ms", TABLE_MS },
+        { "lease (L):", "lease_ms", TABLE_MS }, { "fence (F):", "fence_ms", TABLE_MS },
+        { "watchdog (W):", "watchdog_ms", TABLE_MS }, { "margin:", "margin_ms", TABLE_MS },
+        { "dead after (D):", "dead_after_ms", TABLE_MS },
+        { "witnesses (k):", "witnesses", TABLE_TEXT },
+        { "allow unfenced:", "allow_unfenced_hosts", TABLE_YESNO },
+    };
+    if (!json_is_object (ha))
+        return;
+    fprintf (out, "\nHA\n");
+    table_print_fields (out, fields, S_COUNT (fields), ha);
+    const json_t *hosts = json_object_get (ha, "unprotected_hosts");
+    if (!json_is_array (hosts) || json_array_size (hosts) == 0)
+        return;
+    fprintf (out, "warning: %zu host%s with neither watchdog nor fence device (a hung agent "
+             "there lets a vm run twice):", json_array_size (hosts),
+             json_array_size (hosts) == 1? "": "s");
+    size_t index;
+    const json_t *name;
+    json_array_foreach (hosts, index, name)
+        fprintf (out, "%s %s", index? ",": "", json_is_string (name)? json_string_value (name)
+                                                                   : "?");
+    fprintf (out, "\n");
+    if (json_is_true (json_object_get (ha, "allow_unfenced_hosts")))
+        fprintf (out, "warning: ha.allow_unfenced_hosts = yes: HA vms may run on them "
+                 "(audited)\n");
+    else
+        fprintf (out, "HA vms are not placed on them\n");
+}
+
 void
 view_status (FILE *out, const json_t *document)
 {
@@ -51,6 +87,7 @@ view_status (FILE *out, const json_t *document)
     static const table_column_t hosts [] = {
         { "total:", "total", TABLE_TEXT }, { "up:", "up", TABLE_TEXT },
         { "suspect:", "suspect", TABLE_TEXT }, { "down:", "down", TABLE_TEXT },
+        { "dead:", "dead", TABLE_TEXT },
     };
     static const table_column_t vms [] = {
         { "total:", "total", TABLE_TEXT }, { "running:", "running", TABLE_TEXT },
@@ -75,6 +112,7 @@ view_status (FILE *out, const json_t *document)
     table_print_fields (out, capacity, S_COUNT (capacity), json_object_get (document, "capacity"));
     fprintf (out, "\nSecurity\n");
     table_print_fields (out, security, S_COUNT (security), json_object_get (document, "security"));
+    s_ha (out, json_object_get (document, "ha"));
 }
 
 void
@@ -86,6 +124,7 @@ view_host_list (FILE *out, const json_t *document)
         { "MEMORY", "memory_mib", TABLE_MIB }, { "VMS", "vm_count", TABLE_TEXT },
         { "RUNNING", "vms_running", TABLE_TEXT }, { "VCPUS USED", "vcpus_used", TABLE_TEXT },
         { "MEM USED", "memory_used_mib", TABLE_MIB }, { "MAINT", "maintenance", TABLE_YESNO },
+        { "PROTECTED", "protected", TABLE_YESNO },
         { "LIBVIRT", "hypervisor_connected", TABLE_YESNO },
         { "LAST SEEN", "last_seen_ms", TABLE_AGE_MS },
     };
@@ -106,6 +145,14 @@ view_host_show (FILE *out, const json_t *document)
         { "memory:", "memory_mib", TABLE_MIB }, { "vcpus used:", "vcpus_used", TABLE_TEXT },
         { "memory used:", "memory_used_mib", TABLE_MIB }, { "cpu model:", "cpu_model", TABLE_TEXT },
         { "nested virt:", "nested", TABLE_YESNO }, { "cpu flags:", "cpu_flags", TABLE_TEXT },
+        { "watchdog:", "watchdog", TABLE_TEXT },
+        { "fence device:", "fence_device", TABLE_YESNO },
+        { "protected:", "protected", TABLE_YESNO },
+        { "witness on:", "witness_endpoint", TABLE_TEXT },
+    };
+    static const table_column_t timeline [] = {
+        { "AT", "at", TABLE_WALL_MS }, { "KIND", "kind", TABLE_TEXT },
+        { "DETAIL", "detail", TABLE_TEXT },
     };
     static const table_column_t numa [] = {
         { "CELL", "id", TABLE_TEXT }, { "CPUS", "cpus", TABLE_TEXT },
@@ -120,6 +167,8 @@ view_host_show (FILE *out, const json_t *document)
     s_section (out, "Domains", domains, S_COUNT (domains), json_object_get (document, "domains"));
     s_section (out, "History (newest 20)", s_history_columns, S_COUNT (s_history_columns),
                json_object_get (document, "history"));
+    s_section (out, "HA timeline (local time)", timeline, S_COUNT (timeline),
+               json_object_get (document, "timeline"));
 }
 
 void

@@ -75,6 +75,9 @@ daemon_start (const daemon_t *daemon, int argc, char **argv)
     }
     char err [1024];
     bool use_file = config_path || access (daemon->default_config, F_OK) == 0;
+    if (daemon->config_path && daemon->config_path_size)
+        snprintf (daemon->config_path, daemon->config_path_size, "%s", !use_file? "":
+                  config_path? config_path: daemon->default_config);
     if ((use_file && config_load (config_path? config_path: daemon->default_config,
                                   daemon->keys, daemon->config, err, sizeof err))
     ||  daemon->check (daemon->config, err, sizeof err)) {

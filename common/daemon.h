@@ -21,9 +21,12 @@ typedef struct {
     void *config;                   // the program's configuration, defaults already set
     const char *log_level;          // the configuration's log_level field (read after loading)
     int (*check) (const void *config, char *err, size_t err_size);  // relations between keys
+    char *config_path;              // gets the path of the file read ("" for built-in
+    size_t config_path_size;        // defaults), before check; NULL: not wanted
 } daemon_t;
 
-//  Parse the command line, load and check the configuration, set up logging and czmq.
+//  Parse the command line, load and check the configuration (telling config_path which
+//  file it was, for sections its owner reads in a second pass), set up logging and czmq.
 //  Returns -1 when the daemon should run now, or the exit status when it is done (help,
 //  version, keygen, or an error already reported on stderr).
 int daemon_start (const daemon_t *daemon, int argc, char **argv);

@@ -240,3 +240,109 @@ domxml_prepare (const char *xml, const char *name, const char *uuid, char *err,
     xmlFreeDoc (doc);
     return out;
 }
+
+//  --------------------------------------------------------------------------
+//  The HA marker
+
+//  True when node is an element of vmsched's per-VM namespace.
+static bool
+s_ours (xmlNodePtr node)
+{
+    return node->type == XML_ELEMENT_NODE && node->ns && node->ns->href
+        && !xmlStrcmp (node->ns->href, (const xmlChar *) VMSCHED_XMLNS_VM);
+}
+
+//  True when node is the marker of an HA VM: <vm xmlns=VMSCHED_XMLNS_VM ha="yes"/>.
+static bool
+s_is_marker (xmlNodePtr node)
+{
+    if (!s_ours (node) || xmlStrcmp (node->name, (const xmlChar *) "vm") || node->children)
+        return false;
+    xmlChar *ha = xmlGetNoNsProp (node, (const xmlChar *) "ha");
+    bool yes = ha && !xmlStrcmp (ha, (const xmlChar *) "yes");
+    xmlFree (ha);
+    return yes && node->properties && !node->properties->next;     // ha, nothing else
+}
+
+//  Counts (and with unlink, removes) the elements of our namespace among the children of
+//  every <metadata> element at or below node and its siblings, as the fencer looks.
+static size_t
+s_sweep (xmlNodePtr node, bool unlink, int depth)
+{
+    size_t found = 0;
+    for (; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        if (!xmlStrcmp (node->name, (const xmlChar *) "metadata"))
+            for (xmlNodePtr child = node->children, next; child; child = next) {
+                next = child->next;
+                if (!s_ours (child))
+                    continue;
+                found++;
+                if (unlink) {
+                    xmlUnlinkNode (child);
+                    xmlFreeNode (child);
+                }
+            }
+        if (depth < 64)
+            found += s_sweep (node->children, unlink, depth + 1);
+    }
+    return found;
+}
+
+//  True when doc carries the marker as ha says, and nothing else of ours.
+static bool
+s_marked_right (xmlDocPtr doc, bool ha)
+{
+    xmlNodePtr root = xmlDocGetRootElement (doc);
+    size_t ours = s_sweep (root, false, 0);
+    if (!ha)
+        return ours == 0;
+    xmlNodePtr metadata = s_child (root, "metadata");
+    if (ours != 1 || !metadata)
+        return false;
+    for (xmlNodePtr child = metadata->children; child; child = child->next)
+        if (s_is_marker (child))
+            return true;
+    return false;
+}
+
+int
+domxml_mark_ha (const char *xml, bool ha, char **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    xmlDocPtr doc = s_read (xml, err, err_size);
+    if (!doc)
+        return -1;
+    if (s_marked_right (doc, ha)) {
+        xmlFreeDoc (doc);
+        return 0;
+    }
+    xmlNodePtr root = xmlDocGetRootElement (doc);
+    s_sweep (root, true, 0);
+    int rc = 1;
+    if (ha) {
+        xmlNodePtr metadata = s_child (root, "metadata");
+        if (!metadata)
+            metadata = xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL);
+        xmlNodePtr marker = metadata? xmlNewChild (metadata, NULL, (const xmlChar *) "vm",
+                                                   NULL): NULL;
+        xmlNsPtr ns = marker? xmlNewNs (marker, (const xmlChar *) VMSCHED_XMLNS_VM, NULL)
+                            : NULL;
+        if (ns)
+            xmlSetNs (marker, ns);
+        if (!ns || !xmlSetProp (marker, (const xmlChar *) "ha", (const xmlChar *) "yes"))
+            rc = s_fail (err, err_size, "out of memory");
+    }
+    xmlChar *buffer = NULL;
+    int size = 0;
+    if (rc == 1) {
+        xmlDocDumpMemoryEnc (doc, &buffer, &size, "UTF-8");
+        *out = buffer? strdup ((const char *) buffer): NULL;
+        if (!*out)
+            rc = s_fail (err, err_size, "out of memory");
+    }
+    xmlFree (buffer);
+    xmlFreeDoc (doc);
+    return rc;
+}

@@ -65,6 +65,7 @@ ha_config_profile (ha_config_t *config, const char *profile)
     }
     else
         return -1;
+    snprintf (base.profile, sizeof base.profile, "%s", profile);
     *config = base;
     return 0;
 }

@@ -38,6 +38,7 @@
 #define HA_TIMELINE_MAX 64              // timeline entries kept per host in memory
 
 typedef struct {
+    char profile [16];                  // the profile the timings began from (`status`)
     int64_t renew_ms;                   // h: agents renew this often
     int64_t lease_ms;                   // L: a grant's length
     int64_t fence_ms;                   // F: an isolated host kills its HA VMs within this
@@ -50,8 +51,8 @@ typedef struct {
 } ha_config_t;
 
 //  The documented timing profiles: "default" (h 500, L 2000, F 1000, W 3000, margin 500,
-//  D 7000 ms) and "conservative" (h 1000, L 5000, F 2000, W 10000, margin 2000, D 20000).
-//  -1 for an unknown name.
+//  D 7000 ms) and "conservative" (h 1000, L 5000, F 2000, W 10000, margin 2000, D 20000),
+//  with config->profile set to the name. -1 for an unknown name.
 int ha_config_profile (ha_config_t *config, const char *profile);
 
 //  D >= L + F + W + margin and D > down_after_ms, h < L, k odd: 0, or -1 with the broken

@@ -1,9 +1,12 @@
 /*  managed.c - the desired state (see managed.h).
 
     Specs live in an array sorted by name with a uuid index; rules in an array sorted by
-    name. Small counts (hundreds to thousands), so insertion by memmove is fine.
+    name. A spec's XML carries the HA marker exactly when the spec is HA (domxml_mark_ha on
+    every add and ha change), whoever adds it: `vm create`, the loader (also for specs an
+    older scheduler stored unmarked), the simulator. Small counts (hundreds to thousands), so insertion by memmove is fine.
 */
 #include "managed.h"
+#include "domxml.h"
 #include "log.h"
 #include "vec.h"
 
@@ -67,16 +70,44 @@ managed_destroy (managed_t **self_p)
     *self_p = NULL;
 }
 
+//  A copy of xml with the HA marker as ha says (domxml_mark_ha), or NULL: out of memory,
+//  or the XML of an HA VM cannot be read (it must never start unmarked: its host's fencer
+//  would not kill it). Logged.
+static char *
+s_marked_xml (const char *name, bool ha, const char *xml)
+{
+    char *marked = NULL, err [256] = "";
+    int rc = domxml_mark_ha (xml, ha, &marked, err, sizeof err);
+    if (rc == 1)
+        return marked;
+    if (rc == 0 || !ha) {
+        if (rc)
+            log_warn ("vm '%s': its domain XML is kept as it is: %s", name, err);
+        char *copy = strdup (xml);
+        if (!copy)
+            log_error ("cannot add vm '%s': out of memory", name);
+        return copy;
+    }
+    log_error ("vm '%s': cannot mark its domain XML as HA: %s", name, err);
+    return NULL;
+}
+
 spec_t *
 managed_add_spec (managed_t *self, const spec_record_t *record, const char *xml)
 {
     if (managed_spec_by_name (self, record->name) || managed_spec_by_uuid (self, record->uuid))
         return NULL;
+    char *marked = s_marked_xml (record->name, record->ha, xml);
+    if (!marked)
+        return NULL;
     spec_t *spec = calloc (1, sizeof *spec);
-    if (spec)
+    if (spec) {
         spec->record = *record;
-    if (!spec || !(spec->xml = strdup (xml))
-    ||  vec_insert_ptr (&self->specs, record->name, s_spec_name_order, spec)) {
+        spec->xml = marked;
+    }
+    else
+        free (marked);
+    if (!spec || vec_insert_ptr (&self->specs, record->name, s_spec_name_order, spec)) {
         if (spec)
             free (spec->xml);
         free (spec);
@@ -91,6 +122,18 @@ managed_add_spec (managed_t *self, const spec_record_t *record, const char *xml)
         return NULL;
     }
     return spec;
+}
+
+int
+managed_spec_set_ha (spec_t *spec, bool ha)
+{
+    char *marked = s_marked_xml (spec->record.name, ha, spec->xml);
+    if (!marked)
+        return -1;
+    free (spec->xml);
+    spec->xml = marked;
+    spec->record.ha = ha;
+    return 0;
 }
 
 void

@@ -50,7 +50,9 @@ typedef struct {
 
 typedef struct {
     spec_record_t record;           // persistent part
-    char *xml;                      // owned prepared domain XML
+    char *xml;                      // owned prepared domain XML; carries the HA marker
+                                    // (xmlns.h) exactly when record.ha (managed_add_spec,
+                                    // managed_spec_set_ha)
     vm_op_t op;                     // command in flight
     int64_t retry_after;            // boot ms: no new start or migration before (after a
                                     // failure, or a start no report confirmed)
@@ -76,9 +78,15 @@ typedef struct managed managed_t;
 managed_t *managed_new (void);
 void managed_destroy (managed_t **self_p);
 
-//  Add a managed VM (copies record and xml). Returns it, or NULL (out of memory, or the
-//  name or uuid is taken).
+//  Add a managed VM (copies record, and xml with the HA marker as record->ha says:
+//  domxml_mark_ha, so every START carries it, also for XML an older scheduler stored without
+//  it). Returns it, or NULL (out of memory, the name or uuid is taken, or the XML of an HA
+//  VM cannot be read; logged). An unreadable XML of a VM that is not HA is kept as it is.
 spec_t *managed_add_spec (managed_t *self, const spec_record_t *record, const char *xml);
+
+//  The only way to change a spec's ha flag: sets record.ha and its XML's marker to match.
+//  0, or -1 (logged) leaving the spec as it was. The caller stores the spec (with its XML).
+int managed_spec_set_ha (spec_t *spec, bool ha);
 
 //  Remove and free a managed VM.
 void managed_remove_spec (managed_t *self, spec_t *spec);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -25,6 +26,30 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  Verbs
 
+//  The HA settings in force, and the hosts an HA VM would run on unguarded (DESIGN.md
+//  §5.3, §5.11: neither watchdog nor fence device).
+static json_t *
+s_ha_json (const ctl_context_t *context)
+{
+    const ha_config_t *config = ha_config (context->ha);
+    size_t count = model_host_count (context->model);
+    const char **names = calloc (count + 1, sizeof *names);
+    json_t *unprotected = json_array ();
+    size_t found = names? ha_unprotected_hosts (context->model, names, count): 0;
+    for (size_t i = 0; i < found && i < count; i++)
+        json_array_append_new (unprotected, json_string (names [i]));
+    free (names);
+    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}",
+        "profile", config->profile, "renew_ms", (json_int_t) config->renew_ms,
+        "lease_ms", (json_int_t) config->lease_ms, "fence_ms", (json_int_t) config->fence_ms,
+        "watchdog_ms", (json_int_t) config->watchdog_ms,
+        "margin_ms", (json_int_t) config->margin_ms,
+        "dead_after_ms", (json_int_t) config->dead_after_ms,
+        "witnesses", (json_int_t) config->witnesses,
+        "allow_unfenced_hosts", config->allow_unfenced_hosts,
+        "unprotected_hosts", unprotected);
+}
+
 static int
 s_status (const ctl_context_t *context, const json_t *args, json_t **result, char *err,
           size_t err_size)
@@ -33,7 +58,7 @@ s_status (const ctl_context_t *context, const json_t *args, json_t **result, cha
     model_totals_t totals;
     model_totals (context->model, &totals);
     *result = json_pack (
-        "{s:{s:s, s:I, s:I, s:s, s:s, s:s}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I},"
+        "{s:{s:s, s:I, s:I, s:s, s:s, s:s}, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
         "scheduler", "version", context->version, "epoch", (json_int_t) context->epoch,
             "uptime_s", (json_int_t) (context->uptime_ms / 1000),
@@ -41,6 +66,7 @@ s_status (const ctl_context_t *context, const json_t *args, json_t **result, cha
             "ctl_endpoint", context->ctl_endpoint,
         "hosts", "total", (json_int_t) totals.hosts, "up", (json_int_t) totals.hosts_up,
             "suspect", (json_int_t) totals.hosts_suspect, "down", (json_int_t) totals.hosts_down,
+            "dead", (json_int_t) totals.hosts_dead,
         "vms", "total", (json_int_t) totals.vms, "running", (json_int_t) totals.vms_running,
         "capacity", "cpus", (json_int_t) totals.cpus, "memory_mib", (json_int_t) totals.memory_mib,
             "vcpus_used", (json_int_t) totals.vcpus_used,
@@ -52,6 +78,8 @@ s_status (const ctl_context_t *context, const json_t *args, json_t **result, cha
         "handshakes_accepted", (json_int_t) auth_accepted (context->auth),
         "handshakes_refused", (json_int_t) auth_refused (context->auth),
         "handshakes_failed", (json_int_t) context->handshake_failed));
+    if (context->ha)
+        json_object_set_new (*result, "ha", s_ha_json (context));
     return 0;
 }
 
@@ -361,7 +389,7 @@ ctl_on_request (core_t *core, const ctl_env_t *env, const principal_record_t *pr
         .handshake_failed = env->handshake_failed, .wall = wall,
         .managed = core_managed (core), .reconcile = &core_config (core)->reconcile,
         .outbox = core_outbox (core), .mutations = &fx->mutations, .auth = env->auth,
-        .principal = principal, .who = who,
+        .principal = principal, .who = who, .ha = core_ha (core),
     };
     ctl_handle (&context, request, reply);
     core_flush (core, fx);

@@ -42,6 +42,8 @@ typedef struct {
     auth_t *auth;                   // allow list (admin verbs change it)
     const principal_record_t *principal;    // who asks; NULL: the key is no longer allowed
     const char *who;                // their User-Id ("user:alice"), for the audit log
+    ha_t *ha;                       // HA settings and timelines (status, host show); NULL:
+                                    // none (tests without HA: those fields are left out)
 } ctl_context_t;
 
 //  A verb handler: args is the request's argument object, already checked against the

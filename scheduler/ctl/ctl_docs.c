@@ -41,6 +41,20 @@ ctl_history_json (const ctl_context_t *context, const char *entity_id)
     return history;
 }
 
+//  The host's failover timeline in memory (ha.h), oldest first; "at" in wall ms.
+static json_t *
+s_timeline_json (const ha_t *ha, const char *host_id)
+{
+    json_t *timeline = json_array ();
+    const vec_t *events = ha_timeline (ha, host_id);
+    for (size_t i = 0; events && i < events->count; i++) {
+        const host_event_record_t *event = vec_at (events, i);
+        json_array_append_new (timeline, json_pack ("{s:I, s:s, s:s}",
+            "at", (json_int_t) event->at, "kind", event->kind, "detail", event->detail));
+    }
+    return timeline;
+}
+
 json_t *
 ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
 {
@@ -64,8 +78,13 @@ ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "cpu_model", record->capacity.cpu_model, "nested", record->capacity.nested,
         "hypervisor_connected", connected, "last_seen_ms", last_seen);
     json_object_set_new (object, "maintenance", json_boolean (record->maintenance));
+    json_object_set_new (object, "protected", json_boolean (ha_host_protected (host)));
     if (!detailed)
         return object;
+
+    json_object_update_new (object, json_pack ("{s:s, s:b, s:s}",
+        "watchdog", record->watchdog, "fence_device", host->live.fence_device,
+        "witness_endpoint", record->witness_endpoint));
 
     json_object_set_new (object, "migration_uri", json_string (record->migration_uri));
     json_t *numa = json_array ();
@@ -88,6 +107,8 @@ ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "numa", numa, "registered_at", s_wall_json (record->registered_at),
         "state_since", s_wall_json (record->state_since), "domains", domains,
         "history", ctl_history_json (context, record->id)));
+    if (context->ha)
+        json_object_set_new (object, "timeline", s_timeline_json (context->ha, record->id));
     return object;
 }
 

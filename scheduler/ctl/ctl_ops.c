@@ -223,7 +223,16 @@ s_want (const ctl_context_t *context, const char *name, vm_want_t want, json_t *
         snprintf (err, err_size, "vm '%s' is being deleted", name);
         return 1;
     }
-    if (spec->record.want != want) {
+    //  A start of a VM in the error state (its restart policy gave up) gives it a fresh
+    //  restart budget: ha.max_restart starts on one host, ha.max_relocate other hosts.
+    bool fresh = want == VM_WANT_RUNNING && spec->gave_up;
+    if (fresh) {
+        log_info ("vm '%s': leaves the error state: start requested", name);
+        spec->gave_up = false;
+        spec->failed_on [0] = 0;
+        spec->failed_here = spec->relocations = 0;
+    }
+    if (spec->record.want != want || fresh) {
         spec->record.want = want;
         spec->retry_after = 0;
         snprintf (spec->record.reason, sizeof spec->record.reason, "%s requested",

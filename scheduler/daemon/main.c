@@ -1,6 +1,7 @@
 /*  main.c - vmsched-scheduler: command line, config, run.
 
-    `vmsched-scheduler [-c FILE]` runs the daemon in the foreground, logging to stderr.
+    `vmsched-scheduler [-c FILE]` runs the daemon in the foreground, logging to stderr. The
+    file's [fence NAME] sections are read by scheduler_new (config_file says which file).
 */
 #include "daemon.h"
 #include "log.h"
@@ -20,7 +21,7 @@ main (int argc, char **argv)
     daemon_t daemon = {
         "vmsched-scheduler", "Runs the vmsched scheduler in the foreground",
         "/etc/vmsched/scheduler.conf", scheduler_config_keys, &config, config.log_level,
-        s_check };
+        s_check, config.config_file, sizeof config.config_file };
     int rc = daemon_start (&daemon, argc, argv);
     if (rc >= 0)
         return rc;

@@ -1,8 +1,9 @@
 /*  scheduler.c - the vmsched scheduler daemon: one zloop over the agent and ctl sockets.
 
     Owns the daemon's state (one struct, no globals). Effects happen only here: reading the
-    clocks, the sockets, the store. The model decides; this file feeds it messages and time,
-    persists what it returns, and replies once the batch is committed.
+    clocks, the sockets, the store, the fence runner. The model decides; this file feeds it
+    messages, time and fence results, persists what it returns, and replies (and asks for
+    fencing) once the batch is committed.
 */
 #include "scheduler.h"
 #include "auth.h"
@@ -12,6 +13,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "core.h"
+#include "fence.h"
 #include "store.h"
 #include "peers.h"
 #include "transport.h"
@@ -51,6 +53,9 @@ struct scheduler {
     peers_t *peers;             // agent connections by opaque peer id
     transport_stats_t agent_stats;  // agent socket counters
     transport_stats_t ctl_stats;    // ctl socket counters
+    fence_config_t fences;      // [fence NAME] sections of the config file
+    fence_runner_t *fence_runner;   // runs fence agents in its own thread
+    uint64_t fence_requests;    // last fence request id handed out
 };
 
 const config_key_t scheduler_config_keys [] = {
@@ -205,8 +210,35 @@ s_transmit (scheduler_t *self, zsock_t *sock, transport_stats_t *stats,
     free (data);
 }
 
+//  Hands each host name in fences to the fence runner, once its request is durable; a host
+//  the runner cannot take (no [fence NAME] section, the runner gone, the commit failed)
+//  gets a failed result at once, so its timeline says so and the lease rule decides.
+static void
+s_request_fences (scheduler_t *self, const vec_t *fences, bool durable)
+{
+    for (size_t i = 0; i < fences->count; i++) {
+        const char *name = vec_at (fences, i);
+        const char *failure = NULL;
+        if (!durable)
+            failure = "not asked: the database write that recorded the request failed";
+        else
+        if (!fence_config_find (&self->fences, name)) {
+            log_warn ("host '%s': cannot fence it: no [fence %s] section in '%s'", name, name,
+                      self->config.config_file [0]? self->config.config_file: "(no file)");
+            failure = "no fence agent configured";
+        }
+        else
+        if (fence_runner_request (self->fence_runner, name, ++self->fence_requests) < 0)
+            failure = "the fence runner does not take requests";
+        if (failure)
+            core_on_fence_result (self->core, name, false, failure, clock_boottime_ms (),
+                                  clock_wall_ms (), &self->fx);
+    }
+}
+
 //  Persists the mutations of this wake-up, then sends what the core decided and the ctl
-//  replies (or, if the commit failed, drops them: peers retry, the reconciler re-sends).
+//  replies and asks for the fences it decided (or, if the commit failed, drops the messages:
+//  peers retry, the reconciler re-sends).
 static void
 s_commit_and_reply (scheduler_t *self)
 {
@@ -230,8 +262,16 @@ s_commit_and_reply (scheduler_t *self)
     if (dropped)
         log_error ("dropped %zu messages because the database write failed; peers will retry",
                    dropped);
+    //  The fence requests leave only now, after the sends (fx is reused for the failures).
+    vec_t fences = self->fx.fences;
+    vec_init (&self->fx.fences, WIRE_NAME_SIZE);
     fx_clear (&self->fx);
     vec_clear (&self->replies);
+    s_request_fences (self, &fences, durable);
+    vec_free (&fences);
+    //  Failed requests were recorded in fx (they ask for no fence: this recurses once).
+    if (self->fx.mutations.count || self->fx.sends.count)
+        s_commit_and_reply (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -342,6 +382,28 @@ s_on_ctl_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 //  --------------------------------------------------------------------------
+//  Fence results
+
+//  The fence runner finished one or more fences: tell the core, commit, send.
+static int
+s_on_fence (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop, (void) sock;
+    scheduler_t *self = arg;
+    fence_result_t result;
+    while (fence_runner_take (self->fence_runner, &result) == 0) {
+        bool confirmed = result.outcome == FENCE_CONFIRMED_OFF;
+        if (confirmed)
+            log_info ("host '%s': fence agent confirmed power-off: %s", result.host_name,
+                      result.reason);
+        core_on_fence_result (self->core, result.host_name, confirmed, result.reason,
+                              clock_boottime_ms (), clock_wall_ms (), &self->fx);
+    }
+    s_commit_and_reply (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 //  Time
 
 //  True when some host's agent is reachable through peer.
@@ -427,9 +489,15 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         return NULL;
     }
     self->config = *config;
+    fence_config_init (&self->fences);
     self->started = clock_boottime_ms ();
     self->session = ((uint64_t) randof (0x7fffffff) << 32) ^ (uint64_t) randof (0x7fffffff);
     //  The key first: a scheduler that cannot run must leave no database behind.
+    if (config->config_file [0]
+    &&  fence_config_load (config->config_file, &self->fences, err, err_size)) {
+        scheduler_destroy (&self);
+        return NULL;
+    }
     self->cert = keys_load_secret (config->secret_key, err, err_size);
     self->store = self->cert? store_open (config->database, err, err_size): NULL;
     self->auth = self->store? auth_new (err, err_size): NULL;
@@ -463,7 +531,15 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     }
     core.reconcile.policy.allow_unprotected = core.ha.allow_unfenced_hosts;
     core.leading_since = self->started;
-    self->core = core_new (&core);
+    //  The hosts with a fence device, by name (borrowed by core_new only).
+    size_t fenced = self->fences.hosts.count;
+    const char **fence_hosts = calloc (fenced + 1, sizeof *fence_hosts);
+    for (size_t i = 0; fence_hosts && i < fenced; i++)
+        fence_hosts [i] = ((const fence_host_t *) vec_at (&self->fences.hosts, i))->name;
+    core.fence_hosts = fence_hosts;
+    core.fence_host_count = fenced;
+    self->core = fence_hosts? core_new (&core): NULL;
+    free (fence_hosts);
     self->peers = peers_new ();
     if (!self->core || !self->peers) {
         if (self->store)
@@ -515,7 +591,9 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
         self->agent_monitor = transport_monitor_new (self->agents, err, err_size);
     if (self->agent_monitor)
         self->ctl_monitor = transport_monitor_new (self->ctl, err, err_size);
-    if (!self->ctl_monitor) {
+    if (self->ctl_monitor)
+        self->fence_runner = fence_runner_new (&self->fences, err, err_size);
+    if (!self->fence_runner) {
         scheduler_destroy (&self);
         return NULL;
     }
@@ -525,6 +603,7 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
     zloop_reader (self->loop, self->ctl, s_on_ctl, self);
     zloop_reader (self->loop, self->agent_monitor, s_on_agent_monitor, self);
     zloop_reader (self->loop, self->ctl_monitor, s_on_ctl_monitor, self);
+    zloop_reader (self->loop, fence_runner_socket (self->fence_runner), s_on_fence, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     log_info ("scheduler epoch %" PRIu64 ": %zu hosts, %zu vms seen, %zu managed vms and %zu "
               "rules recovered from '%s'; agents on %s, clusterctl on %s", self->epoch,
@@ -532,6 +611,14 @@ scheduler_new (const scheduler_config_t *config, char *err, size_t err_size)
               managed_spec_count (core_managed (self->core)),
               managed_rule_count (core_managed (self->core)),
               config->database, config->agent_endpoint, config->ctl_endpoint);
+    if (fenced) {
+        char names [1024] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < fenced && used < sizeof names; i++)
+            used += (size_t) snprintf (names + used, sizeof names - used, "%s'%s'", i? ", ": "",
+                ((const fence_host_t *) vec_at (&self->fences.hosts, i))->name);
+        log_info ("fence agents configured for %zu hosts: %s", fenced, names);
+    }
     return self;
 }
 
@@ -555,6 +642,8 @@ scheduler_destroy (scheduler_t **self_p)
     fx_free (&self->fx);
     peers_destroy (&self->peers);
     zloop_destroy (&self->loop);
+    fence_runner_destroy (&self->fence_runner);    // kills a running agent, joins the thread
+    fence_config_free (&self->fences);
     transport_monitor_destroy (&self->agent_monitor, self->agents);    // while they are open
     transport_monitor_destroy (&self->ctl_monitor, self->ctl);
     zsock_destroy (&self->agents);     // before the ZAP handler they depend on

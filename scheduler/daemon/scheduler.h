@@ -1,9 +1,11 @@
 /*  scheduler.h - the vmsched scheduler daemon: one zloop over the agent and ctl sockets.
 
-    Owns the store, the model, both ROUTER sockets and the loop. Each loop wake-up drains a
-    socket (bounded), lets the model turn messages into mutations, writes them to the store in
-    one batch, and only after the commit sends the replies (WELCOME, ctl answers): nothing is
-    acknowledged before it is durable.
+    Owns the store, the model, both ROUTER sockets, the fence runner and the loop. Each loop
+    wake-up drains a socket (bounded), lets the model turn messages into mutations, writes
+    them to the store in one batch, and only after the commit sends the replies (WELCOME,
+    ctl answers) and hands the fence requests to the runner: nothing is acknowledged or
+    fenced before it is durable. A fence result comes back the same way (core_on_fence_result,
+    commit, send).
 */
 #ifndef VMSCHED_SCHEDULER_H
 #define VMSCHED_SCHEDULER_H
@@ -42,6 +44,9 @@ typedef struct {
     bool ha_allow_unfenced_hosts;   // HA VMs on hosts without watchdog or fence device
     uint64_t ha_max_restart;        // failed starts on one host before relocating
     uint64_t ha_max_relocate;       // other hosts tried, then the error state
+    //  Not a key: the file the rest was read from ("": built-in defaults), whose
+    //  [fence NAME] sections scheduler_new reads (fence.h).
+    char config_file [1024];
 } scheduler_config_t;
 
 typedef struct scheduler scheduler_t;
@@ -62,8 +67,9 @@ int scheduler_config_check (const scheduler_config_t *config, char *err, size_t 
 int scheduler_ha_config (const scheduler_config_t *config, ha_config_t *ha, char *err,
                          size_t err_size);
 
-//  Open the database, recover the model, bump the epoch, bind the sockets. NULL with a
-//  reason in err.
+//  Read the fence devices of config->config_file (fence_config_load; a [fence NAME] may name
+//  a host that has not registered yet), open the database, recover the model, bump the
+//  epoch, bind the sockets, start the fence runner. NULL with a reason in err.
 scheduler_t *scheduler_new (const scheduler_config_t *config, char *err, size_t err_size);
 
 //  Run until SIGINT/SIGTERM. Returns 0.

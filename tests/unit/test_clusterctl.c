@@ -57,7 +57,10 @@ static const char *s_host_json =
     "            {\"id\": 1, \"cpus\": 4, \"memory_mib\": 8192}],"
     " \"domains\": [{\"name\": \"web-1\", \"state\": \"running\","
     "               \"uuid\": \"aaaaaaaa-0000-4000-8000-000000000001\"}],"
-    " \"history\": []}";
+    " \"history\": [], \"watchdog\": \"device /dev/watchdog0\", \"fence_device\": false,"
+    " \"protected\": true, \"witness_endpoint\": \"tcp://10.0.0.1:7103\","
+    " \"timeline\": [{\"at\": 1764594595480, \"kind\": \"silent\", \"detail\": \"last message\"},"
+    "                {\"at\": 1764594603005, \"kind\": \"dead\", \"detail\": \"not heard for 7525 ms\"}]}";
 
 static const char *s_status_json =
     "{\"scheduler\": {\"version\": \"0.1.0\", \"epoch\": 3, \"uptime_s\": 12.5,"
@@ -66,7 +69,11 @@ static const char *s_status_json =
     " \"hosts\": {\"total\": 2, \"up\": 1, \"suspect\": 1, \"down\": 0},"
     " \"vms\": {\"total\": 2, \"running\": 1},"
     " \"capacity\": {\"cpus\": 8, \"vcpus_used\": 2, \"memory_mib\": 16384,"
-    " \"memory_used_mib\": 2048}}";
+    " \"memory_used_mib\": 2048},"
+    " \"ha\": {\"profile\": \"default\", \"renew_ms\": 500, \"lease_ms\": 2000,"
+    " \"fence_ms\": 1000, \"watchdog_ms\": 3000, \"margin_ms\": 500, \"dead_after_ms\": 7000,"
+    " \"witnesses\": 5, \"allow_unfenced_hosts\": true,"
+    " \"unprotected_hosts\": [\"alpha-long-hostname\", \"b\"]}}";
 
 static char s_dir [64];             // the temporary directory: keys and config files
 static zactor_t *s_scheduler;
@@ -402,6 +409,16 @@ s_case_show_views (void)
     CHECK (strstr (result.out, "\nDomains:\nNAME   STATE    UUID\n"
                                "web-1  running  aaaaaaaa-0000-4000-8000-000000000001\n"));
     CHECK (strstr (result.out, "History (newest 20):\nAT  FROM  TO  DETAIL\n(none)\n"));
+    CHECK (strstr (result.out, "\nwatchdog:           device /dev/watchdog0\n"));
+    CHECK (strstr (result.out, "\nfence device:       no\n"));
+    CHECK (strstr (result.out, "\nprotected:          yes\n"));
+    CHECK (strstr (result.out, "\nwitness on:         tcp://10.0.0.1:7103\n"));
+    //  The timeline in local time (TZ=UTC in this program), oldest first.
+    CHECK (strstr (result.out, "\nHA timeline (local time):\nAT            KIND    DETAIL\n"
+                               "13:09:55.480  silent  last message\n"
+                               "13:10:03.005  dead    not heard for 7525 ms\n"));
+    if (!strstr (result.out, "13:09:55.480  silent"))
+        fprintf (stderr, "  host show printed:\n%s", result.out);
     s_result_free (&result);
 
     result = s_run ("-s", S_ENDPOINT, "status", NULL);
@@ -409,6 +426,34 @@ s_case_show_views (void)
     CHECK (strncmp (result.out, "Scheduler\n", 10) == 0);
     CHECK (strstr (result.out, "\nuptime:         12.5 s\n"));
     CHECK (strstr (result.out, "\nHosts\ntotal:    2\nup:       1\n"));
+    CHECK (strstr (result.out, "\nHA\nprofile:         default\nrenew (h):       500 ms\n"
+                               "lease (L):       2.0 s\n"));
+    CHECK (strstr (result.out, "\ndead after (D):  7.0 s\nwitnesses (k):   5\n"
+                               "allow unfenced:  yes\n"));
+    CHECK (strstr (result.out, "\nwarning: 2 hosts with neither watchdog nor fence device (a "
+                               "hung agent there lets a vm run twice): alpha-long-hostname, b\n"
+                               "warning: ha.allow_unfenced_hosts = yes: HA vms may run on them "
+                               "(audited)\n"));
+    if (!strstr (result.out, "allow unfenced:  yes"))
+        fprintf (stderr, "  status printed:\n%s", result.out);
+    s_result_free (&result);
+
+    //  -o json: the documents as the scheduler sent them, new fields included.
+    result = s_run ("-s", S_ENDPOINT, "-o", "json", "status", NULL);
+    json_t *status = json_loads (result.out? result.out: "", 0, NULL);
+    json_t *ha = json_object_get (status, "ha");
+    CHECK (result.rc == CLI_OK && json_is_object (ha)
+           && json_integer_value (json_object_get (ha, "dead_after_ms")) == 7000
+           && json_array_size (json_object_get (ha, "unprotected_hosts")) == 2);
+    json_decref (status);
+    s_result_free (&result);
+    result = s_run ("-s", S_ENDPOINT, "-o", "json", "host", "show", "alpha-long-hostname", NULL);
+    json_t *host = json_loads (result.out? result.out: "", 0, NULL);
+    json_t *entry = json_array_get (json_object_get (host, "timeline"), 1);
+    CHECK (result.rc == CLI_OK
+           && json_integer_value (json_object_get (entry, "at")) == 1764594603005
+           && streq (json_string_value (json_object_get (entry, "kind")), "dead"));
+    json_decref (host);
     s_result_free (&result);
     return failures;
 }
@@ -1075,6 +1120,8 @@ int
 main (int argc, char **argv)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);              // verdicts between the stderr details
+    setenv ("TZ", "UTC", 1);                        // timeline times are shown in local time
+    tzset ();
     zsys_init ();
     zsys_set_logstream (NULL);
     if (fixture_files_tempdir (s_dir, sizeof s_dir, "clusterctl")) {

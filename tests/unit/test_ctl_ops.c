@@ -2,12 +2,15 @@
     them: refusals and what the answers say.
 
     Drives ctl_handle with requests built as clusterctl builds them (one JSON object of
-    arguments), on a model fed like the agents would (HELLO, REPORT), an empty
-    desired state and a store in a temporary directory (for `vm show`'s history). Checks the
-    reply's status, error and JSON, and that a refused request leaves no trace. Prints one
-    PASS/FAIL line per case; `test_ctl_ops CASE...` runs only those cases.
+    arguments), on a scheduler core whose model is fed like the agents would (HELLO,
+    REPORT), an empty desired state and a store in a temporary directory (for `vm show`'s
+    history). Checks the reply's status, error and JSON, and that a refused request leaves no
+    trace; and the HA parts of `status` and `host show`, whose timeline entries reach the
+    documents through core_committed. Prints one PASS/FAIL line per case;
+    `test_ctl_ops CASE...` runs only those cases.
 */
 #include "check.h"
+#include "core.h"
 #include "ctl.h"
 #include "fixture_files.h"
 #include "log.h"
@@ -15,6 +18,7 @@
 #include "model.h"
 #include "reconcile.h"
 #include "store.h"
+#include "xmlns.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -24,10 +28,11 @@ static char s_dir [64];             // the temporary directory (the store's data
 
 //  One case's cluster: the scheduler's state and a context to ask it.
 typedef struct {
-    model_t *model;
-    managed_t *managed;
+    core_t *core;                   // owns model, managed and the HA state
+    model_t *model;                 // borrowed from core
+    managed_t *managed;             // borrowed from core
     store_t *store;
-    reconcile_config_t config;
+    auth_t *auth;                   // an empty allow list (for status)
     outbox_t outbox;
     mutations_t out;
     principal_record_t admin;
@@ -35,12 +40,13 @@ typedef struct {
 } s_world_t;
 
 static void
-s_host (s_world_t *world, const char *id, const char *name, bool nested)
+s_host (s_world_t *world, const char *id, const char *name, bool nested, const char *watchdog)
 {
     wire_hello_t hello;
     memset (&hello, 0, sizeof hello);
     snprintf (hello.host_id, sizeof hello.host_id, "%s", id);
     snprintf (hello.name, sizeof hello.name, "%s", name);
+    snprintf (hello.watchdog, sizeof hello.watchdog, "%s", watchdog);
     hello.capacity.cpus = 8;
     hello.capacity.memory_mib = 16384;
     hello.capacity.nested = nested;
@@ -52,7 +58,24 @@ s_host (s_world_t *world, const char *id, const char *name, bool nested)
         model_apply_report (world->model, host, &nothing, 1000, &world->out);
 }
 
-//  Three up hosts h1..h3 (nested virtualization on all), nothing managed yet.
+#define S_H1 "11111111-1111-1111-1111-111111111111"
+#define S_H2 "22222222-2222-2222-2222-222222222222"
+#define S_H3 "33333333-3333-3333-3333-333333333333"
+
+//  Writes what fx holds to the store, as the scheduler commits, and tells the core.
+static void
+s_commit (s_world_t *world, fx_t *fx)
+{
+    for (size_t i = 0; i < fx->mutations.count; i++)
+        store_apply (world->store, vec_at (&fx->mutations, i));
+    store_commit (world->store);
+    core_committed (world->core, fx);
+    fx_clear (fx);
+}
+
+//  Three up hosts h1..h3 (nested virtualization on all): h1 with a fence agent and no
+//  watchdog, h2 with a watchdog, h3 with neither (HA profile "default"); nothing managed
+//  yet. One tick of the core has run (it notes which hosts have a fence device).
 static int
 s_world_init (s_world_t *world, const char *name)
 {
@@ -61,33 +84,50 @@ s_world_init (s_world_t *world, const char *name)
     world->out = VEC_OF (mutation_t);
     char path [128], err [256] = "";
     snprintf (path, sizeof path, "%s/%s.db", s_dir, name);
-    world->model = model_new ();
-    world->managed = managed_new ();
+    const char *fenced [] = { "h1" };
+    core_config_t config = { .timing = { 5000, 10000 }, .heartbeat_ms = 500,
+                             .report_request_ms = 1000, .fence_hosts = fenced,
+                             .fence_host_count = 1 };
+    reconcile_config_defaults (&config.reconcile);
+    config.reconcile.epoch = 3;
+    ha_config_profile (&config.ha, "default");
+    world->core = core_new (&config);
+    world->model = world->core? core_model (world->core): NULL;
+    world->managed = world->core? core_managed (world->core): NULL;
     world->store = store_open (path, err, sizeof err);
     if (!world->store)
         fprintf (stderr, "  cannot open the store '%s': %s\n", path, err);
-    reconcile_config_defaults (&world->config);
-    world->config.epoch = 3;
+    world->auth = auth_new (err, sizeof err);
+    if (!world->auth)
+        fprintf (stderr, "  cannot make an allow list: %s\n", err);
+    if (!world->core || !world->store || !world->auth)
+        return -1;
     world->admin = (principal_record_t) { .name = "admin", .kind = PRINCIPAL_USER,
                                           .role = ROLE_ADMIN };
     world->context = (ctl_context_t) {
         .model = world->model, .store = world->store, .version = "test", .epoch = 3,
         .now = 100000, .database = path, .agent_endpoint = "", .ctl_endpoint = "",
-        .wall = 1000, .managed = world->managed, .reconcile = &world->config,
+        .wall = 1000, .managed = world->managed,
+        .reconcile = &core_config (world->core)->reconcile,
         .outbox = &world->outbox, .mutations = &world->out, .principal = &world->admin,
-        .who = "user:admin" };
-    s_host (world, "11111111-1111-1111-1111-111111111111", "h1", true);
-    s_host (world, "22222222-2222-2222-2222-222222222222", "h2", true);
-    s_host (world, "33333333-3333-3333-3333-333333333333", "h3", true);
-    return world->model && world->managed && world->store? 0: -1;
+        .who = "user:admin", .ha = core_ha (world->core), .auth = world->auth };
+    s_host (world, S_H1, "h1", true, "none");
+    s_host (world, S_H2, "h2", true, "device /dev/watchdog0");
+    s_host (world, S_H3, "h3", true, "");
+    fx_t fx;
+    fx_init (&fx);
+    core_tick (world->core, 1100, 1100, &fx);
+    s_commit (world, &fx);
+    fx_free (&fx);
+    return 0;
 }
 
 static void
 s_world_free (s_world_t *world)
 {
-    model_destroy (&world->model);
-    managed_destroy (&world->managed);
+    core_destroy (&world->core);
     store_destroy (&world->store);
+    auth_destroy (&world->auth);
     vec_free (&world->outbox);
     mutations_free (&world->out);
 }
@@ -225,9 +265,255 @@ s_case_nested_not_migratable (void)
     return failures;
 }
 
+//  The host list row of name in a host.list answer (borrowed from hosts), or NULL.
+static json_t *
+s_row (json_t *hosts, const char *name)
+{
+    size_t index;
+    json_t *row;
+    json_array_foreach (json_object_get (hosts, "hosts"), index, row)
+        if (strcmp (json_string_value (json_object_get (row, "name")), name) == 0)
+            return row;
+    return NULL;
+}
+
+//  The kinds of a host show document's timeline, joined by ',' into kinds.
+static void
+s_timeline_kinds (const json_t *host, char *kinds, size_t size)
+{
+    size_t index, used = 0;
+    json_t *entry;
+    kinds [0] = 0;
+    json_array_foreach (json_object_get (host, "timeline"), index, entry)
+        if (used < size)
+            used += (size_t) snprintf (kinds + used, size - used, "%s%s", index? ",": "",
+                                       json_string_value (json_object_get (entry, "kind")));
+}
+
+//  status: the HA settings and the hosts with neither watchdog nor fence device; host list
+//  and host show: which hosts are protected and by what.
+static int
+s_case_status_ha (void)
+{
+    int failures = 0;
+    s_world_t world;
+    CHECK (s_world_init (&world, "status_ha") == 0);
+    json_t *status = NULL;
+    CHECK (s_ask (&world, "status", json_object (), NULL, 0, &status) == 0);
+    json_t *hosts = json_object_get (status, "hosts");
+    CHECK (json_integer_value (json_object_get (hosts, "up")) == 3);
+    CHECK (json_is_integer (json_object_get (hosts, "dead"))
+           && json_integer_value (json_object_get (hosts, "dead")) == 0);
+    json_t *ha = json_object_get (status, "ha");
+    CHECK (json_is_object (ha));
+    CHECK (streq (json_string_value (json_object_get (ha, "profile")), "default"));
+    static const struct { const char *field; json_int_t value; } timings [] = {
+        { "renew_ms", 500 }, { "lease_ms", 2000 }, { "fence_ms", 1000 },
+        { "watchdog_ms", 3000 }, { "margin_ms", 500 }, { "dead_after_ms", 7000 },
+        { "witnesses", 5 },
+    };
+    for (size_t i = 0; i < sizeof timings / sizeof timings [0]; i++)
+        CHECK (json_integer_value (json_object_get (ha, timings [i].field))
+               == timings [i].value);
+    CHECK (json_is_false (json_object_get (ha, "allow_unfenced_hosts")));
+    json_t *unprotected = json_object_get (ha, "unprotected_hosts");
+    CHECK (json_array_size (unprotected) == 1
+           && streq (json_string_value (json_array_get (unprotected, 0)), "h3"));
+    json_decref (status);
+
+    json_t *list = NULL;
+    CHECK (s_ask (&world, "host.list", json_object (), NULL, 0, &list) == 0);
+    CHECK (json_is_true (json_object_get (s_row (list, "h1"), "protected")));  // fence agent
+    CHECK (json_is_true (json_object_get (s_row (list, "h2"), "protected")));  // watchdog
+    CHECK (json_is_false (json_object_get (s_row (list, "h3"), "protected")));
+    CHECK (!json_object_get (s_row (list, "h1"), "timeline"));     // host show only
+    json_decref (list);
+
+    json_t *h1 = NULL, *h2 = NULL;
+    CHECK (s_ask (&world, "host.show", json_pack ("{s:s}", "name", "h1"), NULL, 0, &h1) == 0);
+    CHECK (s_ask (&world, "host.show", json_pack ("{s:s}", "name", "h2"), NULL, 0, &h2) == 0);
+    CHECK (streq (json_string_value (json_object_get (h1, "watchdog")), "none"));
+    CHECK (json_is_true (json_object_get (h1, "fence_device")));
+    CHECK (json_is_true (json_object_get (h1, "protected")));
+    CHECK (streq (json_string_value (json_object_get (h1, "witness_endpoint")), ""));
+    CHECK (json_is_array (json_object_get (h1, "timeline"))
+           && json_array_size (json_object_get (h1, "timeline")) == 0);
+    CHECK (streq (json_string_value (json_object_get (h2, "watchdog")),
+                  "device /dev/watchdog0"));
+    CHECK (json_is_false (json_object_get (h2, "fence_device")));
+    CHECK (json_is_true (json_object_get (h2, "protected")));
+    json_decref (h1);
+    json_decref (h2);
+    s_world_free (&world);
+    return failures;
+}
+
+//  A fence agent's answer reaches `host show` as timeline entries once it is committed
+//  (core_committed): a confirmed power-off declares the host dead at once (status counts
+//  it), a failure is recorded and leaves the host as it is.
+static int
+s_case_host_show_timeline (void)
+{
+    int failures = 0;
+    s_world_t world;
+    CHECK (s_world_init (&world, "host_show_timeline") == 0);
+    fx_t fx;
+    fx_init (&fx);
+    core_on_fence_result (world.core, "h1", true, "off confirmed by status after 12 ms", 2000,
+                          1764594603005, &fx);
+    core_on_fence_result (world.core, "h2", false, "no fence agent configured", 2000,
+                          1764594603010, &fx);
+    //  Not committed yet: not in the timeline.
+    json_t *h1 = NULL;
+    CHECK (s_ask (&world, "host.show", json_pack ("{s:s}", "name", "h1"), NULL, 0, &h1) == 0);
+    CHECK (json_array_size (json_object_get (h1, "timeline")) == 0);
+    json_decref (h1);
+    s_commit (&world, &fx);
+    fx_free (&fx);
+
+    char kinds [256];
+    CHECK (s_ask (&world, "host.show", json_pack ("{s:s}", "name", "h1"), NULL, 0, &h1) == 0);
+    CHECK (streq (json_string_value (json_object_get (h1, "state")), "dead"));
+    s_timeline_kinds (h1, kinds, sizeof kinds);
+    CHECK (streq (kinds, "fenced,dead"));
+    if (!streq (kinds, "fenced,dead"))
+        fprintf (stderr, "  h1's timeline: %s\n", kinds);
+    json_t *fenced = json_array_get (json_object_get (h1, "timeline"), 0);
+    json_t *dead = json_array_get (json_object_get (h1, "timeline"), 1);
+    CHECK (json_integer_value (json_object_get (fenced, "at")) == 1764594603005);
+    CHECK (streq (json_string_value (json_object_get (fenced, "detail")),
+                  "off confirmed by status after 12 ms"));
+    CHECK (streq (json_string_value (json_object_get (dead, "detail")),
+                  "its fence agent confirmed power-off"));
+    json_decref (h1);
+
+    json_t *h2 = NULL;
+    CHECK (s_ask (&world, "host.show", json_pack ("{s:s}", "name", "h2"), NULL, 0, &h2) == 0);
+    CHECK (streq (json_string_value (json_object_get (h2, "state")), "up"));
+    s_timeline_kinds (h2, kinds, sizeof kinds);
+    CHECK (streq (kinds, "fence-failed"));
+    json_t *failed = json_array_get (json_object_get (h2, "timeline"), 0);
+    CHECK (strstr (json_string_value (json_object_get (failed, "detail")),
+                   "no fence agent configured; falling back to the lease rule"));
+    json_decref (h2);
+
+    json_t *status = NULL;
+    CHECK (s_ask (&world, "status", json_object (), NULL, 0, &status) == 0);
+    json_t *hosts = json_object_get (status, "hosts");
+    CHECK (json_integer_value (json_object_get (hosts, "dead")) == 1
+           && json_integer_value (json_object_get (hosts, "up")) == 2);
+    json_decref (status);
+    s_world_free (&world);
+    return failures;
+}
+
+//  `vm start` of a VM in the error state (its restart policy gave up) gives it a fresh
+//  restart budget; of a VM that runs or is starting, it changes nothing.
+static int
+s_case_start_after_error (void)
+{
+    int failures = 0;
+    s_world_t world;
+    char err [1024] = "";
+    CHECK (s_world_init (&world, "start_after_error") == 0);
+    json_t *args = json_pack ("{s:s, s:s, s:b, s:b}", "name", "db", "xml", s_xml, "ha", 1,
+                              "start", 1);
+    CHECK (s_ask (&world, "vm.create", args, err, sizeof err, NULL) == 0);
+    spec_t *spec = managed_spec_by_name (world.managed, "db");
+    CHECK (spec != NULL);
+    if (!spec) {
+        s_world_free (&world);
+        return failures;
+    }
+    uint64_t generation = spec->record.generation;
+    CHECK (s_ask (&world, "vm.start", json_pack ("{s:s}", "name", "db"), err, sizeof err,
+                  NULL) == 0);
+    CHECK (spec->record.generation == generation);          // wanted running already
+    CHECK (world.out.count == 1);                           // only the audit row
+    spec->gave_up = true;
+    snprintf (spec->failed_on, sizeof spec->failed_on, "%s", S_H2);
+    spec->failed_here = 2;
+    spec->relocations = 2;
+    spec->retry_after = 999999;
+    snprintf (spec->record.reason, sizeof spec->record.reason, "error: gave up");
+    CHECK (s_ask (&world, "vm.start", json_pack ("{s:s}", "name", "db"), err, sizeof err,
+                  NULL) == 0);
+    CHECK (!spec->gave_up && spec->failed_on [0] == 0 && spec->failed_here == 0
+           && spec->relocations == 0 && spec->retry_after == 0);
+    CHECK (streq (spec->record.reason, "start requested"));
+    CHECK (spec->record.generation == generation + 1);
+    CHECK (spec->record.want == VM_WANT_RUNNING);
+    s_world_free (&world);
+    return failures;
+}
+
+//  The HA marker (xmlns.h) as a string test: the element domxml_mark_ha writes.
+#define S_MARKER "<vm xmlns=\"" VMSCHED_XMLNS_VM "\" ha=\"yes\"/>"
+
+//  `vm create --ha` stores and sends the domain XML with the HA marker in its <metadata>
+//  (the agent's fencer kills what carries it); a VM created without --ha has none, even
+//  when the operator's XML brought one.
+static int
+s_case_create_ha_marks_xml (void)
+{
+    int failures = 0;
+    s_world_t world;
+    char err [1024] = "";
+    CHECK (s_world_init (&world, "create_ha_marks_xml") == 0);
+    json_t *args = json_pack ("{s:s, s:s, s:b, s:b}", "name", "db", "xml", s_xml, "ha", 1,
+                              "start", 1);
+    CHECK (s_ask (&world, "vm.create", args, err, sizeof err, NULL) == 0);
+    const char *stored = NULL;
+    for (size_t i = 0; i < world.out.count; i++) {
+        const mutation_t *mutation = vec_at (&world.out, i);
+        if (mutation->kind == MUTATION_SPEC_PUT)
+            stored = mutation->blob;
+    }
+    CHECK (stored && strstr (stored, "<metadata>" S_MARKER "</metadata>"));
+    spec_t *spec = managed_spec_by_name (world.managed, "db");
+    CHECK (spec && spec->record.ha && strstr (spec->xml, S_MARKER));
+    //  Smuggled in by the operator, for a VM that is not HA: removed.
+    json_t *plain = json_pack ("{s:s, s:s}", "name", "web", "xml",
+                               "<domain type='kvm'><memory unit='MiB'>512</memory>"
+                               "<vcpu>1</vcpu><metadata><vm xmlns='" VMSCHED_XMLNS_VM "' "
+                               "ha='yes'/></metadata></domain>");
+    CHECK (s_ask (&world, "vm.create", plain, err, sizeof err, NULL) == 0);
+    spec_t *web = managed_spec_by_name (world.managed, "web");
+    CHECK (web && !web->record.ha && !strstr (web->xml, VMSCHED_XMLNS_VM));
+    //  The START the scheduler sends carries it (hosts heard through a connection).
+    for (size_t i = 0; i < model_host_count (world.model); i++) {
+        host_t *host = model_host_at (world.model, i);
+        host->live.heard = true;
+        host->live.peer = i + 1;
+        host->live.last_heard = 2000;
+    }
+    fx_t fx;
+    fx_init (&fx);
+    core_tick (world.core, 2000, 2000, &fx);
+    size_t starts = 0;
+    for (size_t i = 0; i < fx.sends.count; i++) {
+        const fx_send_t *send = vec_at (&fx.sends, i);
+        if (send->msg.kind != WIRE_COMMAND || send->msg.body.command.action != COMMAND_START)
+            continue;
+        starts++;
+        CHECK (send->msg.body.command.ha);
+        CHECK (send->msg.body.command.domain_xml
+               && strstr (send->msg.body.command.domain_xml, S_MARKER));
+    }
+    CHECK (starts == 1);
+    s_commit (&world, &fx);
+    fx_free (&fx);
+    s_world_free (&world);
+    return failures;
+}
+
 //  --------------------------------------------------------------------------
 
 static const check_case_t s_cases [] = {
+    { "create_ha_marks_xml", s_case_create_ha_marks_xml },
+    { "status_ha", s_case_status_ha },
+    { "host_show_timeline", s_case_host_show_timeline },
+    { "start_after_error", s_case_start_after_error },
     { "create_breaks_rule", s_case_create_breaks_rule },
     { "nested_not_migratable", s_case_nested_not_migratable },
 };
