@@ -182,6 +182,10 @@ s_current (ha_t *self, const host_t *host)
         state->generation = host->record.generation;
         state->report_count = 0;
         state->fence_asked = false;
+        //  A new registration may be a new agent process, which holds no config yet: send
+        //  the current one again (the configs an older process held stay in held).
+        state->acked = false;
+        state->last_sent = INT64_MIN / 2;
     }
     return state;
 }
