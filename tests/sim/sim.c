@@ -659,8 +659,10 @@ sim_real_start (sim_t *self, s_agent_t *agent)
     agent->started = agent->talking = true;
     agent->agent_dead = false;
     agent->latched = false;                 // a new fencer thread, with the restored lease
-    if (agent->core)
+    if (agent->core) {
         (void) sim_disk_restore (self, agent);
+        sim_fencer_start (self, agent);     // its first poll comes before any registration
+    }
     if (agent->core && agent->fx) {
         agent_core_tick (agent->core, self->now, agent->fx);
         sim_real_flush (self, agent, -1);

@@ -184,20 +184,26 @@ s_fencer_poll (sim_t *self, s_agent_t *agent)
     if (!agent->latched && self->now >= until + SIM_FENCE_POLL_MS) {
         agent->latched = true;
         agent->latched_generation = generation;
+        agent->latch_said = true;
+        sim_say (self, "%s: fencer latched (no lease since %.3f)", agent->name,
+                 (double) until / 1000);
     }
     else
     if (agent->latched && connected && generation && generation != agent->latched_generation) {
         agent->latched = false;
-        sim_say (self, "%s: fencer unlatched (registered with generation %" PRIu64
-                 ", connected)", agent->name, generation);
+        if (agent->latch_said)
+            sim_say (self, "%s: fencer unlatched (registered with generation %" PRIu64
+                     ", connected)", agent->name, generation);
+        agent->latch_said = false;
     }
     if (agent->latched) {
         for (int i = agent->run_count; i-- > 0; ) {
             int vm = sim_vm_index (self, agent->runs [i]);
             if (vm < 0 || !self->vms [vm].ha)
                 continue;
-            sim_say (self, "%s: fencer kills HA vm '%s' (no lease since %.3f)", agent->name,
-                     self->vms [vm].name, (double) until / 1000);
+            sim_say (self, "%s: fencer kills HA vm '%s' (no lease)", agent->name,
+                     self->vms [vm].name);
+            agent->latch_said = true;
             sim_run_remove (agent, self->vms [vm].name);
             sim_real_note (self, agent, vm, EVENT_STOPPED);
         }
@@ -207,6 +213,15 @@ s_fencer_poll (sim_t *self, s_agent_t *agent)
         agent->armed = true;                // the fencer opens the watchdog at its first pet
         agent->last_pet = self->now;
     }
+}
+
+void
+sim_fencer_start (sim_t *self, s_agent_t *agent)
+{
+    //  (Quietly: a process that never held a lease has nothing to say yet.)
+    agent->latched = self->now >= agent_core_connected_until (agent->core);
+    agent->latched_generation = 0;
+    agent->latch_said = false;
 }
 
 //  Fence requests of the scheduler wait here until their fence agent is done.
@@ -353,8 +368,11 @@ s_check_invariants (sim_t *self)
     //  S2: an HA VM that should run runs again within D + slack.
     if (!s_clean (self))
         self->clean_since = self->now;
-    if (!self->core)
+    if (!self->core) {
+        for (int v = 0; v < self->vm_count; v++)
+            self->vms [v].ok_at = self->now;    // nobody to ask what should run
         return;
+    }
     int64_t bound = self->config.ha.dead_after_ms + SIM_S2_SLACK_MS;
     for (int v = 0; v < self->vm_count; v++) {
         s_vm_t *vm = &self->vms [v];

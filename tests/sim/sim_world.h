@@ -93,6 +93,7 @@ typedef struct {
     uint32_t disk_boot;                 // ... disk_boot (a reboot makes it meaningless)
     bool latched;                       // fencer: lease ran out, kills HA domains
     uint64_t latched_generation;        // ... the registration it latched in
+    bool latch_said;                    // ... and said so (a boot's latch is quiet)
     bool armed;                         // watchdog opened this boot (first pet)
     int64_t last_pet;                   // watchdog: last pet
     bool cut_scheduler;                 // partition: nothing between it and the scheduler
@@ -214,6 +215,9 @@ void sim_disk_save (sim_t *self, s_agent_t *agent);
 //  A new agent process of agent: loads the blocks from its disk; returns the lease to
 //  restore (connected_until of this boot, 0 after a reboot).
 int64_t sim_disk_restore (sim_t *self, s_agent_t *agent);
+//  A new agent process's fencer thread polls at once: latched when the restored lease
+//  is over (the usual case after a boot), so it unlatches only after a registration.
+void sim_fencer_start (sim_t *self, s_agent_t *agent);
 //  After each step: fencers, watchdogs, fence agents, boots, then the invariants.
 void sim_ha_step (sim_t *self);
 //  Fence requests of the scheduler (fx.fences), before fx is cleared.
