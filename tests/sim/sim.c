@@ -1232,12 +1232,19 @@ sim_command (sim_t *self, char *line)
     if (strcmp (verb, "stop-scheduler") == 0)
         return s_restart_scheduler (self, false);
     if (!self->core && (!strcmp (verb, "create") || !strcmp (verb, "start")
-    ||  !strcmp (verb, "stop") || !strcmp (verb, "migrate") || !strcmp (verb, "maintenance")))
+    ||  !strcmp (verb, "stop") || !strcmp (verb, "migrate") || !strcmp (verb, "maintenance")
+    ||  !strcmp (verb, "why")))
         return 0;                           // no scheduler to ask (random schedules)
     if (self->real_agents) {
         int rc = sim_ha_command (self, words, count);
         if (rc <= 0)
             return rc;
+    }
+    if (strcmp (verb, "why") == 0 && vm >= 0) {
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);
+        sim_say (self, "operator: vm why %s: %s", self->vms [vm].name,
+                 spec? spec->record.reason: "(not managed)");
+        return 0;
     }
     if (strcmp (verb, "create") == 0 && vm >= 0)
         return sim_create (self, vm);
