@@ -28,6 +28,7 @@ struct agent_core_t {
     uint64_t generation;            // host generation from WELCOME, 0 = not registered
     uint64_t leader_epoch;          // scheduler epoch from WELCOME
     uint64_t hello_seq;             // seq of the last HELLO sent, 0 = none outstanding
+    uint64_t first_hello_seq;       // seq of the first HELLO of this process (0: none yet)
     wire_capacity_t capacity;       // as announced in HELLO (overrides applied)
     bool have_capacity;             // capacity read at least once (kept while hv is away)
     int64_t heartbeat_ms;           // current heartbeat interval
@@ -322,8 +323,11 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
         msg->session = self->config.session;
         msg->generation = self->generation;
         snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
-        if (msg->kind == WIRE_HELLO)
+        if (msg->kind == WIRE_HELLO) {
             self->hello_seq = msg->seq;
+            if (!self->first_hello_seq)
+                self->first_hello_seq = msg->seq;
+        }
         self->stats.messages++;
     }
     for (size_t i = 0; i < fx->peer_msg_count; i++) {
@@ -379,7 +383,15 @@ static void
 s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now,
               agent_fx_t *fx)
 {
-    if (!self->hello_seq || welcome->hello_seq != self->hello_seq) {
+    //  The answer to the newest HELLO registers. So does, once registered, a later
+    //  registration of one of this process's HELLOs (a late or duplicated copy the
+    //  scheduler took as a new registration after another process's HELLO came between):
+    //  the scheduler now holds that generation for this session, and refuses every
+    //  message of the older one without a word.
+    bool later = self->generation && !self->hello_seq && self->first_hello_seq
+              && welcome->hello_seq >= self->first_hello_seq && welcome->hello_seq <= self->seq
+              && welcome->generation > self->generation;
+    if (!later && (!self->hello_seq || welcome->hello_seq != self->hello_seq)) {
         log_debug ("ignored a welcome for hello %" PRIu64 " (waiting for %" PRIu64 ")",
                    welcome->hello_seq, self->hello_seq);
         return;

@@ -367,6 +367,23 @@ s_offer_config (ha_t *self, const host_t *host, wire_lease_config_t *config, int
         state->last_sent = now;
 }
 
+//  A registered host this leader cannot reach and has never configured (it fell silent
+//  before this leader heard it: a scheduler restart) holds the config of an earlier
+//  leader. Witness sets are a function of the ring, which is in the store, so that config
+//  is the one the ring gives it now: without one, the host could never be judged (§5.4).
+static void
+s_assume_config (ha_t *self, const host_t *host, wire_lease_config_t *config)
+{
+    if (!host->record.generation || host->record.state == HOST_STATE_DEAD)
+        return;
+    s_host_t *state = s_current (self, host);
+    if (!state || state->held_count)
+        return;
+    config->version = ++self->version;
+    state->held [state->held_count++] = *config;
+    state->acked = false;
+}
+
 //  Computes every host's lease config (ring members get their witness sets; a host outside
 //  the ring holds only the leader lease) and offers it.
 static void
@@ -387,14 +404,15 @@ s_offer_configs (ha_t *self, model_t *model, int64_t now, vec_t *sends)
     }
     for (size_t i = 0; i < count; i++) {
         host_t *host = model_host_at (model, i);
-        if (host->record.state != HOST_STATE_UP || !host->live.peer)
-            continue;                       // it cannot take it now; sent when it can
         wire_lease_config_t config;
         if (s_in_ring (host))
             s_config_of (self, ring, members, position [i], &config);
         else
             s_config_of (self, &host, 1, 0, &config);
-        s_offer_config (self, host, &config, now, sends);
+        if (host->record.state == HOST_STATE_UP && host->live.peer)
+            s_offer_config (self, host, &config, now, sends);
+        else
+            s_assume_config (self, host, &config);  // it cannot take it now; sent when it can
     }
     free (ring);
     free (position);

@@ -47,6 +47,7 @@ typedef struct {
 } may_run_t;
 
 #define SPEC_MAY_RUN_MAX 8          // commands that may have left copies, per VM
+#define SPEC_GIVEN_UP_MAX 8         // hosts a failing HA vm's restarts gave up on, kept
 
 typedef struct {
     spec_record_t record;           // persistent part
@@ -69,6 +70,7 @@ typedef struct {
     char failed_on [WIRE_ID_SIZE];  // host of the last failed start ("" none)
     uint32_t failed_here;           // failed starts in a row there
     uint32_t relocations;           // hosts given up on in a row
+    char given_up [SPEC_GIVEN_UP_MAX][WIRE_ID_SIZE];    // ... which (the newest ones)
     bool gave_up;                   // error state: no more starts until `vm start`
     char failover_from [WIRE_ID_SIZE];  // restarted because this host died (timeline; "")
 } spec_t;

@@ -344,6 +344,18 @@ s_finish (spec_t *spec, const char *state, const char *message, int64_t wall, mu
     memset (&spec->op, 0, sizeof spec->op);
 }
 
+//  True when the restart policy of spec gave up on host_id (since it last ran).
+static bool
+s_given_up (const spec_t *spec, const char *host_id)
+{
+    uint32_t count = spec->relocations < SPEC_GIVEN_UP_MAX? spec->relocations
+                                                          : SPEC_GIVEN_UP_MAX;
+    for (uint32_t i = 0; i < count; i++)
+        if (strcmp (spec->given_up [i], host_id) == 0)
+            return true;
+    return false;
+}
+
 //  The restart policy of an HA VM whose start on host_id failed: again there up to
 //  max_restart times, then on other hosts (the failed one excluded) up to max_relocate
 //  times, then the error state with the reason (`vm why`).
@@ -353,8 +365,11 @@ s_start_failed (model_t *model, spec_t *spec, const char *host_id, const char *w
 {
     const char *name = s_host_name (model, host_id);
     if (strcmp (spec->failed_on, host_id) != 0) {
-        if (spec->failed_on [0])
+        if (spec->failed_on [0]) {
+            snprintf (spec->given_up [spec->relocations % SPEC_GIVEN_UP_MAX], WIRE_ID_SIZE,
+                      "%s", spec->failed_on);
             spec->relocations++;
+        }
         snprintf (spec->failed_on, sizeof spec->failed_on, "%s", host_id);
         spec->failed_here = 0;
     }
@@ -616,6 +631,35 @@ s_start (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *outb
         const host_t *failed = spec->failed_here > step->config->max_restart?
                                model_host_by_id (step->model, spec->failed_on): NULL;
         host = view_place (step->view, spec, failed, step->verdicts, &decision);
+        //  A relocation goes to a host not given up on yet, where one fits.
+        if (host && failed && s_given_up (spec, host->record.id)) {
+            int best = -1;
+            for (size_t h = 0; h < model_host_count (step->model); h++) {
+                host_t *other = model_host_at (step->model, h);
+                int at = view_host_index (step->view, other);
+                if (at >= 0 && step->verdicts [at].fits && other != failed
+                &&  !s_given_up (spec, other->record.id)
+                &&  (best < 0 || step->verdicts [at].score > step->verdicts [best].score))
+                    best = at;
+            }
+            if (best >= 0) {
+                host = view_host (step->view, best);
+                snprintf (decision.summary, sizeof decision.summary, "host '%s': relocation "
+                          "%" PRIu32 " of %" PRIu32 " after failed starts (ha.max_relocate)",
+                          host->record.name, spec->relocations + 1,
+                          step->config->max_relocate);
+            }
+        }
+        //  ... and until then it is tried again there, where it still fits.
+        host_t *retry = spec->failed_on [0] && !failed?
+                        model_host_by_id (step->model, spec->failed_on): NULL;
+        int index = retry? view_host_index (step->view, retry): -1;
+        if (host && index >= 0 && retry != host && step->verdicts [index].fits) {
+            host = retry;
+            snprintf (decision.summary, sizeof decision.summary, "host '%s' again: restart %"
+                      PRIu32 " of %" PRIu32 " there after a failed start (ha.max_restart)",
+                      retry->record.name, spec->failed_here, step->config->max_restart);
+        }
     }
     if (!host) {
         if (strstr (spec->record.reason, decision.summary) == NULL)
@@ -740,6 +784,12 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
     }
     if (host && !host->record.maintenance)
         spec->migrate_failures = 0;         // maintenance gives it a fresh budget next time
+    if (spec->record.want != VM_WANT_RUNNING && spec->gave_up) {
+        //  Stopped (or deleted): the next start begins a new series of attempts.
+        spec->gave_up = false;
+        spec->failed_on [0] = 0;
+        spec->failed_here = spec->relocations = 0;
+    }
     if (spec->record.want == VM_WANT_RUNNING && !host && spec->gave_up)
         return false;                       // the error state keeps its reason
     if (spec->record.want == VM_WANT_RUNNING) {

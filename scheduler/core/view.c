@@ -118,6 +118,16 @@ s_add_vms (view_t *self)
                     vm->host = index;
             }
         }
+        //  So do the hosts where a copy may run (a start done there, not reported yet):
+        //  without them a second VM fits into the room the first one already takes.
+        for (uint32_t e = 0; e < spec->may_run_count && vm->host < 0; e++) {
+            int index = view_host_index (self, model_host_by_id (self->model,
+                                                    spec->may_run [e].record.host_id));
+            if (index >= 0 && self->hosts [index].up) {
+                place_host_add (&self->hosts [index], vm);
+                vm->host = index;
+            }
+        }
         s_index_vm (self, r->name, (int) count);
         count++;
     }

@@ -8,8 +8,7 @@
     list is the truth S1 is counted from: a START executed while another agent runs the VM
     is a second copy, and is reported as a violation.
 */
-#include "sim.h"
-#include "agent_core.h"
+#include "sim_world.h"
 #include "loader.h"
 #include "log.h"
 
@@ -19,104 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char name [WIRE_NAME_SIZE];         // VM name
-    char uuid [WIRE_ID_SIZE];           // derived from its index
-    uint64_t memory_mib;                // size
-    uint32_t vcpus;                     // vCPUs
-    int32_t priority;                   // start order
-} s_vm_t;
-
-//  The last command an agent received for a VM (what `result` answers).
-typedef struct {
-    uint64_t id;                        // command id
-    command_action_t action;            // what it asked
-    char target [WIRE_NAME_SIZE];       // MIGRATE: target host name
-    bool executed;                      // carried out (a repeat is then answered only)
-} s_last_command_t;
-
-typedef struct {
-    char id [WIRE_ID_SIZE];             // host id
-    char name [WIRE_NAME_SIZE];         // host name (and its key's name)
-    uint32_t cpus;                      // capacity
-    uint64_t memory_mib;                // capacity
-    bool started;                       // the agent process exists (said hello once)
-    bool talking;                       // it sends and receives (false: frozen or cut off)
-    bool automatic;                     // carries out commands by itself
-    bool drop_in;                       // scheduler -> agent messages are lost
-    bool drop_out;                      // agent -> scheduler messages are lost
-    int64_t delay_ms;                   // messages either way arrive up to this much later
-                                        // (each its own delay: they overtake each other)
-    bool duplicate;                     // messages either way arrive twice
-    bool welcomed;                      // has a generation
-    bool hello_due;                     // will say HELLO at the next step
-    bool report_due;                    // will send a full report at the next step
-    uint64_t session;                   // agent process session
-    uint64_t seq;                       // last sequence number sent
-    uint64_t generation;                // from the last WELCOME
-    int64_t next_heartbeat;             // virtual ms
-    int64_t next_hello;                 // virtual ms of the next HELLO retry (no WELCOME yet)
-    int64_t next_report;                // virtual ms of the next periodic full report
-    uint64_t token_seen;                // newest REPORT_REQUEST token received (echoed)
-    uint64_t hello_seq;                 // seq of its newest HELLO (only its WELCOME counts)
-    int run_count;                      // used entries of runs
-    char runs [SIM_VMS_MAX][WIRE_NAME_SIZE];    // what its hypervisor runs, by VM name
-    vec_t last;                         // s_last_t: the last command per VM it got one for
-    agent_core_t *core;                 // real agents: the agent's own core (else NULL)
-    agent_fx_t *fx;                     // real agents: its effects
-    vec_t jobs;                         // real agents: s_job_t its hypervisor is running
-    bool hung;                          // real agents: the hypervisor answers no job
-} s_agent_t;
-
-//  A hypervisor job of a real agent, finishing at `due`.
-typedef struct {
-    hv_job_t job;                       // as the core asked (owns its domain_xml)
-    int64_t due;                        // virtual ms it completes
-} s_job_t;
-
-//  One entry of an agent's last commands.
-typedef struct {
-    int vm;                             // VM index
-    s_last_command_t command;           // the last command for it
-} s_last_t;
-
-//  A message on its way from the scheduler to an agent.
-typedef struct {
-    int agent;                          // index
-    wire_msg_t msg;                     // copy (a COMMAND's domain_xml is an owned copy)
-    int64_t due;                        // virtual ms it arrives
-} s_delivery_t;
-
-//  A message from an agent on its way to the scheduler (delayed or duplicated links).
-typedef struct {
-    int agent;                          // index
-    wire_msg_t msg;                     // owned copy (a REPORT's domains too)
-    int64_t due;                        // virtual ms it arrives
-} s_inbound_t;
-
-struct sim {
-    FILE *out;                          // the log
-    char db_path [512];                 // the store's file
-    store_t *store;                     // the real database
-    core_t *core;                       // the real core
-    core_config_t config;               // its configuration
-    fx_t fx;                            // effects of the current entry point
-    uint64_t mutation_seq;              // last committed mutation number
-    int64_t now;                        // virtual ms
-    int agent_count;                    // entries of agents
-    s_agent_t *agents;                  // owned: one per host
-    int vm_count;                       // entries of vms
-    s_vm_t *vms;                        // owned: the VMs of the cluster
-    bool check_memory;                  // compare memory with the database after commits
-    bool real_agents;                   // hosts run the real agent core (agent/agent_core.c)
-    bool flushing;                      // s_flush_deliveries is running (it is not reentrant)
-    int workers;                        // real agents: command workers each (default 2)
-    vec_t inbound;                      // s_inbound_t: agent messages still on their way
-    uint64_t link_random;               // the links' own random state (delays, seeded)
-    vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
-    uint64_t next_session;              // agents' sessions, deterministic
-    int violations;                     // invariants broken
-};
 
 //  --------------------------------------------------------------------------
 //  Log
@@ -137,11 +38,8 @@ s_sink (void *arg, log_level_t level, const char *message)
     fprintf (self->out, "%9.3f %-5s %s\n", (double) self->now / 1000, word, message);
 }
 
-static void
-s_say (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_say (sim_t *self, const char *fmt, ...)
+void
+sim_say (sim_t *self, const char *fmt, ...)
 {
     char text [1024];
     va_list args;
@@ -151,11 +49,8 @@ s_say (sim_t *self, const char *fmt, ...)
     fprintf (self->out, "%9.3f sim   %s\n", (double) self->now / 1000, text);
 }
 
-static void
-s_violation (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_violation (sim_t *self, const char *fmt, ...)
+void
+sim_violation (sim_t *self, const char *fmt, ...)
 {
     char text [1024];
     va_list args;
@@ -169,8 +64,8 @@ s_violation (sim_t *self, const char *fmt, ...)
 //  --------------------------------------------------------------------------
 //  Lookup
 
-static s_agent_t *
-s_agent (sim_t *self, const char *name)
+s_agent_t *
+sim_agent (sim_t *self, const char *name)
 {
     for (int i = 0; i < self->agent_count; i++)
         if (strcmp (self->agents [i].name, name) == 0)
@@ -178,8 +73,8 @@ s_agent (sim_t *self, const char *name)
     return NULL;
 }
 
-static int
-s_vm_index (sim_t *self, const char *name_or_uuid)
+int
+sim_vm_index (sim_t *self, const char *name_or_uuid)
 {
     for (int i = 0; i < self->vm_count; i++)
         if (strcmp (self->vms [i].name, name_or_uuid) == 0
@@ -188,8 +83,8 @@ s_vm_index (sim_t *self, const char *name_or_uuid)
     return -1;
 }
 
-static bool
-s_runs (const s_agent_t *agent, const char *vm)
+bool
+sim_runs (const s_agent_t *agent, const char *vm)
 {
     for (int i = 0; i < agent->run_count; i++)
         if (strcmp (agent->runs [i], vm) == 0)
@@ -200,12 +95,12 @@ s_runs (const s_agent_t *agent, const char *vm)
 static void
 s_run_add (s_agent_t *agent, const char *vm)
 {
-    if (!s_runs (agent, vm) && agent->run_count < SIM_VMS_MAX)
+    if (!sim_runs (agent, vm) && agent->run_count < SIM_VMS_MAX)
         snprintf (agent->runs [agent->run_count++], WIRE_NAME_SIZE, "%s", vm);
 }
 
-static void
-s_run_remove (s_agent_t *agent, const char *vm)
+void
+sim_run_remove (s_agent_t *agent, const char *vm)
 {
     for (int i = 0; i < agent->run_count; i++)
         if (strcmp (agent->runs [i], vm) == 0) {
@@ -229,8 +124,8 @@ s_last (s_agent_t *agent, int vm)
 }
 
 //  Makes room for hosts hosts and vms VMs (a world is sized once). 0 or -1.
-static int
-s_size (sim_t *self, int hosts, int vms)
+int
+sim_size (sim_t *self, int hosts, int vms)
 {
     self->agents = calloc ((size_t) hosts + 1, sizeof *self->agents);
     self->vms = calloc ((size_t) vms + 1, sizeof *self->vms);
@@ -242,7 +137,11 @@ s_size (sim_t *self, int hosts, int vms)
         self->agents [i].last = VEC_OF (s_last_t);
         self->agents [i].jobs = VEC_OF (s_job_t);
         self->agents [i].automatic = true;
+        self->agents [i].watchdog = true;
+        self->agents [i].disk_blocks = VEC_OF (s_disk_block_t);
     }
+    for (int i = 0; i < vms; i++)
+        self->vms [i].ok_at = INT64_MIN;
     return 0;
 }
 
@@ -287,13 +186,13 @@ s_check_memory (sim_t *self)
 {
     core_t *fresh = core_new (&self->config);
     if (!fresh || loader_load (fresh, self->store, self->now)) {
-        s_violation (self, "cannot load the database to compare it with memory");
+        sim_violation (self, "cannot load the database to compare it with memory");
         core_destroy (&fresh);
         return;
     }
     char *live = s_dump (self->core), *stored = s_dump (fresh);
     if (!live || !stored || strcmp (live, stored))
-        s_violation (self, "memory differs from the database:\n%s-- database:\n%s",
+        sim_violation (self, "memory differs from the database:\n%s-- database:\n%s",
                      live? live: "?", stored? stored: "?");
     free (live);
     free (stored);
@@ -301,8 +200,8 @@ s_check_memory (sim_t *self)
 }
 
 //  The links' deterministic randomness (xorshift64*).
-static int64_t
-s_link_delay (sim_t *self, int64_t max_ms)
+int64_t
+sim_link_delay (sim_t *self, int64_t max_ms)
 {
     uint64_t *x = &self->link_random;
     *x ^= *x >> 12;
@@ -315,9 +214,11 @@ s_link_delay (sim_t *self, int64_t max_ms)
 static void
 s_queue_delivery (sim_t *self, int agent, const wire_msg_t *msg)
 {
-    const s_agent_t *to = &self->agents [agent];
+    s_agent_t *to = &self->agents [agent];
+    if (self->real_agents && sim_scheduler_lost (self, to, true))
+        return;
     for (int copy = 0; copy < (to->duplicate? 2: 1); copy++) {
-        s_delivery_t delivery = { agent, *msg, self->now + s_link_delay (self, to->delay_ms) };
+        s_delivery_t delivery = { agent, *msg, self->now + sim_link_delay (self, to->delay_ms) };
         if (delivery.msg.kind == WIRE_COMMAND && delivery.msg.body.command.domain_xml)
             delivery.msg.body.command.domain_xml =
                 strdup (delivery.msg.body.command.domain_xml);
@@ -326,10 +227,14 @@ s_queue_delivery (sim_t *self, int agent, const wire_msg_t *msg)
     }
 }
 
-static void
-s_commit (sim_t *self)
+void
+sim_commit (sim_t *self)
 {
     bool wrote = self->fx.mutations.count > 0;
+    if (!self->core) {
+        fx_clear (&self->fx);
+        return;
+    }
     if (loader_commit (self->core, self->store, &self->fx, &self->mutation_seq, self->now) == 0) {
         for (size_t i = 0; i < self->fx.sends.count; i++) {
             const fx_send_t *send = vec_at (&self->fx.sends, i);
@@ -338,6 +243,7 @@ s_commit (sim_t *self)
                 continue;
             s_queue_delivery (self, agent, &send->msg);
         }
+        sim_fence_requests (self);
     }
     fx_clear (&self->fx);
     if (wrote && self->check_memory)
@@ -348,11 +254,15 @@ s_commit (sim_t *self)
 //  Agents -> scheduler
 
 static const principal_record_t *
-s_key (const s_agent_t *agent)
+s_key (const s_agent_t *agent, bool real)
 {
     static principal_record_t principal;
     principal = (principal_record_t) { .kind = PRINCIPAL_HOST };
     snprintf (principal.name, sizeof principal.name, "%s", agent->name);
+    //  Real agents: a fake CURVE key of 40 Z85 characters, one per host (witness sets).
+    if (real)
+        snprintf (principal.key, sizeof principal.key, "simHostKey%030d",
+                  atoi (agent->id + 24));   // the host id ends in its index + 1
     return &principal;
 }
 
@@ -360,9 +270,11 @@ s_key (const s_agent_t *agent)
 static void
 s_arrive (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
 {
-    core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent), msg,
+    if (!self->core || sim_scheduler_lost (self, agent, false))
+        return;                             // no scheduler listens, or the link is cut
+    core_on_agent (self->core, (uint64_t) (agent - self->agents) + 1, s_key (agent, self->real_agents), msg,
                    self->now, self->now, &self->fx);
-    s_commit (self);
+    sim_commit (self);
 }
 
 //  A stamped message from agent onto its link: lost, delayed (a copy waits), duplicated, or
@@ -372,16 +284,18 @@ s_to_scheduler (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
 {
     if (agent->drop_out) {
         if (msg->kind != WIRE_HEARTBEAT)
-            s_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
+            sim_say (self, "%s -> scheduler: %s lost", agent->name, wire_kind_name (msg->kind));
         return;
     }
+    if (!self->core || (self->real_agents && sim_scheduler_lost (self, agent, true)))
+        return;
     if (!agent->delay_ms && !agent->duplicate) {
         s_arrive (self, agent, msg);
         return;
     }
     for (int copy = 0; copy < (agent->duplicate? 2: 1); copy++) {
         s_inbound_t inbound = { (int) (agent - self->agents), *msg,
-                                self->now + s_link_delay (self, agent->delay_ms) };
+                                self->now + sim_link_delay (self, agent->delay_ms) };
         if (msg->kind == WIRE_REPORT || msg->kind == WIRE_HEARTBEAT) {
             //  The copy owns its own domain list (the sender frees its one).
             size_t bytes = msg->body.report.domain_count * sizeof (wire_domain_t);
@@ -465,7 +379,7 @@ s_list_domains (sim_t *self, const s_agent_t *agent, wire_domain_t *domains)
 {
     uint32_t count = 0;
     for (int i = 0; i < agent->run_count; i++) {
-        int vm = s_vm_index (self, agent->runs [i]);
+        int vm = sim_vm_index (self, agent->runs [i]);
         if (vm >= 0)
             s_domain_of (self, vm, &domains [count++]);
     }
@@ -490,7 +404,7 @@ s_result (sim_t *self, s_agent_t *agent, int vm, command_status_t status, const 
 {
     s_last_command_t *last = s_last (agent, vm);
     if (!last || !last->id) {
-        s_say (self, "%s has no command for vm '%s' to answer", agent->name,
+        sim_say (self, "%s has no command for vm '%s' to answer", agent->name,
                self->vms [vm].name);
         return;
     }
@@ -512,9 +426,12 @@ static void
 s_start_on (sim_t *self, s_agent_t *agent, const char *vm)
 {
     for (int i = 0; i < self->agent_count; i++)
-        if (&self->agents [i] != agent && s_runs (&self->agents [i], vm))
-            s_violation (self, "S1: vm '%s' started on host '%s' while host '%s' runs it",
+        if (&self->agents [i] != agent && sim_runs (&self->agents [i], vm)) {
+            sim_violation (self, "S1: vm '%s' started on host '%s' while host '%s' runs it",
                          vm, agent->name, self->agents [i].name);
+            if (sim_vm_index (self, vm) >= 0)
+                self->vms [sim_vm_index (self, vm)].s1_reported = true;
+        }
     s_run_add (agent, vm);
 }
 
@@ -533,16 +450,16 @@ s_execute (sim_t *self, s_agent_t *agent, const wire_command_t *command, int vm)
             s_result (self, agent, vm, RESULT_DONE, "started");
             break;
         case COMMAND_STOP:
-            s_run_remove (agent, name);
+            sim_run_remove (agent, name);
             s_result (self, agent, vm, RESULT_DONE, "stopped");
             break;
         case COMMAND_MIGRATE: {
-            s_agent_t *target = s_agent (self, command->target_host);
+            s_agent_t *target = sim_agent (self, command->target_host);
             if (!target || !target->talking) {
                 s_result (self, agent, vm, RESULT_FAILED, "cannot reach the target host");
                 break;
             }
-            s_run_remove (agent, name);
+            sim_run_remove (agent, name);
             s_start_on (self, target, name);
             s_result (self, agent, vm, RESULT_DONE, "migrated");
             target->report_due = true;
@@ -554,27 +471,27 @@ s_execute (sim_t *self, s_agent_t *agent, const wire_command_t *command, int vm)
     agent->report_due = true;
 }
 
-static void s_real_flush (sim_t *self, s_agent_t *agent);
-
 static void
 s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
 {
     if (agent->drop_in || !agent->talking) {
         if (msg->kind != WIRE_WELCOME || agent->talking)
-            s_say (self, "scheduler -> %s: %s lost", agent->name, wire_kind_name (msg->kind));
+            sim_say (self, "scheduler -> %s: %s lost", agent->name, wire_kind_name (msg->kind));
         return;
     }
-    if (agent->core) {
+    if (self->real_agents) {
+        if (!sim_agent_alive (agent) || sim_scheduler_lost (self, agent, false))
+            return;                         // nobody listens, or the link is cut
         if (msg->kind == WIRE_COMMAND) {
-            int vm = s_vm_index (self, msg->body.command.vm_uuid);
-            s_say (self, "%s <- %s vm '%s'%s%s (command %" PRIu64 ")", agent->name,
+            int vm = sim_vm_index (self, msg->body.command.vm_uuid);
+            sim_say (self, "%s <- %s vm '%s'%s%s (command %" PRIu64 ")", agent->name,
                    command_action_name (msg->body.command.action),
                    vm >= 0? self->vms [vm].name: msg->body.command.vm_uuid,
                    msg->body.command.target_host [0]? " to ": "",
                    msg->body.command.target_host, msg->body.command.id);
         }
         agent_core_on_message (agent->core, msg, self->now, agent->fx);
-        s_real_flush (self, agent);
+        sim_real_flush (self, agent, -1);
         return;
     }
     switch (msg->kind) {
@@ -582,14 +499,14 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             if (msg->body.welcome.hello_seq != agent->hello_seq)
                 break;                      // answers an older HELLO: as the agent, ignore it
             if (msg->body.welcome.generation != agent->generation)
-                s_say (self, "%s: welcomed with generation %" PRIu64, agent->name,
+                sim_say (self, "%s: welcomed with generation %" PRIu64, agent->name,
                        msg->body.welcome.generation);
             agent->generation = msg->body.welcome.generation;
             agent->welcomed = true;
             agent->report_due = true;
             break;
         case WIRE_REJECT:
-            s_say (self, "%s: rejected: %s", agent->name, msg->body.reject.reason);
+            sim_say (self, "%s: rejected: %s", agent->name, msg->body.reject.reason);
             if (msg->body.reject.reregister) {
                 agent->hello_due = true;
                 agent->welcomed = false;
@@ -602,7 +519,7 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             break;
         case WIRE_COMMAND: {
             const wire_command_t *command = &msg->body.command;
-            int vm = s_vm_index (self, command->vm_uuid);
+            int vm = sim_vm_index (self, command->vm_uuid);
             if (vm < 0)
                 break;
             s_last_command_t *last = s_last (agent, vm);
@@ -612,7 +529,7 @@ s_deliver (sim_t *self, s_agent_t *agent, const wire_msg_t *msg)
             bool executed = repeat && last->executed;
             *last = (s_last_command_t) { command->id, command->action, "", executed };
             snprintf (last->target, sizeof last->target, "%s", command->target_host);
-            s_say (self, "%s <- %s%s vm '%s'%s%s (command %" PRIu64 ")%s", agent->name,
+            sim_say (self, "%s <- %s%s vm '%s'%s%s (command %" PRIu64 ")%s", agent->name,
                    command_action_name (command->action), "", self->vms [vm].name,
                    command->target_host [0]? " to ": "", command->target_host, command->id,
                    repeat? " again": "");
@@ -640,8 +557,8 @@ s_flush_deliveries (sim_t *self)
     self->flushing = true;
     for (size_t i = 0; i < self->deliveries.count; ) {
         s_delivery_t *queued = vec_at (&self->deliveries, i);
-        if (queued->due > self->now) {
-            i++;
+        if (queued->due > self->now || self->agents [queued->agent].frozen) {
+            i++;                            // a frozen host takes it when it thaws
             continue;
         }
         s_delivery_t delivery = *queued;
@@ -667,16 +584,17 @@ s_job_duration (const hv_job_t *job)
 }
 
 //  Executes the core's effects: messages to the scheduler (through the link), jobs to the
-//  hypervisor (queued until they are due).
-static void
-s_real_flush (sim_t *self, s_agent_t *agent)
+//  hypervisor (queued until they are due), messages to peers (replies to reply_to, the
+//  agent whose message the call handled); then saves what the agent keeps on disk.
+void
+sim_real_flush (sim_t *self, s_agent_t *agent, int reply_to)
 {
     agent_fx_t *fx = agent->fx;
     for (size_t i = 0; i < fx->job_count; i++) {
         const hv_job_t *job = &fx->jobs [i];
         if (job->kind == HV_JOB_COMMAND
         &&  job->command.host_generation != agent_core_generation (agent->core))
-            s_violation (self, "host '%s' began command %" PRIu64 " of generation %" PRIu64
+            sim_violation (self, "host '%s' began command %" PRIu64 " of generation %" PRIu64
                          " while registered with generation %" PRIu64, agent->name,
                          job->command.id, job->command.host_generation,
                          agent_core_generation (agent->core));
@@ -688,13 +606,26 @@ s_real_flush (sim_t *self, s_agent_t *agent)
     for (size_t i = 0; i < fx->msg_count; i++) {
         s_to_scheduler (self, agent, &fx->msgs [i]);
     }
+    int from = (int) (agent - self->agents);
+    for (size_t i = 0; i < fx->peer_msg_count; i++) {
+        const agent_peer_msg_t *peer = &fx->peer_msgs [i];
+        int to = peer->reply? reply_to: -1;
+        for (int a = 0; a < self->agent_count && !peer->reply && to < 0; a++)
+            if (strcmp (self->agents [a].id, peer->peer) == 0)
+                to = a;
+        if (to >= 0 && to != from)
+            sim_peer_send (self, from, to, &peer->msg);
+    }
     agent_fx_clear (fx);
+    sim_disk_save (self, agent);
     s_flush_deliveries (self);
+    sim_peer_flush (self);
 }
 
 //  The agent process starts (again): a new core, a new session; its domains keep running.
-static void
-s_real_start (sim_t *self, s_agent_t *agent)
+//  It loads its witness blocks from disk, and the lease its predecessor of this boot left.
+void
+sim_real_start (sim_t *self, s_agent_t *agent)
 {
     agent_core_destroy (&agent->core);
     for (size_t i = 0; i < agent->jobs.count; i++)
@@ -706,33 +637,49 @@ s_real_start (sim_t *self, s_agent_t *agent)
         .hello_retry_ms = 1000, .workers = self->workers? self->workers: 2 };
     snprintf (config.name, sizeof config.name, "%s", agent->name);
     snprintf (config.host_id, sizeof config.host_id, "%s", agent->id);
-    snprintf (config.boot_id, sizeof config.boot_id, "boot-%.24s", agent->name);
+    if (agent->boot)
+        snprintf (config.boot_id, sizeof config.boot_id, "boot-%.20s-%" PRIu32, agent->name,
+                  agent->boot);
+    else
+        snprintf (config.boot_id, sizeof config.boot_id, "boot-%.24s", agent->name);
     snprintf (config.hypervisor_uri, sizeof config.hypervisor_uri, "test:///sim");
     snprintf (config.migration_uri, sizeof config.migration_uri, "qemu+tcp://%.32s/system",
               agent->name);
     snprintf (config.agent_version, sizeof config.agent_version, "sim");
-    snprintf (config.watchdog, sizeof config.watchdog, "file /sim/%.64s", agent->name);
+    snprintf (config.witness_endpoint, sizeof config.witness_endpoint, "sim://%.64s",
+              agent->name);
+    if (agent->watchdog)
+        snprintf (config.watchdog, sizeof config.watchdog, "file /sim/%.64s", agent->name);
+    else
+        snprintf (config.watchdog, sizeof config.watchdog, "none");
+    config.restored_lease_until = agent->disk_boot == agent->boot? agent->disk_until: 0;
     agent->core = agent_core_new (&config);
     if (!agent->fx)
         agent->fx = agent_fx_new ();
     agent->started = agent->talking = true;
+    agent->agent_dead = false;
+    agent->latched = false;                 // a new fencer thread, with the restored lease
+    if (agent->core) {
+        (void) sim_disk_restore (self, agent);
+        sim_fencer_start (self, agent);     // its first poll comes before any registration
+    }
     if (agent->core && agent->fx) {
         agent_core_tick (agent->core, self->now, agent->fx);
-        s_real_flush (self, agent);
+        sim_real_flush (self, agent, -1);
     }
 }
 
 //  A lifecycle note from agent's hypervisor (as libvirt's event callback would post it).
-static void
-s_real_note (sim_t *self, s_agent_t *agent, int vm, event_kind_t event)
+void
+sim_real_note (sim_t *self, s_agent_t *agent, int vm, event_kind_t event)
 {
-    if (!agent->core || !agent->talking)
+    if (!sim_agent_alive (agent) || !agent->talking)
         return;
     hv_note_t note = { .kind = HV_NOTE_EVENT, .event = event };
     snprintf (note.uuid, sizeof note.uuid, "%s", self->vms [vm].uuid);
     snprintf (note.name, sizeof note.name, "%s", self->vms [vm].name);
     agent_core_on_note (agent->core, &note, self->now, agent->fx);
-    s_real_flush (self, agent);
+    sim_real_flush (self, agent, -1);
 }
 
 //  One job the hypervisor finishes.
@@ -744,7 +691,8 @@ s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
     done.job = *job;
     done.job.command.domain_xml = NULL;
     const wire_command_t *command = &job->command;
-    int vm = s_vm_index (self, command->vm_uuid);
+    int vm = sim_vm_index (self, command->vm_uuid);
+    bool injected = false;
     switch (job->kind) {
         case HV_JOB_CONNECT:
             done.capacity.cpus = agent->cpus;
@@ -756,8 +704,8 @@ s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
                 done.domain_count = s_list_domains (self, agent, done.domains);
             break;
         case HV_JOB_LOOKUP: {
-            int index = s_vm_index (self, job->note.uuid);
-            done.rc = index >= 0 && s_runs (agent, self->vms [index].name);
+            int index = sim_vm_index (self, job->note.uuid);
+            done.rc = index >= 0 && sim_runs (agent, self->vms [index].name);
             if (done.rc)
                 s_domain_of (self, index, &done.domain);
             break;
@@ -769,28 +717,41 @@ s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
             done.result.status = RESULT_DONE;
             const char *name = vm >= 0? self->vms [vm].name: "?";
             s_agent_t *target = command->action == COMMAND_MIGRATE?
-                                s_agent (self, command->target_host): NULL;
+                                sim_agent (self, command->target_host): NULL;
             if (vm < 0)
                 done.result.status = RESULT_FAILED;
             else
+            if (command->action == COMMAND_START && agent->fail_starts [vm] > 0) {
+                agent->fail_starts [vm]--;
+                injected = true;
+                self->vms [vm].ok_at = self->now;   // S2: an injected failure excuses it
+                done.result.status = RESULT_FAILED;
+                sim_say (self, "%s: hypervisor fails the start of vm '%s' (%d more to fail)",
+                         agent->name, name, agent->fail_starts [vm]);
+            }
+            else
             if (command->action == COMMAND_START) {
-                if (!s_runs (agent, name))
+                if (!sim_runs (agent, name))
                     s_start_on (self, agent, name);
             }
             else
             if (command->action == COMMAND_STOP)
-                s_run_remove (agent, name);
+                sim_run_remove (agent, name);
             else
             if (command->action == COMMAND_MIGRATE && target && target->talking
-            &&  !target->hung && !target->drop_in && s_runs (agent, name)) {
-                s_run_remove (agent, name);
+            &&  !target->hung && !target->drop_in && sim_runs (agent, name)
+            &&  !target->off && !target->frozen
+            &&  !sim_peer_lost (self, (int) (agent - self->agents),
+                                (int) (target - self->agents), false)) {
+                sim_run_remove (agent, name);
                 s_start_on (self, target, name);
-                s_real_note (self, target, vm, EVENT_STARTED);
+                sim_real_note (self, target, vm, EVENT_STARTED);
             }
             else
                 done.result.status = RESULT_FAILED;
             snprintf (done.result.message, sizeof done.result.message, "%s",
-                      done.result.status == RESULT_DONE? "done": "failed in the sim");
+                      done.result.status == RESULT_DONE? "done": injected?
+                      "qemu exited at start (injected)": "failed in the sim");
             break;
         }
         default:
@@ -799,14 +760,14 @@ s_real_complete (sim_t *self, s_agent_t *agent, hv_job_t *job)
     agent_core_on_done (agent->core, &done, self->now, agent->fx);
     hv_done_reset (&done);
     hv_job_reset (job);
-    s_real_flush (self, agent);
+    sim_real_flush (self, agent, -1);
 }
 
 //  A step of a real agent: finished jobs, then what its core has due.
 static void
 s_real_step (sim_t *self, s_agent_t *agent)
 {
-    if (!agent->core || !agent->talking)
+    if (!sim_agent_alive (agent) || !agent->talking || agent->frozen)
         return;
     for (size_t i = 0; !agent->hung && i < agent->jobs.count; ) {
         s_job_t *queued = vec_at (&agent->jobs, i);
@@ -819,23 +780,24 @@ s_real_step (sim_t *self, s_agent_t *agent)
         s_real_complete (self, agent, &job);
     }
     agent_core_tick (agent->core, self->now, agent->fx);
-    s_real_flush (self, agent);
+    sim_real_flush (self, agent, -1);
 }
 
 //  --------------------------------------------------------------------------
 //  Time
 
-static void
-s_step (sim_t *self)
+void
+sim_step (sim_t *self)
 {
     self->now += SIM_TICK_MS;
     s_flush_inbound (self);
     s_flush_deliveries (self);
+    sim_peer_flush (self);
     for (int i = 0; i < self->agent_count; i++) {
         s_agent_t *agent = &self->agents [i];
         if (!agent->started || !agent->talking)
             continue;
-        if (agent->core) {
+        if (self->real_agents) {
             s_real_step (self, agent);
             continue;
         }
@@ -857,16 +819,20 @@ s_step (sim_t *self)
         }
         s_flush_deliveries (self);
     }
-    core_tick (self->core, self->now, self->now, &self->fx);
-    s_commit (self);
-    s_flush_deliveries (self);
+    if (self->core) {
+        core_tick (self->core, self->now, self->now, &self->fx);
+        sim_commit (self);
+        s_flush_deliveries (self);
+    }
+    if (self->real_agents)
+        sim_ha_step (self);
 }
 
 //  --------------------------------------------------------------------------
 //  Life cycle
 
-static int
-s_open_core (sim_t *self)
+int
+sim_open_core (sim_t *self)
 {
     char err [256];
     self->store = store_open (self->db_path, err, sizeof err);
@@ -878,6 +844,8 @@ s_open_core (sim_t *self)
     self->mutation_seq = store_mutation_seq (self->store);
     self->config.leading_since = self->now;
     self->core = core_new (&self->config);
+    self->scheduler_run++;
+    self->scheduler_down = false;
     if (!self->core || loader_load (self->core, self->store, self->now))
         return -1;
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = self->now,
@@ -907,9 +875,20 @@ sim_new (const char *dir, FILE *out)
     fx_init (&self->fx);
     self->deliveries = VEC_OF (s_delivery_t);
     self->inbound = VEC_OF (s_inbound_t);
+    self->peer_deliveries = VEC_OF (s_peer_delivery_t);
+    self->fencings = VEC_OF (s_fencing_t);
+    self->rules = VEC_OF (rule_record_t);
+    self->fence_delay_ms = SIM_FENCE_DELAY_MS;
+    self->boot_ms = SIM_BOOT_MS;
+    self->clean_since = 0;
+    self->check_s2 = true;
+    for (int i = 0; i < SIM_HOSTS_MAX; i++)
+        self->fence_list [i] = self->fence_names [i];
+    self->config.fence_hosts = self->fence_list;
+    self->config.fence_host_count = 0;
     self->link_random = 0x2545F4914F6CDD1DULL;
     log_set_sink (s_sink, self);
-    if (s_open_core (self))
+    if (sim_open_core (self))
         sim_destroy (&self);
     return self;
 }
@@ -929,6 +908,7 @@ sim_destroy (sim_t **self_p)
         vec_free (&agent->jobs);
         agent_core_destroy (&agent->core);
         agent_fx_destroy (&agent->fx);
+        sim_ha_free (agent);
     }
     free (self->agents);
     free (self->vms);
@@ -945,6 +925,9 @@ sim_destroy (sim_t **self_p)
             free (inbound->msg.body.report.domains);
     }
     vec_free (&self->inbound);
+    vec_free (&self->peer_deliveries);
+    vec_free (&self->fencings);
+    vec_free (&self->rules);
     core_destroy (&self->core);
     store_destroy (&self->store);
     free (self);
@@ -966,6 +949,78 @@ sim_violations (const sim_t *self)
 //  --------------------------------------------------------------------------
 //  Scenario files
 
+//  cluster.json's optional "ha" object: a profile ("default" unless named), any of its
+//  timings overridden, witnesses, allow_unfenced_hosts, max_restart, max_relocate; and
+//  the world's own fence_delay_ms and boot_ms. Checked as the daemon checks [ha].
+static int
+s_load_ha (sim_t *self, json_t *root, const char *path)
+{
+    json_t *ha = json_object_get (root, "ha");
+    if (json_integer_value (json_object_get (root, "fence_delay_ms")))
+        self->fence_delay_ms = json_integer_value (json_object_get (root, "fence_delay_ms"));
+    if (json_integer_value (json_object_get (root, "boot_ms")))
+        self->boot_ms = json_integer_value (json_object_get (root, "boot_ms"));
+    if (!ha)
+        return 0;
+    const char *profile = json_string_value (json_object_get (ha, "profile"));
+    self->config.ha.allow_unfenced_hosts = json_is_true (json_object_get (ha,
+                                                         "allow_unfenced_hosts"));
+    if (ha_config_profile (&self->config.ha, profile? profile: "default")) {
+        fprintf (stderr, "sim: %s: unknown ha profile '%s'\n", path, profile);
+        return -1;
+    }
+    struct { const char *key; int64_t *field; } timings [] = {
+        { "renew_ms", &self->config.ha.renew_ms }, { "lease_ms", &self->config.ha.lease_ms },
+        { "fence_ms", &self->config.ha.fence_ms },
+        { "watchdog_ms", &self->config.ha.watchdog_ms },
+        { "margin_ms", &self->config.ha.margin_ms },
+        { "dead_after_ms", &self->config.ha.dead_after_ms } };
+    for (size_t i = 0; i < sizeof timings / sizeof timings [0]; i++)
+        if (json_integer_value (json_object_get (ha, timings [i].key)))
+            *timings [i].field = json_integer_value (json_object_get (ha, timings [i].key));
+    if (json_integer_value (json_object_get (ha, "witnesses")))
+        self->config.ha.witnesses = (uint32_t) json_integer_value (json_object_get (ha,
+                                                                             "witnesses"));
+    json_t *value = json_object_get (ha, "max_restart");
+    if (json_is_integer (value))
+        self->config.reconcile.max_restart = (uint32_t) json_integer_value (value);
+    value = json_object_get (ha, "max_relocate");
+    if (json_is_integer (value))
+        self->config.reconcile.max_relocate = (uint32_t) json_integer_value (value);
+    self->config.ha.suspect_after_ms = self->config.timing.suspect_after_ms;
+    char err [512];
+    if (ha_config_check (&self->config.ha, self->config.timing.down_after_ms, err,
+                         sizeof err)) {
+        fprintf (stderr, "sim: %s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
+}
+
+//  The scheduler core again with the configuration as cluster.json left it (fence hosts,
+//  [ha], the rules); the store is the same.
+static int
+s_apply_config (sim_t *self)
+{
+    self->config.reconcile.policy.allow_unprotected = self->config.ha.allow_unfenced_hosts;
+    core_destroy (&self->core);
+    self->core = core_new (&self->config);
+    if (!self->core || loader_load (self->core, self->store, self->now))
+        return -1;
+    for (size_t i = 0; i < self->rules.count; i++) {
+        const rule_record_t *rule = vec_at (&self->rules, i);
+        if (!managed_add_rule (core_managed (self->core), rule))
+            return -1;
+        mutation_t put = { .kind = MUTATION_RULE_PUT, .at = self->now };
+        put.u.rule = *rule;
+        mutations_push (&self->fx.mutations, &put);
+        sim_say (self, "operator: rule add %s %s%s (%" PRIu32 " vms)", rule->name,
+                 rule->hard? "": "soft ", rule_kind_name (rule->kind), rule->vm_count);
+    }
+    sim_commit (self);
+    return 0;
+}
+
 static int
 s_load_cluster (sim_t *self, const char *path)
 {
@@ -981,7 +1036,7 @@ s_load_cluster (sim_t *self, const char *path)
     self->workers = (int) json_integer_value (json_object_get (root, "workers"));
     json_t *item;
     size_t index;
-    if (s_size (self, (int) json_array_size (hosts), (int) json_array_size (vms))) {
+    if (sim_size (self, (int) json_array_size (hosts), (int) json_array_size (vms))) {
         json_decref (root);
         return -1;
     }
@@ -992,6 +1047,14 @@ s_load_cluster (sim_t *self, const char *path)
         snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", (int) index + 1);
         agent->cpus = (uint32_t) json_integer_value (json_object_get (item, "cpus"));
         agent->memory_mib = (uint64_t) json_integer_value (json_object_get (item, "memory_mib"));
+        json_t *watchdog = json_object_get (item, "watchdog"), *fence;
+        agent->watchdog = !watchdog || json_is_true (watchdog);
+        fence = json_object_get (item, "fence");
+        agent->fence = json_is_true (fence)? 1: json_is_string (fence)
+                     && strcmp (json_string_value (fence), "fail") == 0? -1: 0;
+        if (agent->fence && self->config.fence_host_count < SIM_HOSTS_MAX)
+            snprintf (self->fence_names [self->config.fence_host_count++], WIRE_NAME_SIZE,
+                      "%s", agent->name);
     }
     json_array_foreach (vms, index, item) {
         s_vm_t *vm = &self->vms [index];
@@ -1001,19 +1064,39 @@ s_load_cluster (sim_t *self, const char *path)
         vm->memory_mib = (uint64_t) json_integer_value (json_object_get (item, "memory_mib"));
         vm->vcpus = (uint32_t) json_integer_value (json_object_get (item, "vcpus"));
         vm->priority = (int32_t) json_integer_value (json_object_get (item, "priority"));
+        vm->ha = json_is_true (json_object_get (item, "ha"));
         if (!vm->vcpus)
             vm->vcpus = 1;
     }
+    int rc = s_load_ha (self, root, path);
+    json_array_foreach (json_object_get (root, "rules"), index, item) {
+        if (rc)
+            break;
+        rule_record_t rule = { .hard = true, .created_at = self->now };
+        const char *name = json_string_value (json_object_get (item, "name"));
+        const char *kind = json_string_value (json_object_get (item, "kind"));
+        json_t *hard = json_object_get (item, "hard"), *member;
+        snprintf (rule.name, sizeof rule.name, "%s", name? name: "?");
+        rule.kind = kind && strcmp (kind, "affinity") == 0? RULE_AFFINITY: RULE_ANTI_AFFINITY;
+        rule.hard = !hard || json_is_true (hard);
+        size_t m;
+        json_array_foreach (json_object_get (item, "vms"), m, member)
+            if (rule.vm_count < RULE_MAX_MEMBERS)
+                snprintf (rule.vms [rule.vm_count++], WIRE_NAME_SIZE, "%s",
+                          json_string_value (member)? json_string_value (member): "?");
+        if (!vec_push (&self->rules, &rule))
+            rc = -1;
+    }
     json_decref (root);
-    return 0;
+    return rc? rc: s_apply_config (self);
 }
 
 //  The operator creates a managed VM that should run (as `vm create --start` records it).
-static int
-s_create (sim_t *self, int vm)
+int
+sim_create (sim_t *self, int vm)
 {
     const s_vm_t *def = &self->vms [vm];
-    spec_record_t record = { .want = VM_WANT_RUNNING, .vcpus = def->vcpus,
+    spec_record_t record = { .want = VM_WANT_RUNNING, .vcpus = def->vcpus, .ha = def->ha,
                              .memory_mib = def->memory_mib, .priority = def->priority,
                              .migratable = true, .generation = 1, .created_at = self->now,
                              .updated_at = self->now };
@@ -1026,8 +1109,8 @@ s_create (sim_t *self, int vm)
     mutation_t put = { .kind = MUTATION_SPEC_PUT, .at = self->now, .blob = strdup (xml) };
     put.u.spec = spec->record;
     mutations_push (&self->fx.mutations, &put);
-    s_say (self, "operator: vm create %s --start", def->name);
-    s_commit (self);
+    sim_say (self, "operator: vm create %s --start%s", def->name, def->ha? " --ha": "");
+    sim_commit (self);
     return 0;
 }
 
@@ -1039,9 +1122,9 @@ s_want (sim_t *self, int vm, vm_want_t want)
         return -1;
     spec->record.want = want;
     reconcile_put_spec (spec, false, self->now, &self->fx.mutations);
-    s_say (self, "operator: vm %s %s", want == VM_WANT_RUNNING? "start": "stop",
+    sim_say (self, "operator: vm %s %s", want == VM_WANT_RUNNING? "start": "stop",
            self->vms [vm].name);
-    s_commit (self);
+    sim_commit (self);
     return 0;
 }
 
@@ -1053,14 +1136,14 @@ s_migrate (sim_t *self, int vm, s_agent_t *target)
     if (!spec)
         return -1;
     char err [512];
-    s_say (self, "operator: vm migrate %s %s", self->vms [vm].name, target? target->name: "");
+    sim_say (self, "operator: vm migrate %s %s", self->vms [vm].name, target? target->name: "");
     if (reconcile_migrate (core_model (self->core), core_managed (self->core),
                            &core_config (self->core)->reconcile, spec, host, 0, self->now,
                            self->now, core_outbox (self->core), &self->fx.mutations, err,
                            sizeof err))
-        s_say (self, "operator: refused: %s", err);
+        sim_say (self, "operator: refused: %s", err);
     core_flush (self->core, &self->fx);
-    s_commit (self);
+    sim_commit (self);
     s_flush_deliveries (self);
     return 0;
 }
@@ -1075,16 +1158,19 @@ s_maintenance (sim_t *self, s_agent_t *agent, bool on)
     mutation_t put = { .kind = MUTATION_HOST_PUT, .at = self->now };
     put.u.host = host->record;
     mutations_push (&self->fx.mutations, &put);
-    s_say (self, "operator: host maintenance %s %s", on? "enter": "leave", agent->name);
-    s_commit (self);
+    sim_say (self, "operator: host maintenance %s %s", on? "enter": "leave", agent->name);
+    sim_commit (self);
     return 0;
 }
 
-//  The scheduler process dies and starts again on the same database.
+//  The scheduler process dies (and with start, starts again on the same database).
 static int
-s_restart_scheduler (sim_t *self)
+s_restart_scheduler (sim_t *self, bool start)
 {
-    s_say (self, "scheduler restarts");
+    if (start && !self->core)
+        sim_say (self, "scheduler starts");
+    else
+        sim_say (self, "scheduler %s", start? "restarts": "stops");
     fx_clear (&self->fx);
     //  What agents sent to the dead process is lost; what it sent may still arrive.
     for (size_t i = 0; i < self->inbound.count; i++) {
@@ -1095,34 +1181,37 @@ s_restart_scheduler (sim_t *self)
     vec_clear (&self->inbound);
     core_destroy (&self->core);
     store_destroy (&self->store);
-    return s_open_core (self);
+    self->scheduler_down = !start;
+    return start? sim_open_core (self): 0;
 }
 
 //  Where each VM runs by the agents' own lists, and what the scheduler says of it.
-static void
-s_summary (sim_t *self)
+void
+sim_summary (sim_t *self)
 {
+    if (!self->core)
+        return;
     for (int a = 0; a < self->agent_count; a++) {
         host_t *host = model_host_by_id (core_model (self->core), self->agents [a].id);
         if (host)
-            s_say (self, "end: host '%s' %s, generation %" PRIu64, host->record.name,
+            sim_say (self, "end: host '%s' %s, generation %" PRIu64, host->record.name,
                    host_state_name (host->record.state), host->record.generation);
     }
     for (int v = 0; v < self->vm_count; v++) {
         char where [512] = "";
         for (int a = 0; a < self->agent_count; a++)
-            if (s_runs (&self->agents [a], self->vms [v].name))
+            if (sim_runs (&self->agents [a], self->vms [v].name))
                 snprintf (where + strlen (where), sizeof where - strlen (where), " %s",
                           self->agents [a].name);
         spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
-        s_say (self, "end: vm '%s' runs on:%s; scheduler: %s", self->vms [v].name,
+        sim_say (self, "end: vm '%s' runs on:%s; scheduler: %s", self->vms [v].name,
                where [0]? where: " nothing", spec? spec->record.reason: "(not managed)");
     }
 }
 
 //  One script line: "TIME VERB ARGS...". 0, 1 (end), or -1.
-static int
-s_command (sim_t *self, char *line)
+int
+sim_command (sim_t *self, char *line)
 {
     char *words [SIM_VMS_MAX + 4];
     int count = 0;
@@ -1132,39 +1221,56 @@ s_command (sim_t *self, char *line)
     if (count < 2)
         return -1;
     const char *verb = words [1];
-    s_agent_t *agent = count > 2? s_agent (self, words [2]): NULL;
-    int vm = count > 2? s_vm_index (self, words [2]): -1;
+    s_agent_t *agent = count > 2? sim_agent (self, words [2]): NULL;
+    int vm = count > 2? sim_vm_index (self, words [2]): -1;
     if (strcmp (verb, "end") == 0) {
-        s_summary (self);
+        sim_summary (self);
         return 1;
     }
-    if (strcmp (verb, "restart-scheduler") == 0)
-        return s_restart_scheduler (self);
+    if (strcmp (verb, "restart-scheduler") == 0 || strcmp (verb, "start-scheduler") == 0)
+        return s_restart_scheduler (self, true);
+    if (strcmp (verb, "stop-scheduler") == 0)
+        return s_restart_scheduler (self, false);
+    if (!self->core && (!strcmp (verb, "create") || !strcmp (verb, "start")
+    ||  !strcmp (verb, "stop") || !strcmp (verb, "migrate") || !strcmp (verb, "maintenance")
+    ||  !strcmp (verb, "why")))
+        return 0;                           // no scheduler to ask (random schedules)
+    if (self->real_agents) {
+        int rc = sim_ha_command (self, words, count);
+        if (rc <= 0)
+            return rc;
+    }
+    if (strcmp (verb, "why") == 0 && vm >= 0) {
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);
+        sim_say (self, "operator: vm why %s: %s", self->vms [vm].name,
+                 spec? spec->record.reason: "(not managed)");
+        return 0;
+    }
     if (strcmp (verb, "create") == 0 && vm >= 0)
-        return s_create (self, vm);
+        return sim_create (self, vm);
     if (strcmp (verb, "start") == 0 && vm >= 0)
         return s_want (self, vm, VM_WANT_RUNNING);
     if (strcmp (verb, "stop") == 0 && vm >= 0)
         return s_want (self, vm, VM_WANT_STOPPED);
     if (strcmp (verb, "migrate") == 0 && vm >= 0)
-        return s_migrate (self, vm, count > 3? s_agent (self, words [3]): NULL);
+        return s_migrate (self, vm, count > 3? sim_agent (self, words [3]): NULL);
     if (!agent)
         return -1;
     if (self->real_agents && (!strcmp (verb, "hello") || !strcmp (verb, "restart-agent"))) {
         if (strcmp (verb, "restart-agent") == 0)
-            s_say (self, "agent of host '%s' restarts", agent->name);
-        s_real_start (self, agent);
+            sim_say (self, "agent of host '%s' restarts", agent->name);
+        sim_real_start (self, agent);
         return 0;
     }
     if (strcmp (verb, "hang") == 0 && count > 3) {
         agent->hung = strcmp (words [3], "on") == 0;
-        s_say (self, "hypervisor of host '%s' %s", agent->name,
+        sim_say (self, "hypervisor of host '%s' %s", agent->name,
                agent->hung? "hangs": "answers again");
         return 0;
     }
     if (strcmp (verb, "hello") == 0 || strcmp (verb, "restart-agent") == 0) {
         if (strcmp (verb, "restart-agent") == 0)
-            s_say (self, "agent of host '%s' restarts", agent->name);
+            sim_say (self, "agent of host '%s' restarts", agent->name);
         agent->started = agent->talking = true;
         agent->session = ++self->next_session;
         agent->seq = 0;
@@ -1181,7 +1287,7 @@ s_command (sim_t *self, char *line)
     }
     if (strcmp (verb, "silent") == 0 || strcmp (verb, "talk") == 0) {
         agent->talking = strcmp (verb, "talk") == 0;
-        s_say (self, "host '%s' %s", agent->name, agent->talking? "talks again": "falls silent");
+        sim_say (self, "host '%s' %s", agent->name, agent->talking? "talks again": "falls silent");
         return 0;
     }
     if (strcmp (verb, "manual") == 0 || strcmp (verb, "auto") == 0) {
@@ -1192,18 +1298,18 @@ s_command (sim_t *self, char *line)
     if (strcmp (verb, "drop") == 0 && count > 3) {
         agent->drop_in = !strcmp (words [3], "in") || !strcmp (words [3], "both");
         agent->drop_out = !strcmp (words [3], "out") || !strcmp (words [3], "both");
-        s_say (self, "link %s: %s", agent->name, words [3]);
+        sim_say (self, "link %s: %s", agent->name, words [3]);
         return 0;
     }
     if (strcmp (verb, "delay") == 0 && count > 3) {
         agent->delay_ms = atoll (words [3]);
-        s_say (self, "link %s: messages delayed up to %" PRId64 " ms", agent->name,
+        sim_say (self, "link %s: messages delayed up to %" PRId64 " ms", agent->name,
                agent->delay_ms);
         return 0;
     }
     if (strcmp (verb, "duplicate") == 0 && count > 3) {
         agent->duplicate = strcmp (words [3], "on") == 0;
-        s_say (self, "link %s: messages %s", agent->name,
+        sim_say (self, "link %s: messages %s", agent->name,
                agent->duplicate? "arrive twice": "arrive once");
         return 0;
     }
@@ -1211,14 +1317,14 @@ s_command (sim_t *self, char *line)
         agent->run_count = 0;
         for (int i = 3; i < count; i++)
             s_run_add (agent, words [i]);
-        s_say (self, "host '%s' runs %d domains", agent->name, agent->run_count);
+        sim_say (self, "host '%s' runs %d domains", agent->name, agent->run_count);
         return 0;
     }
     if (strcmp (verb, "report") == 0) {
         agent->report_due = true;
         return 0;
     }
-    if (strcmp (verb, "result") == 0 && count > 4 && (vm = s_vm_index (self, words [3])) >= 0) {
+    if (strcmp (verb, "result") == 0 && count > 4 && (vm = sim_vm_index (self, words [3])) >= 0) {
         bool done = strcmp (words [4], "done") == 0;
         s_last_command_t *last = s_last (agent, vm);
         if (last)
@@ -1235,31 +1341,9 @@ s_command (sim_t *self, char *line)
     return -1;
 }
 
-//  --------------------------------------------------------------------------
-//  Seeded random schedules
-
-//  xorshift64*: the schedule's only source of choices, so a seed replays exactly.
-static uint64_t
-s_random (uint64_t *state)
-{
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 2685821657736338717ULL;
-}
-
-static int
-s_pick (uint64_t *state, int below)
-{
-    return (int) (s_random (state) % (uint64_t) below);
-}
-
 //  Runs one script line built from a format.
-static int
-s_do (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_do (sim_t *self, const char *fmt, ...)
+int
+sim_do (sim_t *self, const char *fmt, ...)
 {
     char line [256];
     va_list args;
@@ -1268,152 +1352,9 @@ s_do (sim_t *self, const char *fmt, ...)
     va_end (args);
     double at = strtod (line, NULL);
     while (self->now + SIM_TICK_MS <= (int64_t) (at * 1000))
-        s_step (self);
+        sim_step (self);
     fprintf (self->out, "%9.3f script %s\n", (double) self->now / 1000, line);
-    return s_command (self, line) < 0? -1: 0;
-}
-
-int
-sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
-                bool real_agents)
-{
-    uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
-    //  Shorter operation deadlines than a real cluster's, so a schedule settles quickly.
-    self->config.reconcile.op_deadline_ms = 20000;
-    self->config.reconcile.migration_timeout_ms = 10000;
-    core_destroy (&self->core);
-    self->core = core_new (&self->config);
-    if (!self->core || loader_load (self->core, self->store, self->now))
-        return -1;
-    int hosts = 3 + s_pick (&state, 3), vms = 3 + s_pick (&state, 6);
-    if (s_size (self, hosts, vms))
-        return -1;
-    self->real_agents = real_agents;
-    for (int i = 0; i < self->agent_count; i++) {
-        s_agent_t *agent = &self->agents [i];
-        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
-        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
-        agent->cpus = 16;
-        agent->memory_mib = 16384;
-    }
-    for (int i = 0; i < self->vm_count; i++) {
-        s_vm_t *vm = &self->vms [i];
-        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
-        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
-        vm->memory_mib = 256u << s_pick (&state, 3);
-        vm->vcpus = 1;
-        vm->priority = s_pick (&state, 3);
-    }
-    int rc = 0;
-    for (int i = 0; i < self->agent_count && !rc; i++)
-        rc = s_do (self, "0.0 hello %s", self->agents [i].name);
-    //  Faults until fault_ms; the VMs are created among them, so starts meet faults.
-    int64_t at = 500;
-    int created = 0;
-    while (!rc && at < fault_ms) {
-        at += 200 + s_pick (&state, 3000);
-        const char *host = self->agents [s_pick (&state, self->agent_count)].name;
-        const char *other = self->agents [s_pick (&state, self->agent_count)].name;
-        const char *vm = self->vms [s_pick (&state, created? created: 1)].name;
-        double t = (double) at / 1000;
-        if (created < self->vm_count && (created == 0 || s_pick (&state, 3) == 0)) {
-            rc = s_do (self, "%.1f create %s", t, self->vms [created++].name);
-            continue;
-        }
-        switch (s_pick (&state, 16)) {
-            case 0: case 1: rc = s_do (self, "%.1f silent %s", t, host); break;
-            case 2: case 3: rc = s_do (self, "%.1f talk %s", t, host); break;
-            case 4: case 12: case 13: rc = s_do (self, "%.1f drop %s %s", t, host,
-                                (const char *[]) { "in", "out", "both", "none" }
-                                [s_pick (&state, 4)]); break;
-            case 5: rc = s_do (self, "%.1f restart-agent %s", t, host); break;
-            case 6: rc = s_do (self, "%.1f restart-scheduler", t); break;
-            case 7: rc = s_do (self, "%.1f migrate %s %s", t, vm, other); break;
-            case 8: rc = s_do (self, "%.1f stop %s", t, vm); break;
-            case 9: rc = s_do (self, "%.1f start %s", t, vm); break;
-            case 10: rc = s_do (self, "%.1f manual %s", t, host); break;
-            case 14: rc = s_do (self, "%.1f delay %s %d", t, host,
-                                (int []) { 0, 300, 1500, 4000 } [s_pick (&state, 4)]); break;
-            case 15: rc = s_do (self, "%.1f duplicate %s %s", t, host,
-                                s_pick (&state, 2)? "on": "off"); break;
-            default: rc = s_do (self, "%.1f auto %s", t, host); break;
-        }
-    }
-    //  Faults stop: every agent talks, every link heals, every agent is healthy; every VM
-    //  should run.
-    double t = (double) at / 1000 + 0.1;
-    for (int i = 0; i < self->agent_count && !rc; i++) {
-        rc = s_do (self, "%.1f drop %s none", t, self->agents [i].name);
-        if (!rc)
-            rc = s_do (self, "%.1f delay %s 0", t, self->agents [i].name);
-        if (!rc)
-            rc = s_do (self, "%.1f duplicate %s off", t, self->agents [i].name);
-        if (!rc)
-            rc = s_do (self, "%.1f auto %s", t, self->agents [i].name);
-        if (!rc && !self->agents [i].started)
-            rc = s_do (self, "%.1f hello %s", t, self->agents [i].name);
-        if (!rc && !self->agents [i].talking)
-            rc = s_do (self, "%.1f talk %s", t, self->agents [i].name);
-    }
-    for (int i = created; i < self->vm_count && !rc; i++)
-        rc = s_do (self, "%.1f create %s", t, self->vms [i].name);
-    for (int i = 0; i < created && !rc; i++)
-        rc = s_do (self, "%.1f start %s", t, self->vms [i].name);
-    if (rc)
-        return -1;
-    while (self->now < at + quiet_ms)
-        s_step (self);
-    //  S2: every VM runs, once, by the agents' own lists.
-    for (int v = 0; v < self->vm_count; v++) {
-        int copies = 0;
-        for (int a = 0; a < self->agent_count; a++)
-            copies += s_runs (&self->agents [a], self->vms [v].name);
-        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
-        if (copies != 1)
-            s_violation (self, "S2: %.1f s after the faults stopped, vm '%s' runs on %d hosts "
-                         "(scheduler: %s)", (double) quiet_ms / 1000, self->vms [v].name,
-                         copies, spec? spec->record.reason: "not managed");
-    }
-    s_summary (self);
-    return 0;
-}
-
-int
-sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms, bool real_agents)
-{
-    if (s_size (self, hosts, hosts * per_host))
-        return -1;
-    self->real_agents = real_agents;
-    self->check_memory = false;             // a full reload per commit: not at this size
-    for (int i = 0; i < hosts; i++) {
-        s_agent_t *agent = &self->agents [i];
-        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
-        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
-        agent->cpus = 64;
-        agent->memory_mib = 262144;
-    }
-    for (int i = 0; i < self->vm_count; i++) {
-        s_vm_t *vm = &self->vms [i];
-        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
-        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
-        vm->memory_mib = 1024;
-        vm->vcpus = 1;
-    }
-    int rc = 0;
-    for (int i = 0; i < hosts && !rc; i++)
-        rc = s_do (self, "0.0 hello %s", self->agents [i].name);
-    for (int i = 0; i < self->vm_count && !rc; i++)
-        rc = s_create (self, i);
-    while (!rc && self->now < duration_ms)
-        s_step (self);
-    for (int v = 0; v < self->vm_count && !rc; v++) {
-        int copies = 0;
-        for (int a = 0; a < self->agent_count; a++)
-            copies += s_runs (&self->agents [a], self->vms [v].name);
-        if (copies != 1)
-            s_violation (self, "S2: vm '%s' runs on %d hosts", self->vms [v].name, copies);
-    }
-    return rc;
+    return sim_command (self, line) < 0? -1: 0;
 }
 
 int
@@ -1438,8 +1379,8 @@ sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_path
         double at = strtod (start, NULL);
         int64_t due = (int64_t) (at * 1000);
         while (self->now + SIM_TICK_MS <= due)
-            s_step (self);
-        rc = s_command (self, start);
+            sim_step (self);
+        rc = sim_command (self, start);
         if (rc < 0)
             fprintf (stderr, "sim: %s:%d: cannot do '%s'\n", script_path, number,
                      strtok (copy, "\n"));

@@ -7,6 +7,14 @@
     out the commands it gets the way a healthy agent would. Links between each agent and the
     scheduler can drop messages either way. Every log line gets the virtual time, so a run is
     a deterministic log that a scenario compares with its expect.log.
+
+    With "agents": "real" the hosts run the real agent core, and the world around it is
+    the one HA needs (sim_ha.c): a CURVE key, witness endpoint and watchdog per host, links
+    between agents (witness leases) with the same loss, delay and duplication and with
+    partitions of any shape, a disk for witness blocks and the lease of a boot, a fencer
+    and a watchdog per host, fence devices, crashes, boots, freezes and agent kills; S1 and
+    S2 are counted from the hypervisors after every step. tests/sim/README lists the verbs
+    and cluster.json fields.
 */
 #ifndef VMSCHED_SIM_H
 #define VMSCHED_SIM_H

@@ -452,9 +452,18 @@ s_case_welcome_newest (void)
     CHECK (report && report->msg.body.report.hypervisor_connected
            && report->msg.body.report.domain_count == 2
            && strcmp (report->msg.body.report.domains [0].uuid, S_UUID_A) == 0);
-    //  A second WELCOME for the same HELLO changes nothing.
-    s_send_welcome (&sim, newest + 1, 9, 0);
+    //  A second WELCOME for the same HELLO with the same or an older generation changes
+    //  nothing; with a newer one (the scheduler registered a late copy of it again, after
+    //  another process's HELLO) it is the scheduler's registration of this process now.
+    s_send_welcome (&sim, newest + 1, 7, 0);
+    s_send_welcome (&sim, newest + 1, 5, 0);
     CHECK (agent_core_generation (sim.core) == 7);
+    CHECK (agent_core_stats (sim.core)->registrations == 1);
+    s_send_welcome (&sim, newest + 1, 9, 0);
+    CHECK (agent_core_generation (sim.core) == 9);
+    CHECK (agent_core_stats (sim.core)->registrations == 2);
+    s_send_welcome (&sim, newest + 100, 11, 0);     // never sent: still nothing
+    CHECK (agent_core_generation (sim.core) == 9);
     //  Registered: no more HELLOs.
     from = sim.got_count;
     s_advance (&sim, sim.now + 10 * S_HELLO_MS);

@@ -1,0 +1,175 @@
+/*  sim_random.c - seeded random schedules for the simulator (sim.h).
+
+    Each schedule is a list of script lines chosen by one xorshift64* state seeded by the
+    seed, run through the same verbs as a scenario's script, so a failing seed replays
+    exactly and its log reads like a scenario's.
+*/
+#include "sim_world.h"
+#include "loader.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  --------------------------------------------------------------------------
+//  Seeded random schedules
+
+//  xorshift64*: the schedule's only source of choices, so a seed replays exactly.
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ULL;
+}
+
+static int
+s_pick (uint64_t *state, int below)
+{
+    return (int) (s_random (state) % (uint64_t) below);
+}
+
+int
+sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
+                bool real_agents)
+{
+    uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    //  Shorter operation deadlines than a real cluster's, so a schedule settles quickly.
+    self->config.reconcile.op_deadline_ms = 20000;
+    self->config.reconcile.migration_timeout_ms = 10000;
+    core_destroy (&self->core);
+    self->core = core_new (&self->config);
+    if (!self->core || loader_load (self->core, self->store, self->now))
+        return -1;
+    int hosts = 3 + s_pick (&state, 3), vms = 3 + s_pick (&state, 6);
+    if (sim_size (self, hosts, vms))
+        return -1;
+    self->real_agents = real_agents;
+    for (int i = 0; i < self->agent_count; i++) {
+        s_agent_t *agent = &self->agents [i];
+        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
+        agent->cpus = 16;
+        agent->memory_mib = 16384;
+    }
+    for (int i = 0; i < self->vm_count; i++) {
+        s_vm_t *vm = &self->vms [i];
+        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
+        vm->memory_mib = 256u << s_pick (&state, 3);
+        vm->vcpus = 1;
+        vm->priority = s_pick (&state, 3);
+    }
+    int rc = 0;
+    for (int i = 0; i < self->agent_count && !rc; i++)
+        rc = sim_do (self, "0.0 hello %s", self->agents [i].name);
+    //  Faults until fault_ms; the VMs are created among them, so starts meet faults.
+    int64_t at = 500;
+    int created = 0;
+    while (!rc && at < fault_ms) {
+        at += 200 + s_pick (&state, 3000);
+        const char *host = self->agents [s_pick (&state, self->agent_count)].name;
+        const char *other = self->agents [s_pick (&state, self->agent_count)].name;
+        const char *vm = self->vms [s_pick (&state, created? created: 1)].name;
+        double t = (double) at / 1000;
+        if (created < self->vm_count && (created == 0 || s_pick (&state, 3) == 0)) {
+            rc = sim_do (self, "%.1f create %s", t, self->vms [created++].name);
+            continue;
+        }
+        switch (s_pick (&state, 16)) {
+            case 0: case 1: rc = sim_do (self, "%.1f silent %s", t, host); break;
+            case 2: case 3: rc = sim_do (self, "%.1f talk %s", t, host); break;
+            case 4: case 12: case 13: rc = sim_do (self, "%.1f drop %s %s", t, host,
+                                (const char *[]) { "in", "out", "both", "none" }
+                                [s_pick (&state, 4)]); break;
+            case 5: rc = sim_do (self, "%.1f restart-agent %s", t, host); break;
+            case 6: rc = sim_do (self, "%.1f restart-scheduler", t); break;
+            case 7: rc = sim_do (self, "%.1f migrate %s %s", t, vm, other); break;
+            case 8: rc = sim_do (self, "%.1f stop %s", t, vm); break;
+            case 9: rc = sim_do (self, "%.1f start %s", t, vm); break;
+            case 10: rc = sim_do (self, "%.1f manual %s", t, host); break;
+            case 14: rc = sim_do (self, "%.1f delay %s %d", t, host,
+                                (int []) { 0, 300, 1500, 4000 } [s_pick (&state, 4)]); break;
+            case 15: rc = sim_do (self, "%.1f duplicate %s %s", t, host,
+                                s_pick (&state, 2)? "on": "off"); break;
+            default: rc = sim_do (self, "%.1f auto %s", t, host); break;
+        }
+    }
+    //  Faults stop: every agent talks, every link heals, every agent is healthy; every VM
+    //  should run.
+    double t = (double) at / 1000 + 0.1;
+    for (int i = 0; i < self->agent_count && !rc; i++) {
+        rc = sim_do (self, "%.1f drop %s none", t, self->agents [i].name);
+        if (!rc)
+            rc = sim_do (self, "%.1f delay %s 0", t, self->agents [i].name);
+        if (!rc)
+            rc = sim_do (self, "%.1f duplicate %s off", t, self->agents [i].name);
+        if (!rc)
+            rc = sim_do (self, "%.1f auto %s", t, self->agents [i].name);
+        if (!rc && !self->agents [i].started)
+            rc = sim_do (self, "%.1f hello %s", t, self->agents [i].name);
+        if (!rc && !self->agents [i].talking)
+            rc = sim_do (self, "%.1f talk %s", t, self->agents [i].name);
+    }
+    for (int i = created; i < self->vm_count && !rc; i++)
+        rc = sim_do (self, "%.1f create %s", t, self->vms [i].name);
+    for (int i = 0; i < created && !rc; i++)
+        rc = sim_do (self, "%.1f start %s", t, self->vms [i].name);
+    if (rc)
+        return -1;
+    while (self->now < at + quiet_ms)
+        sim_step (self);
+    //  S2: every VM runs, once, by the agents' own lists.
+    for (int v = 0; v < self->vm_count; v++) {
+        int copies = 0;
+        for (int a = 0; a < self->agent_count; a++)
+            copies += sim_runs (&self->agents [a], self->vms [v].name);
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
+        if (copies != 1)
+            sim_violation (self, "S2: %.1f s after the faults stopped, vm '%s' runs on %d hosts "
+                         "(scheduler: %s)", (double) quiet_ms / 1000, self->vms [v].name,
+                         copies, spec? spec->record.reason: "not managed");
+    }
+    sim_summary (self);
+    return 0;
+}
+
+int
+sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms, bool real_agents)
+{
+    if (sim_size (self, hosts, hosts * per_host))
+        return -1;
+    self->real_agents = real_agents;
+    self->check_memory = false;             // a full reload per commit: not at this size
+    for (int i = 0; i < hosts; i++) {
+        s_agent_t *agent = &self->agents [i];
+        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
+        agent->cpus = 64;
+        agent->memory_mib = 262144;
+    }
+    for (int i = 0; i < self->vm_count; i++) {
+        s_vm_t *vm = &self->vms [i];
+        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
+        vm->memory_mib = 1024;
+        vm->vcpus = 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < hosts && !rc; i++)
+        rc = sim_do (self, "0.0 hello %s", self->agents [i].name);
+    for (int i = 0; i < self->vm_count && !rc; i++)
+        rc = sim_create (self, i);
+    while (!rc && self->now < duration_ms)
+        sim_step (self);
+    for (int v = 0; v < self->vm_count && !rc; v++) {
+        int copies = 0;
+        for (int a = 0; a < self->agent_count; a++)
+            copies += sim_runs (&self->agents [a], self->vms [v].name);
+        if (copies != 1)
+            sim_violation (self, "S2: vm '%s' runs on %d hosts", self->vms [v].name, copies);
+    }
+    return rc;
+}
+
