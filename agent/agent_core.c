@@ -49,6 +49,9 @@ struct agent_core_t {
     lease_t lease;                  // leader and witness leases, watched peers, blocks
     uint64_t renew_id;              // last RENEW id sent
     int64_t next_renew;             // when to renew the leases (while registered)
+    int64_t registered_at;          // when the current registration's WELCOME came
+    uint64_t session;               // the session messages carry: config.session, changed
+                                    // when the core registers again after losing its lease
     agent_core_stats_t stats;       // counters
 };
 
@@ -65,6 +68,7 @@ agent_core_new (const agent_core_config_t *cfg)
         return NULL;
     }
     self->heartbeat_ms = cfg->heartbeat_ms;
+    self->session = cfg->session;
     self->connect_backoff = S_CONNECT_BACKOFF_MIN;
     self->next_connect = INT64_MIN;         // at the first tick
     self->next_hello = INT64_MIN;
@@ -274,6 +278,18 @@ agent_core_lease (const agent_core_t *self)
 //  --------------------------------------------------------------------------
 //  Deadlines
 
+//  True when this registration lost its lease: not connected for a renewal interval (the
+//  fencer, polling more often, has latched), though it had a lease time since registering.
+static bool
+s_lease_lost (const agent_core_t *self, int64_t now)
+{
+    if (!self->lease.config_version || lease_connected (&self->lease, now))
+        return false;
+    int64_t until = lease_connected_until (&self->lease);
+    return now - until >= self->lease.renew_ms
+        && now - self->registered_at >= self->lease.lease_ms;
+}
+
 //  Does whatever is due at now.
 static void
 s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
@@ -298,6 +314,25 @@ s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
     if (self->lease.config_version && now >= self->next_renew)
         s_renew (self, now, fx);
     lease_check_silence (&self->lease, now);
+    if (s_lease_lost (self, now)) {
+        //  Not connected: the fencer has latched and killed the HA domains, and only a new
+        //  registration releases it (DESIGN.md §5.11). The scheduler cannot know; ask.
+        log_warn ("no lease for %" PRId64 " ms: registering again (the fencer stays "
+                  "latched until a new registration holds a lease)",
+                  now - lease_connected_until (&self->lease));
+        self->generation = 0;
+        commands_refuse_stale (self->commands, 0, fx);
+        self->hello_seq = 0;
+        self->first_hello_seq = 0;
+        self->next_hello = now;
+        //  A HELLO of the same session to a scheduler that still has this host up would be
+        //  taken for a retry of the registration it has (the same generation): a new
+        //  session makes it a new registration.
+        self->session = self->session * 6364136223846793005ULL + 1442695040888963407ULL;
+        if (!self->session)
+            self->session = 1;
+        return;
+    }
     if (self->hv_up && now >= self->next_report)
         s_want_report (self, now);
     if (self->report_wanted && self->hv_up && !self->list_pending) {
@@ -320,7 +355,7 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
         if (msg->seq)
             continue;                       // from an earlier call, not executed yet
         msg->seq = ++self->seq;
-        msg->session = self->config.session;
+        msg->session = self->session;
         msg->generation = self->generation;
         snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
         if (msg->kind == WIRE_HELLO) {
@@ -335,7 +370,7 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
         if (msg->seq)
             continue;
         msg->seq = ++self->seq;
-        msg->session = self->config.session;
+        msg->session = self->session;
         msg->generation = self->generation;
         snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
     }
@@ -410,6 +445,7 @@ s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now,
     s_want_report (self, now);
     self->next_heartbeat = now + self->heartbeat_ms;
     self->next_renew = now;                 // a lease in this registration at once
+    self->registered_at = now;
 }
 
 static void
