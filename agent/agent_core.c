@@ -308,10 +308,36 @@ s_lease_lost (agent_core_t *self, int64_t now)
     return connected || now - lease_connected_until (&self->lease) >= self->lease.renew_ms;
 }
 
+//  When the lease lapsed in this registration: the fencer has latched and killed the HA
+//  domains, and only a new registration releases it (DESIGN.md §5.11); the scheduler
+//  cannot know, so the core asks for one. Called first in an entry point, before any
+//  command can begin, so a command never begins in a registration that has just ended.
+static void
+s_reregister_if_lapsed (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    if (!self->generation || self->stopping || !s_lease_lost (self, now))
+        return;
+    log_warn ("the lease lapsed in registration %" PRIu64 ": registering again (a "
+              "latched fencer waits for a new registration)", self->generation);
+    self->lapsed = false;
+    self->generation = 0;
+    commands_refuse_stale (self->commands, 0, fx);
+    self->hello_seq = 0;
+    self->first_hello_seq = 0;
+    self->next_hello = now;
+    //  A HELLO of the same session to a scheduler that still has this host up would be
+    //  taken for a retry of the registration it has (the same generation): a new session
+    //  makes it a new registration.
+    self->session = self->session * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (!self->session)
+        self->session = 1;
+}
+
 //  Does whatever is due at now.
 static void
 s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
 {
+    s_reregister_if_lapsed (self, now, fx);
     commands_tick (self->commands, now, fx);
     if (self->stopping)
         return;
@@ -332,25 +358,6 @@ s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
     if (self->lease.config_version && now >= self->next_renew)
         s_renew (self, now, fx);
     lease_check_silence (&self->lease, now);
-    if (s_lease_lost (self, now)) {
-        //  Not connected: the fencer has latched and killed the HA domains, and only a new
-        //  registration releases it (DESIGN.md §5.11). The scheduler cannot know; ask.
-        log_warn ("the lease lapsed in registration %" PRIu64 ": registering again (a "
-                  "latched fencer waits for a new registration)", self->generation);
-        self->lapsed = false;
-        self->generation = 0;
-        commands_refuse_stale (self->commands, 0, fx);
-        self->hello_seq = 0;
-        self->first_hello_seq = 0;
-        self->next_hello = now;
-        //  A HELLO of the same session to a scheduler that still has this host up would be
-        //  taken for a retry of the registration it has (the same generation): a new
-        //  session makes it a new registration.
-        self->session = self->session * 6364136223846793005ULL + 1442695040888963407ULL;
-        if (!self->session)
-            self->session = 1;
-        return;
-    }
     if (self->hv_up && now >= self->next_report)
         s_want_report (self, now);
     if (self->report_wanted && self->hv_up && !self->list_pending) {
@@ -503,6 +510,7 @@ agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
                        agent_fx_t *fx)
 {
     self->stats.received++;
+    s_reregister_if_lapsed (self, now, fx);
     if (msg->kind == WIRE_WELCOME)
         s_on_welcome (self, &msg->body.welcome, now, fx);
     else
@@ -689,6 +697,7 @@ s_on_lookup (agent_core_t *self, const hv_done_t *done, agent_fx_t *fx)
 void
 agent_core_on_done (agent_core_t *self, hv_done_t *done, int64_t now, agent_fx_t *fx)
 {
+    s_reregister_if_lapsed (self, now, fx);
     switch (done->job.kind) {
         case HV_JOB_CONNECT:
             if (self->stopping)
