@@ -49,6 +49,12 @@ struct agent_core_t {
     lease_t lease;                  // leader and witness leases, watched peers, blocks
     uint64_t renew_id;              // last RENEW id sent
     int64_t next_renew;             // when to renew the leases (while registered)
+    int64_t registered_at;          // when the current registration's WELCOME came
+    bool had_lease;                 // connected at some moment in this process
+    bool leased_here;               // ... in this registration
+    bool lapsed;                    // ... and then not: the fencer may have latched in it
+    uint64_t session;               // the session messages carry: config.session, changed
+                                    // when the core registers again after losing its lease
     agent_core_stats_t stats;       // counters
 };
 
@@ -65,6 +71,7 @@ agent_core_new (const agent_core_config_t *cfg)
         return NULL;
     }
     self->heartbeat_ms = cfg->heartbeat_ms;
+    self->session = cfg->session;
     self->connect_backoff = S_CONNECT_BACKOFF_MIN;
     self->next_connect = INT64_MIN;         // at the first tick
     self->next_hello = INT64_MIN;
@@ -175,10 +182,21 @@ s_renew (agent_core_t *self, int64_t now, agent_fx_t *fx)
         msg->body.witness_report = report;
 }
 
+//  Notes a lapse of the lease in this registration: the fencer may have latched.
+static void
+s_watch_lapse (agent_core_t *self, int64_t now)
+{
+    if (!self->generation || !self->lease.config_version)
+        return;
+    if (self->leased_here && !lease_connected (&self->lease, now))
+        self->lapsed = true;
+}
+
 static void
 s_on_grant (agent_core_t *self, lease_grantor_t *grantor, const wire_grant_t *grant,
-            const char *from)
+            const char *from, int64_t now)
 {
+    s_watch_lapse (self, now);              // a grant ends a lapse: note it before
     if (grant->refused) {
         if (log_sampled (++self->stats.rejects))
             log_warn ("lease refused by %s: %s", from, grant->reason);
@@ -230,7 +248,7 @@ agent_core_on_peer_message (agent_core_t *self, const char *from_host_id,
     else
     if (msg->kind == WIRE_GRANT && lease_witness (&self->lease, from_host_id))
         s_on_grant (self, lease_witness (&self->lease, from_host_id), &msg->body.grant,
-                    "a witness");
+                    "a witness", now);
     else {
         self->stats.unexpected++;
         if (log_sampled (self->stats.unexpected))
@@ -274,10 +292,52 @@ agent_core_lease (const agent_core_t *self)
 //  --------------------------------------------------------------------------
 //  Deadlines
 
+//  True when this registration lost its lease at some moment, after the process had held
+//  one (its fencer may have latched, and only a new registration releases it), and it has
+//  had L to get one: once the lease is back, or a renewal interval into the lapse (the
+//  fencer polls more often, so it has latched before the new WELCOME can come).
+static bool
+s_lease_lost (agent_core_t *self, int64_t now)
+{
+    s_watch_lapse (self, now);
+    bool connected = lease_connected (&self->lease, now);
+    if (connected)
+        self->had_lease = self->leased_here = true;
+    if (!self->lapsed || now - self->registered_at < self->lease.lease_ms)
+        return false;
+    return connected || now - lease_connected_until (&self->lease) >= self->lease.renew_ms;
+}
+
+//  When the lease lapsed in this registration: the fencer has latched and killed the HA
+//  domains, and only a new registration releases it (DESIGN.md §5.11); the scheduler
+//  cannot know, so the core asks for one. Called first in an entry point, before any
+//  command can begin, so a command never begins in a registration that has just ended.
+static void
+s_reregister_if_lapsed (agent_core_t *self, int64_t now, agent_fx_t *fx)
+{
+    if (!self->generation || self->stopping || !s_lease_lost (self, now))
+        return;
+    log_warn ("the lease lapsed in registration %" PRIu64 ": registering again (a "
+              "latched fencer waits for a new registration)", self->generation);
+    self->lapsed = false;
+    self->generation = 0;
+    commands_refuse_stale (self->commands, 0, fx);
+    self->hello_seq = 0;
+    self->first_hello_seq = 0;
+    self->next_hello = now;
+    //  A HELLO of the same session to a scheduler that still has this host up would be
+    //  taken for a retry of the registration it has (the same generation): a new session
+    //  makes it a new registration.
+    self->session = self->session * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (!self->session)
+        self->session = 1;
+}
+
 //  Does whatever is due at now.
 static void
 s_due (agent_core_t *self, int64_t now, agent_fx_t *fx)
 {
+    s_reregister_if_lapsed (self, now, fx);
     commands_tick (self->commands, now, fx);
     if (self->stopping)
         return;
@@ -320,7 +380,7 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
         if (msg->seq)
             continue;                       // from an earlier call, not executed yet
         msg->seq = ++self->seq;
-        msg->session = self->config.session;
+        msg->session = self->session;
         msg->generation = self->generation;
         snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
         if (msg->kind == WIRE_HELLO) {
@@ -335,7 +395,7 @@ s_finish (agent_core_t *self, agent_fx_t *fx)
         if (msg->seq)
             continue;
         msg->seq = ++self->seq;
-        msg->session = self->config.session;
+        msg->session = self->session;
         msg->generation = self->generation;
         snprintf (msg->host_id, sizeof msg->host_id, "%s", self->config.host_id);
     }
@@ -410,6 +470,13 @@ s_on_welcome (agent_core_t *self, const wire_welcome_t *welcome, int64_t now,
     s_want_report (self, now);
     self->next_heartbeat = now + self->heartbeat_ms;
     self->next_renew = now;                 // a lease in this registration at once
+    self->registered_at = now;
+    //  A lapse that began before this WELCOME has latched the fencer before it, so this
+    //  registration releases it; unless it began so recently that the fencer may poll
+    //  only after the WELCOME.
+    int64_t until = lease_connected_until (&self->lease);
+    self->leased_here = false;
+    self->lapsed = self->had_lease && now >= until && now - until < self->lease.renew_ms;
 }
 
 static void
@@ -443,6 +510,7 @@ agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
                        agent_fx_t *fx)
 {
     self->stats.received++;
+    s_reregister_if_lapsed (self, now, fx);
     if (msg->kind == WIRE_WELCOME)
         s_on_welcome (self, &msg->body.welcome, now, fx);
     else
@@ -454,7 +522,7 @@ agent_core_on_message (agent_core_t *self, const wire_msg_t *msg, int64_t now,
                           lease_connected (&self->lease, now), now, fx);
     else
     if (msg->kind == WIRE_GRANT)
-        s_on_grant (self, &self->lease.leader, &msg->body.grant, "the scheduler");
+        s_on_grant (self, &self->lease.leader, &msg->body.grant, "the scheduler", now);
     else
     if (msg->kind == WIRE_LEASE_CONFIG)
         s_on_lease_config (self, &msg->body.lease_config, now);
@@ -629,6 +697,7 @@ s_on_lookup (agent_core_t *self, const hv_done_t *done, agent_fx_t *fx)
 void
 agent_core_on_done (agent_core_t *self, hv_done_t *done, int64_t now, agent_fx_t *fx)
 {
+    s_reregister_if_lapsed (self, now, fx);
     switch (done->job.kind) {
         case HV_JOB_CONNECT:
             if (self->stopping)

@@ -3,6 +3,7 @@
     usage: sim_run DIR      DIR holds README, cluster.json, script and expect.log.
            sim_run --random FIRST COUNT [-v]   seeded random fault schedules (sim.h)
            sim_run --random-real FIRST COUNT [-v]   the same with the real agent core
+           sim_run --random-ha FIRST COUNT [-v]   seeded random HA fault schedules
            sim_run --scale[-real] HOSTS VMS_PER_HOST SECONDS   speed of a big healthy
                                 cluster (scripted agents, or the real agent core)
     Prints "PASS sim/NAME" or "FAIL sim/NAME" (with the first differing lines); exits 1 on
@@ -18,6 +19,9 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define S_HA_FAULT_MS 30000          // --random-ha: faults for this long,
+#define S_HA_QUIET_MS 50000          // then healed but for power, then all booted
 
 //  Prints the first lines where produced and expected differ.
 static void
@@ -41,7 +45,8 @@ s_show_difference (const char *produced, const char *expected)
 //  Seeded random schedules: seeds first .. first + count - 1. A failing seed prints its log
 //  tail and the command that replays it.
 static int
-s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose, bool real)
+s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose, bool real,
+               bool ha)
 {
     //  Thousands of small databases: on tmpfs when there is one (fsync costs nothing there).
     char scratch [256];
@@ -61,7 +66,8 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
         mkdir (dir, 0700);
         FILE *out = open_memstream (&log, &size);
         sim_t *sim = out? sim_new (dir, out): NULL;
-        int rc = sim? sim_run_random (sim, seed, 60000, 60000, real): -1;
+        int rc = !sim? -1: ha? sim_run_random_ha (sim, seed, S_HA_FAULT_MS, S_HA_QUIET_MS)
+                         : sim_run_random (sim, seed, 60000, 60000, real);
         int violations = sim? sim_violations (sim): 1;
         simulated += sim? sim_now (sim): 0;
         sim_destroy (&sim);
@@ -72,7 +78,7 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
             const char *tail = log? log + (size > 6000 && !verbose? size - 6000: 0): "";
             fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s %s %"
                      PRIu64 " 1 -v\n", tail, seed, violations, program,
-                     real? "--random-real": "--random", seed);
+                     ha? "--random-ha": real? "--random-real": "--random", seed);
         }
         else
         if (verbose && log)
@@ -89,8 +95,8 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
     fixture_files_remove_dir (scratch);
     printf ("%s sim/random%s (%" PRIu64 " schedules from seed %" PRIu64 ", %" PRIu64
             " failed; %.0f schedules/s, %.0fx real time)\n", failed? "FAIL": "PASS",
-            real? "-real-agents": "", count, first, failed, (double) count / seconds,
-            (double) simulated / 1000 / seconds);
+            ha? "-ha": real? "-real-agents": "", count, first, failed,
+            (double) count / seconds, (double) simulated / 1000 / seconds);
     return failed? 1: 0;
 }
 
@@ -133,10 +139,11 @@ main (int argc, char **argv)
         return s_scale_run (atoi (argv [2]), atoi (argv [3]), atoll (argv [4]),
                             strcmp (argv [1], "--scale-real") == 0);
     bool real = argc >= 4 && strcmp (argv [1], "--random-real") == 0;
-    if (argc >= 4 && (real || strcmp (argv [1], "--random") == 0))
+    bool ha = argc >= 4 && strcmp (argv [1], "--random-ha") == 0;
+    if (argc >= 4 && (real || ha || strcmp (argv [1], "--random") == 0))
         return s_random_runs (argv [0], strtoull (argv [2], NULL, 10),
                               strtoull (argv [3], NULL, 10),
-                              argc > 4 && strcmp (argv [4], "-v") == 0, real);
+                              argc > 4 && strcmp (argv [4], "-v") == 0, real || ha, ha);
     if (argc != 2) {
         fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random[-real] FIRST_SEED COUNT "
                  "[-v] | sim_run --scale HOSTS VMS_PER_HOST SECONDS\n");

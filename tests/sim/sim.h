@@ -53,6 +53,16 @@ int sim_run_scenario (sim_t *self, const char *cluster_path, const char *script_
 int sim_run_random (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms,
                     bool real_agents);
 
+//  A seeded random HA schedule with the real agent core: 3-5 hosts, each with a watchdog,
+//  a fence device that works, or both (some fence devices fail), 3-8 VMs, most of them HA;
+//  fault_ms of random faults of every kind (crash and boot, partitions of every shape,
+//  freeze and thaw, agent kill and start, scheduler outages and restarts, message loss,
+//  delay and duplication, migrations, stops and starts), then every fault but power healed
+//  for quiet_ms / 2 (HA VMs of hosts that stay off must run elsewhere: S2 after every
+//  step), then every host booted for quiet_ms / 2, after which every VM must run exactly
+//  once. S1 is checked after every step. 0 or -1.
+int sim_run_random_ha (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms);
+
 //  Scale: hosts healthy agents (real_agents: the real agent core) with per_host VMs each,
 //  all created at once, run for duration_ms of virtual time; at the end every VM must run
 //  exactly once. 0 or -1.

@@ -270,22 +270,43 @@ s_healthy (const s_agent_t *agent)
     return agent->started && sim_agent_alive (agent) && !agent->frozen;
 }
 
+//  The one host every partition separates from something, -1 when nothing is cut, -2 when
+//  the cuts isolate more than one host.
+static int
+s_isolated (sim_t *self)
+{
+    bool any = false;
+    for (int x = 0; x < self->agent_count; x++) {
+        bool only_x = true;
+        for (int a = 0; a < self->agent_count && only_x; a++) {
+            const s_agent_t *agent = &self->agents [a];
+            any = any || agent->cut_scheduler || agent->cut_peers;
+            if (a != x && (agent->cut_scheduler || (agent->cut_peers & ~(1ULL << x))))
+                only_x = false;
+        }
+        if (only_x && any)
+            return x;
+    }
+    return any? -2: -1;
+}
+
 //  True when the world allows a failover within the bound: the scheduler runs, no link is
-//  cut, lossy or slow, no host frozen, silent or hung, and enough hosts are healthy that a
-//  majority of any host's witnesses can report it.
+//  lossy or slow, no host frozen, silent or hung, at most one host cut off (in any shape:
+//  it keeps a lease and its VMs, or it fences itself and can be declared dead), and
+//  enough hosts are healthy that a majority of any host's witnesses can report it.
 static bool
 s_clean (sim_t *self)
 {
-    if (!self->core)
+    int isolated = self->core? s_isolated (self): -2;
+    if (isolated == -2)
         return false;
     int healthy = 0;
     for (int i = 0; i < self->agent_count; i++) {
         const s_agent_t *agent = &self->agents [i];
-        if (agent->off || !agent->started || agent->agent_dead)
+        if (agent->off || !agent->started || agent->agent_dead || i == isolated)
             continue;
         if (agent->frozen || !agent->talking || agent->hung || agent->drop_in
-        ||  agent->drop_out || agent->delay_ms > 300 || agent->cut_scheduler
-        ||  agent->cut_peers || agent->loss_pct)
+        ||  agent->drop_out || agent->delay_ms > 300 || agent->loss_pct)
             return false;
         healthy++;
     }

@@ -173,3 +173,236 @@ sim_run_scale (sim_t *self, int hosts, int per_host, int64_t duration_ms, bool r
     return rc;
 }
 
+
+//  --------------------------------------------------------------------------
+//  Seeded random HA fault schedules
+
+//  A random host name among those for which pred (NULL: any) holds; NULL when none.
+static const char *
+s_host_where (sim_t *self, uint64_t *state, bool (*pred) (const s_agent_t *))
+{
+    int candidates [SIM_HOSTS_MAX], count = 0;
+    for (int i = 0; i < self->agent_count; i++)
+        if (!pred || pred (&self->agents [i]))
+            candidates [count++] = i;
+    return count? self->agents [candidates [s_pick (state, count)]].name: NULL;
+}
+
+static bool s_is_on (const s_agent_t *a)      { return !a->off; }
+static bool s_is_off (const s_agent_t *a)     { return a->off; }
+static bool s_is_frozen (const s_agent_t *a)  { return !a->off && a->frozen; }
+static bool s_is_running (const s_agent_t *a) { return !a->off && a->core && !a->agent_dead; }
+static bool s_no_agent (const s_agent_t *a)   { return !a->off && a->agent_dead; }
+static bool s_is_cut (const s_agent_t *a)     { return a->cut_scheduler || a->cut_peers; }
+
+//  A partition shape for host: all, scheduler, or some peers (and maybe the scheduler).
+static void
+s_shape (sim_t *self, uint64_t *state, const char *host, char *shape, size_t size)
+{
+    int roll = s_pick (state, 4);
+    if (roll == 0) {
+        snprintf (shape, size, "all");
+        return;
+    }
+    if (roll == 1) {
+        snprintf (shape, size, "scheduler");
+        return;
+    }
+    shape [0] = 0;
+    if (roll == 3)
+        snprintf (shape, size, "scheduler");
+    for (int i = 0; i < self->agent_count; i++) {
+        const char *peer = self->agents [i].name;
+        if (strcmp (peer, host) && s_pick (state, 2))
+            snprintf (shape + strlen (shape), size - strlen (shape), "%s%s",
+                      shape [0]? ",": "", peer);
+    }
+    if (!shape [0]) {
+        for (int i = 0; i < self->agent_count && !shape [0]; i++)
+            if (strcmp (self->agents [i].name, host))
+                snprintf (shape, size, "%s", self->agents [i].name);
+    }
+}
+
+//  Every fault but power healed: links whole, nothing frozen, every agent and the
+//  scheduler running (hosts that are off stay off unless boot_all).
+static int
+s_heal (sim_t *self, double t, bool boot_all)
+{
+    int rc = sim_do (self, "%.1f heal all", t);
+    if (!rc && !self->core)
+        rc = sim_do (self, "%.1f start-scheduler", t);
+    for (int i = 0; i < self->agent_count && !rc; i++) {
+        s_agent_t *agent = &self->agents [i];
+        const char *name = agent->name;
+        if (agent->loss_pct)
+            rc = sim_do (self, "%.1f loss %s 0", t, name);
+        if (!rc && agent->delay_ms)
+            rc = sim_do (self, "%.1f delay %s 0", t, name);
+        if (!rc && agent->duplicate)
+            rc = sim_do (self, "%.1f duplicate %s off", t, name);
+        if (!rc && agent->frozen)
+            rc = sim_do (self, "%.1f thaw %s", t, name);
+        if (!rc && agent->agent_dead)
+            rc = sim_do (self, "%.1f start-agent %s", t, name);
+        if (!rc && agent->off && boot_all)
+            rc = sim_do (self, "%.1f boot %s", t, name);
+    }
+    return rc;
+}
+
+int
+sim_run_random_ha (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
+{
+    uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 7;
+    self->config.reconcile.op_deadline_ms = 20000;
+    self->config.reconcile.migration_timeout_ms = 10000;
+    int hosts = 3 + s_pick (&state, 3), vms = 3 + s_pick (&state, 6);
+    if (sim_size (self, hosts, vms))
+        return -1;
+    self->real_agents = true;
+    self->config.fence_host_count = 0;
+    self->fence_delay_ms = 200 + 200 * s_pick (&state, 10);
+    self->boot_ms = 2000 + 1000 * s_pick (&state, 15);
+    for (int i = 0; i < self->agent_count; i++) {
+        s_agent_t *agent = &self->agents [i];
+        snprintf (agent->name, sizeof agent->name, "h%d", i + 1);
+        snprintf (agent->id, sizeof agent->id, "00000000-0000-0000-0000-%012d", i + 1);
+        agent->cpus = 16;
+        agent->memory_mib = 16384;
+        //  Every host protected: a watchdog, or a fence device that works. A host with a
+        //  watchdog may have a fence device that fails.
+        int kind = s_pick (&state, 6);
+        agent->watchdog = kind != 0;
+        agent->fence = kind == 0 || kind == 1? 1: kind == 2? -1: 0;
+        if (agent->fence)
+            snprintf (self->fence_names [self->config.fence_host_count++], WIRE_NAME_SIZE,
+                      "%s", agent->name);
+    }
+    for (int i = 0; i < self->vm_count; i++) {
+        s_vm_t *vm = &self->vms [i];
+        snprintf (vm->name, sizeof vm->name, "vm%d", i + 1);
+        snprintf (vm->uuid, sizeof vm->uuid, "aaaaaaaa-0000-0000-0000-%012d", i + 1);
+        vm->memory_mib = 256u << s_pick (&state, 3);
+        vm->vcpus = 1;
+        vm->priority = s_pick (&state, 3);
+        vm->ha = s_pick (&state, 4) != 0;
+    }
+    core_destroy (&self->core);
+    self->core = core_new (&self->config);
+    if (!self->core || loader_load (self->core, self->store, self->now))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < self->agent_count && !rc; i++)
+        rc = sim_do (self, "0.0 hello %s", self->agents [i].name);
+    int64_t at = 500;
+    int created = 0;
+    while (!rc && at < fault_ms) {
+        at += 200 + s_pick (&state, 2500);
+        double t = (double) at / 1000;
+        if (created < self->vm_count && (created == 0 || s_pick (&state, 3) == 0)) {
+            //  (The operator waits for a scheduler to create a vm.)
+            rc = self->core? sim_do (self, "%.1f create %s", t, self->vms [created++].name)
+                           : sim_do (self, "%.1f start-scheduler", t);
+            continue;
+        }
+        const char *any = self->agents [s_pick (&state, self->agent_count)].name;
+        const char *vm = self->vms [s_pick (&state, created)].name;
+        const char *host;
+        char shape [256];
+        switch (s_pick (&state, 24)) {
+            case 0: case 1:
+                host = s_host_where (self, &state, s_is_on);
+                rc = host? sim_do (self, "%.1f crash %s", t, host): 0;
+                break;
+            case 2: case 3:
+                host = s_host_where (self, &state, s_is_off);
+                rc = host? sim_do (self, "%.1f boot %s", t, host): 0;
+                break;
+            case 4: case 5:
+                s_shape (self, &state, any, shape, sizeof shape);
+                rc = sim_do (self, "%.1f partition %s from %s", t, any, shape);
+                break;
+            case 6: case 7:
+                host = s_host_where (self, &state, s_is_cut);
+                rc = host? sim_do (self, "%.1f heal %s", t, host): 0;
+                break;
+            case 8:
+                host = s_host_where (self, &state, s_is_running);
+                rc = host? sim_do (self, "%.1f freeze %s", t, host): 0;
+                break;
+            case 9: case 10:
+                host = s_host_where (self, &state, s_is_frozen);
+                rc = host? sim_do (self, "%.1f thaw %s", t, host): 0;
+                break;
+            case 11:
+                host = s_host_where (self, &state, s_is_running);
+                rc = host? sim_do (self, "%.1f kill-agent %s", t, host): 0;
+                break;
+            case 12:
+                host = s_host_where (self, &state, s_no_agent);
+                rc = host? sim_do (self, "%.1f start-agent %s", t, host): 0;
+                break;
+            case 13:
+                rc = self->core? sim_do (self, "%.1f stop-scheduler", t)
+                               : sim_do (self, "%.1f start-scheduler", t);
+                break;
+            case 14:
+                rc = sim_do (self, "%.1f restart-scheduler", t);
+                break;
+            case 15:
+                rc = sim_do (self, "%.1f loss %s %d", t, any,
+                             (int []) { 0, 0, 10, 30 } [s_pick (&state, 4)]);
+                break;
+            case 16:
+                rc = sim_do (self, "%.1f delay %s %d", t, any,
+                             (int []) { 0, 0, 200, 1000 } [s_pick (&state, 4)]);
+                break;
+            case 17:
+                rc = sim_do (self, "%.1f duplicate %s %s", t, any,
+                             s_pick (&state, 2)? "on": "off");
+                break;
+            case 18:
+                rc = sim_do (self, "%.1f migrate %s %s", t, vm,
+                             self->agents [s_pick (&state, self->agent_count)].name);
+                break;
+            case 19:
+                rc = sim_do (self, "%.1f stop %s", t, vm);
+                break;
+            case 20: case 21:
+                rc = sim_do (self, "%.1f start %s", t, vm);
+                break;
+            default:
+                break;                      // a quiet moment
+        }
+    }
+    //  Every fault but power healed; the VMs that were stopped are started. HA VMs of the
+    //  hosts that stay off must run elsewhere within the bound (S2, after every step).
+    double t = (double) at / 1000 + 0.1;
+    if (!rc)
+        rc = s_heal (self, t, false);
+    for (int i = created; i < self->vm_count && !rc; i++)
+        rc = sim_do (self, "%.1f create %s", t, self->vms [i].name);
+    for (int i = 0; i < created && !rc; i++)
+        rc = sim_do (self, "%.1f start %s", t, self->vms [i].name);
+    t += (double) quiet_ms / 2000;
+    //  Then every host boots: every VM runs exactly once at the end.
+    if (!rc)
+        rc = s_heal (self, t, true);
+    if (rc)
+        return -1;
+    while (self->now < (int64_t) (t * 1000) + quiet_ms / 2)
+        sim_step (self);
+    for (int v = 0; v < self->vm_count; v++) {
+        int copies = 0;
+        for (int a = 0; a < self->agent_count; a++)
+            copies += sim_runs (&self->agents [a], self->vms [v].name);
+        spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [v].uuid);
+        if (copies != 1 && !(spec && spec->gave_up))
+            sim_violation (self, "S2: %.1f s after the faults stopped, vm '%s' runs on %d hosts "
+                           "(scheduler: %s)", (double) quiet_ms / 1000, self->vms [v].name,
+                           copies, spec? spec->record.reason: "not managed");
+    }
+    sim_summary (self);
+    return 0;
+}
