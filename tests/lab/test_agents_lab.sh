@@ -58,7 +58,7 @@ lab_create 1 web-1 && lab_create 1 web-2 && lab_create 2 db-1 \
 cluster_scheduler_conf
 cluster_start_scheduler
 for i in 1 2 3; do
-    cluster_agent_conf "h$i" "qemu:///system" 4 4096
+    CLUSTER_WITNESS_ADDR=$(lab_ip "$i") cluster_agent_conf "h$i" "qemu:///system" 4 4096
     start_agent "$i" || { fail agent-start "cannot start the agent on h$i"; testing_done; }
 done
 

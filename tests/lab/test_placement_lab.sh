@@ -51,7 +51,7 @@ if ! lab_prepare || ! lab_up 3; then fail lab "the lab did not come up (see abov
 cluster_scheduler_conf
 cluster_start_scheduler
 for i in 1 2 3; do
-    cluster_agent_conf "h$i" "qemu:///system" 2 512 "qemu+tcp://$(lab_ip "$i")/system"
+    CLUSTER_WITNESS_ADDR=$(lab_ip "$i") cluster_agent_conf "h$i" "qemu:///system" 2 512 "qemu+tcp://$(lab_ip "$i")/system"
     cluster_allow_host "h$i" || fail allow "cannot allow h$i's key"
     pid=$(lab_spawn "$i" "$CLUSTER_DIR/h$i/agent.log" \
           "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$i/agent.conf") \
