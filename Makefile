@@ -1,8 +1,9 @@
 # vmsched - cluster-wide VM placement and failover scheduler for libvirt/KVM hosts.
 #
 # make            build vmsched-scheduler, vmsched-agent and clusterctl into build/bin
-# make test       install build dependencies, build, run every test (unit, fuzz corpus
-#                 replay, integration, lab)
+# make test       install build dependencies, build, run every test (static, unit, sim,
+#                 model (SPIN, quick bounds), fuzz corpus replay, integration, lab)
+# make model      the SPIN model of the HA lease protocol with its full bounds (minutes)
 # make demo       install, build, run a scheduler + three agents on libvirt's test driver
 # make check      test + asan + valgrind
 # make fuzz       libFuzzer runs of every decoder (FUZZ_SECONDS each); make bench: figures
@@ -38,7 +39,7 @@ DEBS := build-essential pkg-config libzmq3-dev libczmq-dev libvirt-dev libsqlite
         libprotobuf-c-dev protobuf-c-compiler libjansson-dev libxml2-dev libinih-dev \
         libmicrohttpd-dev sqlite3 jq procps iproute2 nftables util-linux \
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
-        valgrind
+        valgrind spin
 
 COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c common/vec.c \
                  common/daemon.c
@@ -65,7 +66,7 @@ CTL_LIB_OBJ       := $(filter-out $(OBJ)/clusterctl/main.o,$(CTL_OBJ))
 PROGRAMS := $(BIN)/vmsched-scheduler $(BIN)/vmsched-agent $(BIN)/clusterctl
 TESTBINS := $(patsubst tests/unit/%.c,$(BIN)/%,$(UNIT_SRC))
 
-.PHONY: all test check demo demo-stop deps install uninstall clean asan valgrind fuzz bench
+.PHONY: all test check demo demo-stop deps install uninstall clean asan valgrind fuzz bench model
 .DELETE_ON_ERROR:
 
 all: $(PROGRAMS) $(TESTBINS)
@@ -130,6 +131,10 @@ test: deps
 	tests/run $(BIN)
 
 check: test asan valgrind
+
+# The SPIN model of the HA lease protocol (tests/model/README.md), full bounds.
+model: deps
+	bash tests/model/run_model.sh full
 
 asan:
 	$(MAKE) BUILD=build/asan OPTFLAGS="-O1 -g" SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" all
