@@ -960,6 +960,12 @@ s_load_ha (sim_t *self, json_t *root, const char *path)
         self->fence_delay_ms = json_integer_value (json_object_get (root, "fence_delay_ms"));
     if (json_integer_value (json_object_get (root, "boot_ms")))
         self->boot_ms = json_integer_value (json_object_get (root, "boot_ms"));
+    if (json_integer_value (json_object_get (root, "op_deadline_ms")))
+        self->config.reconcile.op_deadline_ms =
+            json_integer_value (json_object_get (root, "op_deadline_ms"));
+    if (json_integer_value (json_object_get (root, "migration_timeout_ms")))
+        self->config.reconcile.migration_timeout_ms = (uint32_t)
+            json_integer_value (json_object_get (root, "migration_timeout_ms"));
     if (!ha)
         return 0;
     const char *profile = json_string_value (json_object_get (ha, "profile"));

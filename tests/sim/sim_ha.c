@@ -395,9 +395,21 @@ s_check_invariants (sim_t *self)
         return;
     }
     int64_t bound = self->config.ha.dead_after_ms + SIM_S2_SLACK_MS;
+    //  A host cut off that still holds a lease is rightly never declared dead: a VM that
+    //  may run there (a start in flight when it was cut off) waits for it.
+    int isolated = s_isolated (self);
+    const s_agent_t *leased = isolated >= 0? &self->agents [isolated]: NULL;
+    if (leased && (!sim_agent_alive (leased)
+    ||  self->now >= agent_core_connected_until (leased->core)))
+        leased = NULL;
     for (int v = 0; v < self->vm_count; v++) {
         s_vm_t *vm = &self->vms [v];
         spec_t *spec = managed_spec_by_uuid (core_managed (self->core), vm->uuid);
+        bool waits = false;
+        for (uint32_t e = 0; leased && spec && e < spec->may_run_count; e++)
+            waits = waits || strcmp (spec->may_run [e].record.host_id, leased->id) == 0;
+        if (leased && model_vm_copy (core_model (self->core), vm->uuid, leased->id))
+            waits = true;
         bool running = false, injected = false;
         for (int a = 0; a < self->agent_count; a++) {
             const s_agent_t *agent = &self->agents [a];
@@ -405,7 +417,7 @@ s_check_invariants (sim_t *self)
             injected = injected || agent->fail_starts [v] > 0;
         }
         if (running || !spec || !spec->record.ha || spec->record.want != VM_WANT_RUNNING
-        ||  spec->gave_up || injected || !s_capacity (self, v)) {
+        ||  spec->gave_up || injected || waits || !s_capacity (self, v)) {
             vm->ok_at = self->now;
             vm->s2_reported = false;
             continue;
