@@ -59,12 +59,20 @@ void
 sim_peer_send (sim_t *self, int from, int to, const wire_msg_t *msg)
 {
     const s_agent_t *x = &self->agents [from], *y = &self->agents [to];
-    if (sim_peer_lost (self, from, to, true))
+    if ((msg->kind != WIRE_RENEW && msg->kind != WIRE_GRANT)
+    ||  sim_peer_lost (self, from, to, true))
         return;
     int64_t delay = x->delay_ms > y->delay_ms? x->delay_ms: y->delay_ms;
+    s_peer_delivery_t delivery = { .from = from, .to = to, .kind = msg->kind,
+                                   .version = msg->version, .seq = msg->seq,
+                                   .generation = msg->generation, .session = msg->session };
+    snprintf (delivery.host_id, sizeof delivery.host_id, "%s", msg->host_id);
+    if (msg->kind == WIRE_RENEW)
+        delivery.body.renew = msg->body.renew;
+    else
+        delivery.body.grant = msg->body.grant;
     for (int copy = 0; copy < (x->duplicate || y->duplicate? 2: 1); copy++) {
-        s_peer_delivery_t delivery = { from, to, *msg,
-                                       self->now + (delay? sim_link_delay (self, delay): 0) };
+        delivery.due = self->now + (delay? sim_link_delay (self, delay): 0);
         vec_push (&self->peer_deliveries, &delivery);
     }
 }
@@ -75,22 +83,42 @@ sim_peer_flush (sim_t *self)
     if (self->peer_flushing)
         return;                             // the outermost call takes them all, in order
     self->peer_flushing = true;
-    for (size_t i = 0; i < self->peer_deliveries.count; ) {
-        s_peer_delivery_t *queued = vec_at (&self->peer_deliveries, i);
-        if (queued->due > self->now || self->agents [queued->to].frozen) {
-            i++;                            // a frozen host takes it when it thaws
-            continue;
+    wire_msg_t msg;
+    for (int round = 0; self->peer_deliveries.count && round < 64; round++) {
+        //  This round takes what is queued now; answers queue for the next round.
+        vec_t batch = self->peer_deliveries;
+        self->peer_deliveries = self->peer_batch;
+        vec_clear (&self->peer_deliveries);
+        bool delivered = false;
+        for (size_t i = 0; i < batch.count; i++) {
+            s_peer_delivery_t *delivery = vec_at (&batch, i);
+            s_agent_t *to = &self->agents [delivery->to];
+            if (delivery->due > self->now || to->frozen) {
+                vec_push (&self->peer_deliveries, delivery);   // later, or when it thaws
+                continue;
+            }
+            if (!sim_agent_alive (to) || !to->talking
+            ||  sim_peer_lost (self, delivery->from, delivery->to, false))
+                continue;
+            wire_msg_init (&msg, delivery->kind);
+            msg.version = delivery->version;
+            msg.seq = delivery->seq;
+            msg.generation = delivery->generation;
+            msg.session = delivery->session;
+            snprintf (msg.host_id, sizeof msg.host_id, "%s", delivery->host_id);
+            if (delivery->kind == WIRE_RENEW)
+                msg.body.renew = delivery->body.renew;
+            else
+                msg.body.grant = delivery->body.grant;
+            int from = delivery->from;
+            agent_core_on_peer_message (to->core, self->agents [from].id, &msg, self->now,
+                                        to->fx);
+            sim_real_flush (self, to, from);
+            delivered = true;
         }
-        s_peer_delivery_t delivery = *queued;
-        vec_remove (&self->peer_deliveries, i);
-        s_agent_t *to = &self->agents [delivery.to];
-        if (!sim_agent_alive (to) || !to->talking
-        ||  sim_peer_lost (self, delivery.from, delivery.to, false))
-            continue;
-        agent_core_on_peer_message (to->core, self->agents [delivery.from].id, &delivery.msg,
-                                    self->now, to->fx);
-        sim_real_flush (self, to, delivery.from);
-        i = 0;                              // the answer may be due at once: look again
+        self->peer_batch = batch;           // its storage serves the next round
+        if (!delivered)
+            break;
     }
     self->peer_flushing = false;
 }
