@@ -33,6 +33,7 @@ typedef struct {
     uint32_t report_count;
     bool fence_asked;               // the fence agent was asked in this registration
     bool incident;                  // its silence is on the timeline (until heard again)
+    bool assumed;                   // held [0] is a guess (s_assume_config), not one sent
     vec_t timeline;                 // host_event_record_t, oldest first
 } s_host_t;
 
@@ -351,6 +352,7 @@ s_offer_config (ha_t *self, const host_t *host, wire_lease_config_t *config, int
     if (changed && state->held_count < S_HELD_MAX) {
         config->version = ++self->version;
         state->held [state->held_count++] = *config;
+        state->assumed = false;
         state->acked = false;
         log_debug ("host '%s': witness set version %" PRIu64 ": %" PRIu32 " witnesses",
                    host->record.name, config->version, config->witness_count);
@@ -370,17 +372,28 @@ s_offer_config (ha_t *self, const host_t *host, wire_lease_config_t *config, int
 //  A registered host this leader cannot reach and has never configured (it fell silent
 //  before this leader heard it: a scheduler restart) holds the config of an earlier
 //  leader. Witness sets are a function of the ring, which is in the store, so that config
-//  is the one the ring gives it now: without one, the host could never be judged (§5.4).
+//  is taken to be the one the ring gives it now: without one, the host could never be
+//  judged (§5.4). (A guess: sound while the ring is what it was when the earlier leader
+//  last configured the host, or differs by witnesses declared dead since.)
 static void
 s_assume_config (ha_t *self, const host_t *host, wire_lease_config_t *config)
 {
     if (!host->record.generation || host->record.state == HOST_STATE_DEAD)
         return;
     s_host_t *state = s_current (self, host);
-    if (!state || state->held_count)
+    if (!state || (state->held_count && !state->assumed))
         return;
+    //  While it is a guess, the newest ring is the best one: a witness declared dead since
+    //  came back, a dead one left (it counts as silent anyway).
+    if (state->held_count) {
+        config->version = state->held [0].version;
+        if (memcmp (config, &state->held [0], sizeof *config) == 0)
+            return;
+    }
     config->version = ++self->version;
-    state->held [state->held_count++] = *config;
+    state->held [0] = *config;
+    state->held_count = 1;
+    state->assumed = true;
     state->acked = false;
 }
 
@@ -504,13 +517,22 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
     ||  now - self->leading_since < self->config.dead_after_ms || !state->held_count)
         return;
     uint32_t silent = 0;
-    for (uint32_t i = 0; i < state->held_count; i++)
+    for (uint32_t i = 0; i < state->held_count; i++) {
+        //  A ring member given no witnesses (it was the ring's last member) holds only the
+        //  leader lease under that config: the leader's silence for D is the whole proof.
+        if (state->held [i].witness_count == 0 && s_in_ring (host))
+            continue;
         if (!s_majority_silent (state, model, &state->held [i], true, &silent))
             return;
+    }
     char reason [WIRE_TEXT_SIZE];
-    snprintf (reason, sizeof reason, "not heard for %" PRId64 " ms, and %" PRIu32 " of %"
-              PRIu32 " witnesses report it silent and blocked", silence, silent,
-              state->held [state->held_count - 1].witness_count);
+    uint32_t witnesses = state->held [state->held_count - 1].witness_count;
+    if (witnesses)
+        snprintf (reason, sizeof reason, "not heard for %" PRId64 " ms, and %" PRIu32 " of %"
+                  PRIu32 " witnesses report it silent and blocked", silence, silent, witnesses);
+    else
+        snprintf (reason, sizeof reason, "not heard for %" PRId64 " ms, and it had no "
+                  "witnesses (the last member of the ring)", silence);
     s_declare_dead (host, model, reason, wall, dead, out);
 }
 

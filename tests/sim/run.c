@@ -4,6 +4,7 @@
            sim_run --random FIRST COUNT [-v]   seeded random fault schedules (sim.h)
            sim_run --random-real FIRST COUNT [-v]   the same with the real agent core
            sim_run --random-ha FIRST COUNT [-v]   seeded random HA fault schedules
+                                (the random modes take -j N: N processes, seeds by stride)
            sim_run --scale[-real] HOSTS VMS_PER_HOST SECONDS   speed of a big healthy
                                 cluster (scripted agents, or the real agent core)
     Prints "PASS sim/NAME" or "FAIL sim/NAME" (with the first differing lines); exits 1 on
@@ -15,7 +16,10 @@
 
 #include <inttypes.h>
 #include <libgen.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +46,48 @@ s_show_difference (const char *produced, const char *expected)
     }
 }
 
-//  Seeded random schedules: seeds first .. first + count - 1. A failing seed prints its log
-//  tail and the command that replays it.
+//  The seeds first + k, first + k + stride, ... below first + count, into scratch: counts
+//  the failed ones and the virtual ms simulated. A failing seed prints its log tail and the
+//  command that replays it.
+static void
+s_random_stride (const char *program, const char *scratch, uint64_t first, uint64_t count,
+                 uint64_t k, uint64_t stride, bool verbose, bool real, bool ha,
+                 uint64_t *failed, int64_t *simulated)
+{
+    for (uint64_t seed = first + k; seed < first + count; seed += stride) {
+        char dir [300], *log = NULL;
+        size_t size = 0;
+        snprintf (dir, sizeof dir, "%s/%" PRIu64, scratch, seed);
+        mkdir (dir, 0700);
+        FILE *out = open_memstream (&log, &size);
+        sim_t *sim = out? sim_new (dir, out): NULL;
+        int rc = !sim? -1: ha? sim_run_random_ha (sim, seed, S_HA_FAULT_MS, S_HA_QUIET_MS)
+                         : sim_run_random (sim, seed, 60000, 60000, real);
+        int violations = sim? sim_violations (sim): 1;
+        *simulated += sim? sim_now (sim): 0;
+        sim_destroy (&sim);
+        if (out)
+            fclose (out);
+        if (rc || violations) {
+            (*failed)++;
+            const char *tail = log? log + (size > 6000 && !verbose? size - 6000: 0): "";
+            fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s %s %"
+                     PRIu64 " 1 -v\n", tail, seed, violations, program,
+                     ha? "--random-ha": real? "--random-real": "--random", seed);
+        }
+        else
+        if (verbose && log)
+            fputs (log, stdout);
+        free (log);
+        fixture_files_remove_dir (dir);
+    }
+}
+
+//  Seeded random schedules: seeds first .. first + count - 1, over jobs processes (each
+//  takes every jobs-th seed).
 static int
 s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose, bool real,
-               bool ha)
+               bool ha, int jobs)
 {
     //  Thousands of small databases: on tmpfs when there is one (fsync costs nothing there).
     char scratch [256];
@@ -59,44 +100,60 @@ s_random_runs (const char *program, uint64_t first, uint64_t count, bool verbose
     clock_gettime (CLOCK_MONOTONIC, &start);
     uint64_t failed = 0;
     int64_t simulated = 0;
-    for (uint64_t seed = first; seed < first + count; seed++) {
-        char dir [300], *log = NULL;
-        size_t size = 0;
-        snprintf (dir, sizeof dir, "%s/%" PRIu64, scratch, seed);
-        mkdir (dir, 0700);
-        FILE *out = open_memstream (&log, &size);
-        sim_t *sim = out? sim_new (dir, out): NULL;
-        int rc = !sim? -1: ha? sim_run_random_ha (sim, seed, S_HA_FAULT_MS, S_HA_QUIET_MS)
-                         : sim_run_random (sim, seed, 60000, 60000, real);
-        int violations = sim? sim_violations (sim): 1;
-        simulated += sim? sim_now (sim): 0;
-        sim_destroy (&sim);
-        if (out)
-            fclose (out);
-        if (rc || violations) {
-            failed++;
-            const char *tail = log? log + (size > 6000 && !verbose? size - 6000: 0): "";
-            fprintf (stderr, "%s\n  seed %" PRIu64 ": %d violations; replay: %s %s %"
-                     PRIu64 " 1 -v\n", tail, seed, violations, program,
-                     ha? "--random-ha": real? "--random-real": "--random", seed);
+    if (jobs <= 1)
+        s_random_stride (program, scratch, first, count, 0, 1, verbose, real, ha, &failed,
+                         &simulated);
+    else {
+        fflush (NULL);
+        int fds [64][2];
+        pid_t pids [64];
+        for (int j = 0; j < jobs; j++) {
+            if (pipe (fds [j]) || (pids [j] = fork ()) < 0) {
+                fprintf (stderr, "sim: cannot start worker %d\n", j);
+                return 2;
+            }
+            if (pids [j] == 0) {
+                uint64_t my_failed = 0;
+                int64_t my_simulated = 0;
+                s_random_stride (program, scratch, first, count, (uint64_t) j, (uint64_t) jobs,
+                                 verbose, real, ha, &my_failed, &my_simulated);
+                int64_t result [2] = { (int64_t) my_failed, my_simulated };
+                ssize_t written = write (fds [j][1], result, sizeof result);
+                fflush (NULL);
+                _exit (written == sizeof result? 0: 3);
+            }
+            close (fds [j][1]);
         }
-        else
-        if (verbose && log)
-            fputs (log, stdout);
-        free (log);
-        char command [400];
-        snprintf (command, sizeof command, "rm -rf '%s'", dir);
-        if (system (command) != 0)
-            fprintf (stderr, "sim: cannot remove %s\n", dir);
+        for (int j = 0; j < jobs; j++) {
+            int64_t result [2] = { 1, 0 };
+            int status = 0;
+            if (read (fds [j][0], result, sizeof result) != sizeof result)
+                result [0] = 1;             // a worker that died counts as a failure
+            close (fds [j][0]);
+            waitpid (pids [j], &status, 0);
+            if (!WIFEXITED (status) || WEXITSTATUS (status))
+                result [0] = result [0]? result [0]: 1;
+            failed += (uint64_t) result [0];
+            simulated += result [1];
+        }
     }
     clock_gettime (CLOCK_MONOTONIC, &end);
     double seconds = (double) (end.tv_sec - start.tv_sec)
                    + (double) (end.tv_nsec - start.tv_nsec) / 1e9;
+    struct rusage self_usage, child_usage;
+    getrusage (RUSAGE_SELF, &self_usage);
+    getrusage (RUSAGE_CHILDREN, &child_usage);
+    double cpu = (double) (self_usage.ru_utime.tv_sec + self_usage.ru_stime.tv_sec
+                         + child_usage.ru_utime.tv_sec + child_usage.ru_stime.tv_sec)
+               + (double) (self_usage.ru_utime.tv_usec + self_usage.ru_stime.tv_usec
+                         + child_usage.ru_utime.tv_usec + child_usage.ru_stime.tv_usec) / 1e6;
     fixture_files_remove_dir (scratch);
     printf ("%s sim/random%s (%" PRIu64 " schedules from seed %" PRIu64 ", %" PRIu64
-            " failed; %.0f schedules/s, %.0fx real time)\n", failed? "FAIL": "PASS",
-            ha? "-ha": real? "-real-agents": "", count, first, failed,
-            (double) count / seconds, (double) simulated / 1000 / seconds);
+            " failed; %.1f s, %.0f schedules/s, %.0fx real time; %.1f s of CPU in %d "
+            "process%s)\n", failed? "FAIL": "PASS", ha? "-ha": real? "-real-agents": "",
+            count, first, failed, seconds, (double) count / seconds,
+            (double) simulated / 1000 / seconds, cpu, jobs > 1? jobs: 1,
+            jobs > 1? "es": "");
     return failed? 1: 0;
 }
 
@@ -140,13 +197,23 @@ main (int argc, char **argv)
                             strcmp (argv [1], "--scale-real") == 0);
     bool real = argc >= 4 && strcmp (argv [1], "--random-real") == 0;
     bool ha = argc >= 4 && strcmp (argv [1], "--random-ha") == 0;
-    if (argc >= 4 && (real || ha || strcmp (argv [1], "--random") == 0))
+    if (argc >= 4 && (real || ha || strcmp (argv [1], "--random") == 0)) {
+        bool verbose = false;
+        int jobs = 1;
+        for (int i = 4; i < argc; i++)
+            if (strcmp (argv [i], "-v") == 0)
+                verbose = true;
+            else
+            if (strcmp (argv [i], "-j") == 0 && i + 1 < argc)
+                jobs = atoi (argv [++i]);
+        if (jobs < 1 || jobs > 64 || verbose)
+            jobs = 1;                       // -v: one process, in seed order
         return s_random_runs (argv [0], strtoull (argv [2], NULL, 10),
-                              strtoull (argv [3], NULL, 10),
-                              argc > 4 && strcmp (argv [4], "-v") == 0, real || ha, ha);
+                              strtoull (argv [3], NULL, 10), verbose, real || ha, ha, jobs);
+    }
     if (argc != 2) {
-        fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random[-real] FIRST_SEED COUNT "
-                 "[-v] | sim_run --scale HOSTS VMS_PER_HOST SECONDS\n");
+        fprintf (stderr, "usage: sim_run SCENARIO_DIR | sim_run --random[-real|-ha] FIRST_SEED "
+                 "COUNT [-v] [-j N] | sim_run --scale[-real] HOSTS VMS_PER_HOST SECONDS\n");
         return 2;
     }
     const char *dir = argv [1];

@@ -230,7 +230,11 @@ s_queue_delivery (sim_t *self, int agent, const wire_msg_t *msg)
 void
 sim_commit (sim_t *self)
 {
-    bool wrote = self->fx.mutations.count > 0;
+    //  Timeline entries are not in the dump: a commit of nothing else needs no comparison.
+    bool wrote = false;
+    for (size_t i = 0; i < self->fx.mutations.count && !wrote; i++)
+        wrote = ((const mutation_t *) vec_at (&self->fx.mutations, i))->kind
+              != MUTATION_HOST_EVENT;
     if (!self->core) {
         fx_clear (&self->fx);
         return;
@@ -876,6 +880,7 @@ sim_new (const char *dir, FILE *out)
     self->deliveries = VEC_OF (s_delivery_t);
     self->inbound = VEC_OF (s_inbound_t);
     self->peer_deliveries = VEC_OF (s_peer_delivery_t);
+    self->peer_batch = VEC_OF (s_peer_delivery_t);
     self->fencings = VEC_OF (s_fencing_t);
     self->rules = VEC_OF (rule_record_t);
     self->fence_delay_ms = SIM_FENCE_DELAY_MS;
@@ -926,6 +931,7 @@ sim_destroy (sim_t **self_p)
     }
     vec_free (&self->inbound);
     vec_free (&self->peer_deliveries);
+    vec_free (&self->peer_batch);
     vec_free (&self->fencings);
     vec_free (&self->rules);
     core_destroy (&self->core);
@@ -960,6 +966,12 @@ s_load_ha (sim_t *self, json_t *root, const char *path)
         self->fence_delay_ms = json_integer_value (json_object_get (root, "fence_delay_ms"));
     if (json_integer_value (json_object_get (root, "boot_ms")))
         self->boot_ms = json_integer_value (json_object_get (root, "boot_ms"));
+    if (json_integer_value (json_object_get (root, "op_deadline_ms")))
+        self->config.reconcile.op_deadline_ms =
+            json_integer_value (json_object_get (root, "op_deadline_ms"));
+    if (json_integer_value (json_object_get (root, "migration_timeout_ms")))
+        self->config.reconcile.migration_timeout_ms = (uint32_t)
+            json_integer_value (json_object_get (root, "migration_timeout_ms"));
     if (!ha)
         return 0;
     const char *profile = json_string_value (json_object_get (ha, "profile"));

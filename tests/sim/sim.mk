@@ -6,7 +6,8 @@
 # SIM_REGEN=1 build/bin/sim_run tests/sim/NAME rewrites expect.log for review.
 
 # `make sim SEEDS=N [FIRST=S]` runs N seeded random schedules from seed S with the real agent
-# core (make test: 2,000 of those and 1,000 with scripted agents).
+# core, and N random HA fault schedules (make test: 2,000 of those, 2,000 random HA ones and
+# 1,000 with scripted agents).
 
 SIM_SRC := $(wildcard tests/sim/*.c)
 SEEDS   ?= 10000
@@ -15,6 +16,7 @@ FIRST   ?= 1
 .PHONY: sim
 sim: $(BIN)/sim_run
 	$(BIN)/sim_run --random-real $(FIRST) $(SEEDS)
+	$(BIN)/sim_run --random-ha $(FIRST) $(SEEDS) -j 2
 SIM_OBJ := $(call obj_of,$(SIM_SRC))
 
 all: $(BIN)/sim_run

@@ -59,12 +59,20 @@ void
 sim_peer_send (sim_t *self, int from, int to, const wire_msg_t *msg)
 {
     const s_agent_t *x = &self->agents [from], *y = &self->agents [to];
-    if (sim_peer_lost (self, from, to, true))
+    if ((msg->kind != WIRE_RENEW && msg->kind != WIRE_GRANT)
+    ||  sim_peer_lost (self, from, to, true))
         return;
     int64_t delay = x->delay_ms > y->delay_ms? x->delay_ms: y->delay_ms;
+    s_peer_delivery_t delivery = { .from = from, .to = to, .kind = msg->kind,
+                                   .version = msg->version, .seq = msg->seq,
+                                   .generation = msg->generation, .session = msg->session };
+    snprintf (delivery.host_id, sizeof delivery.host_id, "%s", msg->host_id);
+    if (msg->kind == WIRE_RENEW)
+        delivery.body.renew = msg->body.renew;
+    else
+        delivery.body.grant = msg->body.grant;
     for (int copy = 0; copy < (x->duplicate || y->duplicate? 2: 1); copy++) {
-        s_peer_delivery_t delivery = { from, to, *msg,
-                                       self->now + (delay? sim_link_delay (self, delay): 0) };
+        delivery.due = self->now + (delay? sim_link_delay (self, delay): 0);
         vec_push (&self->peer_deliveries, &delivery);
     }
 }
@@ -75,22 +83,42 @@ sim_peer_flush (sim_t *self)
     if (self->peer_flushing)
         return;                             // the outermost call takes them all, in order
     self->peer_flushing = true;
-    for (size_t i = 0; i < self->peer_deliveries.count; ) {
-        s_peer_delivery_t *queued = vec_at (&self->peer_deliveries, i);
-        if (queued->due > self->now || self->agents [queued->to].frozen) {
-            i++;                            // a frozen host takes it when it thaws
-            continue;
+    wire_msg_t msg;
+    for (int round = 0; self->peer_deliveries.count && round < 64; round++) {
+        //  This round takes what is queued now; answers queue for the next round.
+        vec_t batch = self->peer_deliveries;
+        self->peer_deliveries = self->peer_batch;
+        vec_clear (&self->peer_deliveries);
+        bool delivered = false;
+        for (size_t i = 0; i < batch.count; i++) {
+            s_peer_delivery_t *delivery = vec_at (&batch, i);
+            s_agent_t *to = &self->agents [delivery->to];
+            if (delivery->due > self->now || to->frozen) {
+                vec_push (&self->peer_deliveries, delivery);   // later, or when it thaws
+                continue;
+            }
+            if (!sim_agent_alive (to) || !to->talking
+            ||  sim_peer_lost (self, delivery->from, delivery->to, false))
+                continue;
+            wire_msg_init (&msg, delivery->kind);
+            msg.version = delivery->version;
+            msg.seq = delivery->seq;
+            msg.generation = delivery->generation;
+            msg.session = delivery->session;
+            snprintf (msg.host_id, sizeof msg.host_id, "%s", delivery->host_id);
+            if (delivery->kind == WIRE_RENEW)
+                msg.body.renew = delivery->body.renew;
+            else
+                msg.body.grant = delivery->body.grant;
+            int from = delivery->from;
+            agent_core_on_peer_message (to->core, self->agents [from].id, &msg, self->now,
+                                        to->fx);
+            sim_real_flush (self, to, from);
+            delivered = true;
         }
-        s_peer_delivery_t delivery = *queued;
-        vec_remove (&self->peer_deliveries, i);
-        s_agent_t *to = &self->agents [delivery.to];
-        if (!sim_agent_alive (to) || !to->talking
-        ||  sim_peer_lost (self, delivery.from, delivery.to, false))
-            continue;
-        agent_core_on_peer_message (to->core, self->agents [delivery.from].id, &delivery.msg,
-                                    self->now, to->fx);
-        sim_real_flush (self, to, delivery.from);
-        i = 0;                              // the answer may be due at once: look again
+        self->peer_batch = batch;           // its storage serves the next round
+        if (!delivered)
+            break;
     }
     self->peer_flushing = false;
 }
@@ -395,9 +423,21 @@ s_check_invariants (sim_t *self)
         return;
     }
     int64_t bound = self->config.ha.dead_after_ms + SIM_S2_SLACK_MS;
+    //  A host cut off that still holds a lease is rightly never declared dead: a VM that
+    //  may run there (a start in flight when it was cut off) waits for it.
+    int isolated = s_isolated (self);
+    const s_agent_t *leased = isolated >= 0? &self->agents [isolated]: NULL;
+    if (leased && (!sim_agent_alive (leased)
+    ||  self->now >= agent_core_connected_until (leased->core)))
+        leased = NULL;
     for (int v = 0; v < self->vm_count; v++) {
         s_vm_t *vm = &self->vms [v];
         spec_t *spec = managed_spec_by_uuid (core_managed (self->core), vm->uuid);
+        bool waits = false;
+        for (uint32_t e = 0; leased && spec && e < spec->may_run_count; e++)
+            waits = waits || strcmp (spec->may_run [e].record.host_id, leased->id) == 0;
+        if (leased && model_vm_copy (core_model (self->core), vm->uuid, leased->id))
+            waits = true;
         bool running = false, injected = false;
         for (int a = 0; a < self->agent_count; a++) {
             const s_agent_t *agent = &self->agents [a];
@@ -405,7 +445,7 @@ s_check_invariants (sim_t *self)
             injected = injected || agent->fail_starts [v] > 0;
         }
         if (running || !spec || !spec->record.ha || spec->record.want != VM_WANT_RUNNING
-        ||  spec->gave_up || injected || !s_capacity (self, v)) {
+        ||  spec->gave_up || injected || waits || !s_capacity (self, v)) {
             vm->ok_at = self->now;
             vm->s2_reported = false;
             continue;

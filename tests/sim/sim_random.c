@@ -8,6 +8,7 @@
 #include "loader.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,47 @@ s_heal (sim_t *self, double t, bool boot_all)
     return rc;
 }
 
+//  The schedule's cluster as a scenario's cluster.json (one line), so that a failing seed
+//  becomes a scenario: this line, and its "script" lines as the script.
+static void
+s_say_cluster (sim_t *self)
+{
+    json_t *root = json_pack ("{s:s, s:I, s:I, s:I, s:I, s:[], s:[]}", "agents", "real",
+                              "fence_delay_ms", (json_int_t) self->fence_delay_ms,
+                              "boot_ms", (json_int_t) self->boot_ms,
+                              "op_deadline_ms",
+                              (json_int_t) self->config.reconcile.op_deadline_ms,
+                              "migration_timeout_ms",
+                              (json_int_t) self->config.reconcile.migration_timeout_ms,
+                              "hosts", "vms");
+    if (!root)
+        return;
+    for (int i = 0; i < self->agent_count; i++) {
+        const s_agent_t *agent = &self->agents [i];
+        json_t *host = json_pack ("{s:s, s:i, s:I, s:b}", "name", agent->name,
+                                  "cpus", (int) agent->cpus,
+                                  "memory_mib", (json_int_t) agent->memory_mib,
+                                  "watchdog", agent->watchdog);
+        if (host && agent->fence)
+            json_object_set_new (host, "fence", agent->fence > 0? json_true ()
+                                                                 : json_string ("fail"));
+        json_array_append_new (json_object_get (root, "hosts"), host);
+    }
+    for (int i = 0; i < self->vm_count; i++) {
+        const s_vm_t *vm = &self->vms [i];
+        json_array_append_new (json_object_get (root, "vms"),
+                               json_pack ("{s:s, s:i, s:I, s:i, s:b}", "name", vm->name,
+                                          "vcpus", (int) vm->vcpus,
+                                          "memory_mib", (json_int_t) vm->memory_mib,
+                                          "priority", (int) vm->priority, "ha", vm->ha));
+    }
+    char *text = json_dumps (root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text)
+        sim_say (self, "cluster.json: %s", text);
+    free (text);
+    json_decref (root);
+}
+
 int
 sim_run_random_ha (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_ms)
 {
@@ -292,6 +334,7 @@ sim_run_random_ha (sim_t *self, uint64_t seed, int64_t fault_ms, int64_t quiet_m
     self->core = core_new (&self->config);
     if (!self->core || loader_load (self->core, self->store, self->now))
         return -1;
+    s_say_cluster (self);
     int rc = 0;
     for (int i = 0; i < self->agent_count && !rc; i++)
         rc = sim_do (self, "0.0 hello %s", self->agents [i].name);

@@ -129,11 +129,19 @@ typedef struct {
     int64_t due;                        // virtual ms it arrives
 } s_inbound_t;
 
-//  A message between two agents (witness leases).
+//  A message between two agents (witness leases): RENEW or GRANT, kept small (a wire_msg_t
+//  is 7.6 kB, most of it a lease config's room) and made whole again on delivery.
 typedef struct {
     int from, to;                       // agent indexes
-    wire_msg_t msg;                     // copy (RENEW, GRANT: no pointers)
     int64_t due;                        // virtual ms it arrives
+    wire_kind_t kind;                   // WIRE_RENEW or WIRE_GRANT
+    uint32_t version;                   // the envelope as stamped
+    uint64_t seq, generation, session;  // ...
+    char host_id [WIRE_ID_SIZE];        // ...
+    union {
+        wire_renew_t renew;             // WIRE_RENEW
+        wire_grant_t grant;             // WIRE_GRANT
+    } body;
 } s_peer_delivery_t;
 
 //  A fence request being carried out.
@@ -165,6 +173,7 @@ struct sim {
     uint64_t link_random;               // the links' own random state (delays, seeded)
     vec_t deliveries;                   // s_delivery_t waiting to be handed to agents
     vec_t peer_deliveries;              // s_peer_delivery_t between agents
+    vec_t peer_batch;                   // ... those being handed over (sim_peer_flush)
     vec_t fencings;                     // s_fencing_t in progress
     uint64_t next_session;              // agents' sessions, deterministic
     int violations;                     // invariants broken
