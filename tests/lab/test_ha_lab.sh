@@ -63,6 +63,11 @@ revive() {
     lab_boot "$1" && start_agent "$1"
 }
 
+# returns NAME H - checks that host H registers again (40 s); the logs when it does not.
+returns() {
+    if cluster_wait 40 host_up "$2"; then pass "$1"; else fail "$1" "$2 does not register again"; dump_logs; fi
+}
+
 # host_state NAME - the scheduler's state of host NAME.
 host_state() { ctl -o json host show "$1" 2>/dev/null | jq -r .state; }
 host_up() { [ "$(host_state "$1")" = up ]; }
@@ -175,7 +180,7 @@ timeline_started() {
 check crash-timeline "host show h1 has a timeline ending with the VMs started" \
     cluster_wait 5 timeline_started "${#victims[@]}"
 revive 1
-check crash-returns "h1 registers again" cluster_wait 20 host_up h1 || dump_logs
+returns crash-returns h1
 
 # ---------------------------------------------------------------------------------------
 # partition from everyone
@@ -194,8 +199,7 @@ check partition-fenced "h2's fencer killed its HA VMs (agent log)" test "$(fence
 check partition-reset "h2's watchdog reset it" cluster_wait 10 grep -q reset "$LAB_DIR/h2/watchdog.log"
 lab_heal 2
 revive 2
-check partition-returns "h2 registers again after the partition" cluster_wait 20 host_up h2 \
-    || dump_logs
+returns partition-returns h2
 
 # ---------------------------------------------------------------------------------------
 # partition from the scheduler only
@@ -243,7 +247,7 @@ fi
 check freeze-reset "the watchdog reset h1" grep -q reset "$LAB_DIR/h1/watchdog.log"
 lab_thaw 1 2>/dev/null
 revive 1
-check freeze-returns "h1 registers again" cluster_wait 20 host_up h1
+returns freeze-returns h1
 
 # ---------------------------------------------------------------------------------------
 # kill only the agent
