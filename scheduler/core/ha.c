@@ -493,6 +493,21 @@ s_majority_silent (const s_host_t *state, model_t *model, const wire_lease_confi
     return config->witness_count && 2 * silent > config->witness_count;
 }
 
+//  True when at least half of the witnesses of config (a config the host was sent) report
+//  its registration silent and blocked, or are dead: with an even number of witnesses the
+//  host is connected only with leases from more than half of them, so it holds no majority
+//  when half have blocked it (their last grants expired D ago, and they grant it nothing
+//  more). Any majority it could hold meets the blocked half. (A guessed config keeps the
+//  strict majority: s_assume_config.)
+static bool
+s_half_blocked (const s_host_t *state, model_t *model, const wire_lease_config_t *config)
+{
+    uint32_t blocked = 0;
+    for (uint32_t i = 0; i < config->witness_count; i++)
+        blocked += s_silent_at (state, model, config->witnesses [i].host_id, true);
+    return config->witness_count && 2 * blocked >= config->witness_count;
+}
+
 //  Declares host dead for reason.
 static void
 s_declare_dead (host_t *host, model_t *model, const char *reason, int64_t wall, vec_t *dead,
@@ -521,7 +536,8 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
         //  leader lease under that config: the leader's silence for D is the whole proof.
         if (state->held [i].witness_count == 0 && s_in_ring (host))
             continue;
-        if (!s_majority_silent (state, model, &state->held [i], true, &silent))
+        if (!s_majority_silent (state, model, &state->held [i], true, &silent)
+        &&  !(state->assumed? false: s_half_blocked (state, model, &state->held [i])))
             return;
     }
     char reason [WIRE_TEXT_SIZE];
