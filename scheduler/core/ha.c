@@ -16,6 +16,7 @@
 #define S_HELD_MAX          4       // lease configs a host may hold at once (unacknowledged)
 #define S_CONFIG_RESEND_MS  1000    // an unacknowledged lease config is sent again this often
 #define S_REPORTS_MAX       (2 * WIRE_MAX_WITNESSES)
+#define S_FENCE_RETRY_MS    10000   // a failed fence agent is asked again after this long
 
 typedef struct {
     char witness [WIRE_ID_SIZE];    // who reported
@@ -32,6 +33,7 @@ typedef struct {
     s_report_t reports [S_REPORTS_MAX];
     uint32_t report_count;
     bool fence_asked;               // the fence agent was asked in this registration
+    int64_t fence_failed_at;        // wall ms its last attempt failed (0: none): again later
     bool incident;                  // its silence is on the timeline (until heard again)
     bool assumed;                   // held [0] is a guess (s_assume_config), not one sent
     vec_t timeline;                 // host_event_record_t, oldest first
@@ -183,6 +185,7 @@ s_current (ha_t *self, const host_t *host)
         state->generation = host->record.generation;
         state->report_count = 0;
         state->fence_asked = false;
+        state->fence_failed_at = 0;
         //  A new registration may be a new agent process, which holds no config yet: send
         //  the current one again (the configs an older process held stay in held).
         state->acked = false;
@@ -494,18 +497,19 @@ s_majority_silent (const s_host_t *state, model_t *model, const wire_lease_confi
 }
 
 //  True when at least half of the witnesses of config (a config the host was sent) report
-//  its registration silent and blocked, or are dead: with an even number of witnesses the
-//  host is connected only with leases from more than half of them, so it holds no majority
-//  when half have blocked it (their last grants expired D ago, and they grant it nothing
-//  more). Any majority it could hold meets the blocked half. (A guessed config keeps the
-//  strict majority: s_assume_config.)
+//  its registration silent (and blocked, when blocked is asked for), or are dead: with an
+//  even number of witnesses the host is connected only with leases from more than half of
+//  them, so it holds no majority when half have blocked it (their last grants expired D
+//  ago, and they grant it nothing more). Any majority it could hold meets the blocked half.
+//  (A guessed config keeps the strict majority: s_assume_config.)
 static bool
-s_half_blocked (const s_host_t *state, model_t *model, const wire_lease_config_t *config)
+s_half_silent (const s_host_t *state, model_t *model, const wire_lease_config_t *config,
+               bool blocked)
 {
-    uint32_t blocked = 0;
+    uint32_t silent = 0;
     for (uint32_t i = 0; i < config->witness_count; i++)
-        blocked += s_silent_at (state, model, config->witnesses [i].host_id, true);
-    return config->witness_count && 2 * blocked >= config->witness_count;
+        silent += s_silent_at (state, model, config->witnesses [i].host_id, blocked);
+    return config->witness_count && 2 * silent >= config->witness_count;
 }
 
 //  Declares host dead for reason.
@@ -530,6 +534,11 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
     if (silence < self->config.dead_after_ms
     ||  now - self->leading_since < self->config.dead_after_ms || !state->held_count)
         return;
+    //  The lease rule proves that the host fenced itself: its fencer (alive only with its
+    //  agent) or its watchdog did. A host without a watchdog whose agent died still runs
+    //  its VMs; it has a fence device for that (DESIGN.md §5.11), and only that may end it.
+    if (!s_has_watchdog (host) && ha_host_fence_device (self, host))
+        return;
     uint32_t silent = 0;
     for (uint32_t i = 0; i < state->held_count; i++) {
         //  A ring member given no witnesses (it was the ring's last member) holds only the
@@ -537,7 +546,7 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
         if (state->held [i].witness_count == 0 && s_in_ring (host))
             continue;
         if (!s_majority_silent (state, model, &state->held [i], true, &silent)
-        &&  !(state->assumed? false: s_half_blocked (state, model, &state->held [i])))
+        &&  !(state->assumed? false: s_half_silent (state, model, &state->held [i], true)))
             return;
     }
     char reason [WIRE_TEXT_SIZE];
@@ -557,13 +566,15 @@ s_maybe_fence (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_
                int64_t wall, vec_t *fences, mutations_t *out)
 {
     if (state->fence_asked || !ha_host_fence_device (self, host)
-    ||  now - host->live.last_heard < self->config.suspect_after_ms)
+    ||  now - host->live.last_heard < self->config.suspect_after_ms
+    ||  (state->fence_failed_at && wall - state->fence_failed_at < S_FENCE_RETRY_MS))
         return;
     //  A host the leader cannot hear but its witnesses can is cut off from the leader only:
-    //  it keeps its VMs (it holds witness leases), so it is not powered off either.
+    //  it keeps its VMs (it holds witness leases), so it is not powered off either. Once at
+    //  least half of them have not heard it either, it holds no majority of their leases.
     if (state->held_count
     &&  state->held [state->held_count - 1].witness_count
-    &&  !s_majority_silent (state, model, &state->held [state->held_count - 1], false, NULL))
+    &&  !s_half_silent (state, model, &state->held [state->held_count - 1], false))
         return;
     state->fence_asked = true;
     char name [WIRE_NAME_SIZE];
@@ -619,9 +630,18 @@ ha_on_fence_result (ha_t *self, model_t *model, const char *name, bool confirmed
     if (!host)
         return;
     if (!confirmed) {
-        log_warn ("host '%s': fencing failed (%s): waiting for the lease rule", name, reason);
-        ha_event (host->record.id, "fence-failed", wall, out, "%s; falling back to the lease "
-                  "rule", reason);
+        //  Asked again later; meanwhile the lease rule decides, for a host with a watchdog.
+        s_host_t *state = s_current (self, host);
+        if (state) {
+            state->fence_asked = false;
+            state->fence_failed_at = wall? wall: 1;
+        }
+        bool lease_rule = s_has_watchdog (host);
+        log_warn ("host '%s': fencing failed (%s): %s", name, reason, lease_rule?
+                  "waiting for the lease rule": "asking again later (without a watchdog "
+                  "only its fence agent can end it)");
+        ha_event (host->record.id, "fence-failed", wall, out, "%s; %s", reason, lease_rule?
+                  "falling back to the lease rule": "asking again later");
         return;
     }
     ha_event (host->record.id, "fenced", wall, out, "%s", reason);
