@@ -34,6 +34,7 @@ typedef struct {
     uint32_t report_count;
     bool fence_asked;               // the fence agent was asked in this registration
     int64_t fence_failed_at;        // wall ms its last attempt failed (0: none): again later
+    int64_t dead_wall;              // wall ms this leader declared it dead (0: not, or before)
     bool incident;                  // its silence is on the timeline (until heard again)
     bool assumed;                   // held [0] is a guess (s_assume_config), not one sent
     vec_t timeline;                 // host_event_record_t, oldest first
@@ -470,13 +471,20 @@ ha_on_witness_report (ha_t *self, model_t *model, const host_t *witness,
 }
 
 //  True when witness (a host id) reported host's registration silent (and blocked, when
-//  blocked is asked for), or is dead itself.
+//  blocked is asked for), or is dead itself: a dead witness grants nothing, but what it
+//  granted before its verdict lasts up to L (a host fenced at once may have been connected
+//  until it was powered off), so it counts from lease_ms + margin_ms after the verdict.
 static bool
-s_silent_at (const s_host_t *state, model_t *model, const char *witness, bool blocked)
+s_silent_at (const ha_t *self, const s_host_t *state, model_t *model, const char *witness,
+             bool blocked, int64_t wall)
 {
     const host_t *peer = model_host_by_id (model, witness);
-    if (peer && peer->record.state == HOST_STATE_DEAD)
-        return true;
+    if (peer && peer->record.state == HOST_STATE_DEAD) {
+        const s_host_t *dead = vec_find_ptr (&self->hosts, witness, s_by_id);
+        if (!dead || !dead->dead_wall
+        ||  wall - dead->dead_wall >= self->config.lease_ms + self->config.margin_ms)
+            return true;
+    }
     for (uint32_t r = 0; r < state->report_count; r++)
         if (strcmp (state->reports [r].witness, witness) == 0)
             return state->reports [r].blocked || !blocked;
@@ -485,12 +493,14 @@ s_silent_at (const s_host_t *state, model_t *model, const char *witness, bool bl
 
 //  True when more than half of the witnesses of config report silence.
 static bool
-s_majority_silent (const s_host_t *state, model_t *model, const wire_lease_config_t *config,
-                   bool blocked, uint32_t *silent_count)
+s_majority_silent (const ha_t *self, const s_host_t *state, model_t *model,
+                   const wire_lease_config_t *config, bool blocked, int64_t wall,
+                   uint32_t *silent_count)
 {
     uint32_t silent = 0;
     for (uint32_t i = 0; i < config->witness_count; i++)
-        silent += s_silent_at (state, model, config->witnesses [i].host_id, blocked);
+        silent += s_silent_at (self, state, model, config->witnesses [i].host_id, blocked,
+                               wall);
     if (silent_count)
         *silent_count = silent;
     return config->witness_count && 2 * silent > config->witness_count;
@@ -503,20 +513,24 @@ s_majority_silent (const s_host_t *state, model_t *model, const wire_lease_confi
 //  ago, and they grant it nothing more). Any majority it could hold meets the blocked half.
 //  (A guessed config keeps the strict majority: s_assume_config.)
 static bool
-s_half_silent (const s_host_t *state, model_t *model, const wire_lease_config_t *config,
-               bool blocked)
+s_half_silent (const ha_t *self, const s_host_t *state, model_t *model,
+               const wire_lease_config_t *config, bool blocked, int64_t wall)
 {
     uint32_t silent = 0;
     for (uint32_t i = 0; i < config->witness_count; i++)
-        silent += s_silent_at (state, model, config->witnesses [i].host_id, blocked);
+        silent += s_silent_at (self, state, model, config->witnesses [i].host_id, blocked,
+                               wall);
     return config->witness_count && 2 * silent >= config->witness_count;
 }
 
 //  Declares host dead for reason.
 static void
-s_declare_dead (host_t *host, model_t *model, const char *reason, int64_t wall, vec_t *dead,
-                mutations_t *out)
+s_declare_dead (ha_t *self, host_t *host, model_t *model, const char *reason, int64_t wall,
+                vec_t *dead, mutations_t *out)
 {
+    s_host_t *state = s_host (self, host->record.id);
+    if (state)
+        state->dead_wall = wall? wall: 1;
     model_host_set_state (model, host, HOST_STATE_DEAD, reason, wall, out);
     ha_event (host->record.id, "dead", wall, out, "%s", reason);
     char id [WIRE_ID_SIZE];
@@ -545,8 +559,9 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
         //  leader lease under that config: the leader's silence for D is the whole proof.
         if (state->held [i].witness_count == 0 && s_in_ring (host))
             continue;
-        if (!s_majority_silent (state, model, &state->held [i], true, &silent)
-        &&  !(state->assumed? false: s_half_silent (state, model, &state->held [i], true)))
+        if (!s_majority_silent (self, state, model, &state->held [i], true, wall, &silent)
+        &&  !(state->assumed? false: s_half_silent (self, state, model, &state->held [i],
+                                                    true, wall)))
             return;
     }
     char reason [WIRE_TEXT_SIZE];
@@ -557,7 +572,7 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
     else
         snprintf (reason, sizeof reason, "not heard for %" PRId64 " ms, and it had no "
                   "witnesses (the last member of the ring)", silence);
-    s_declare_dead (host, model, reason, wall, dead, out);
+    s_declare_dead (self, host, model, reason, wall, dead, out);
 }
 
 //  Asks the fence agent of a silent host that may run an HA VM, once per registration.
@@ -574,7 +589,8 @@ s_maybe_fence (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_
     //  least half of them have not heard it either, it holds no majority of their leases.
     if (state->held_count
     &&  state->held [state->held_count - 1].witness_count
-    &&  !s_half_silent (state, model, &state->held [state->held_count - 1], false))
+    &&  !s_half_silent (self, state, model, &state->held [state->held_count - 1], false,
+                        wall))
         return;
     state->fence_asked = true;
     char name [WIRE_NAME_SIZE];
@@ -645,10 +661,9 @@ ha_on_fence_result (ha_t *self, model_t *model, const char *name, bool confirmed
         return;
     }
     ha_event (host->record.id, "fenced", wall, out, "%s", reason);
-    (void) self;
     if (host->record.state == HOST_STATE_DEAD)
         return;
     char why [WIRE_TEXT_SIZE];
     snprintf (why, sizeof why, "its fence agent confirmed power-off");
-    s_declare_dead (host, model, why, wall, dead, out);
+    s_declare_dead (self, host, model, why, wall, dead, out);
 }
