@@ -2,7 +2,9 @@
 
     Everything the agent decides lives here, as a function of (its state, the input, now):
     the registration state machine (HELLO until the WELCOME that answers the newest HELLO,
-    REJECT handling), heartbeat and report deadlines, the hypervisor connection with its
+    or a later registration of an earlier one; REJECT handling; and registering again, with
+    a session derived anew, when the lease lapsed in a registration, since only a new
+    registration releases a latched fencer), heartbeat and report deadlines, the hypervisor connection with its
     reconnect backoff, turning lifecycle notes into EVENTs, and the command protocol with its
     (leader epoch, host generation, VM generation) fencing (commands.h). Its inputs are
     scheduler messages, hypervisor facts (notes from the notification pipe, outcomes of jobs

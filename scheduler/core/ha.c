@@ -16,6 +16,7 @@
 #define S_HELD_MAX          4       // lease configs a host may hold at once (unacknowledged)
 #define S_CONFIG_RESEND_MS  1000    // an unacknowledged lease config is sent again this often
 #define S_REPORTS_MAX       (2 * WIRE_MAX_WITNESSES)
+#define S_FENCE_RETRY_MS    10000   // a failed fence agent is asked again after this long
 
 typedef struct {
     char witness [WIRE_ID_SIZE];    // who reported
@@ -32,6 +33,8 @@ typedef struct {
     s_report_t reports [S_REPORTS_MAX];
     uint32_t report_count;
     bool fence_asked;               // the fence agent was asked in this registration
+    int64_t fence_failed_at;        // wall ms its last attempt failed (0: none): again later
+    int64_t dead_wall;              // wall ms this leader declared it dead (0: not, or before)
     bool incident;                  // its silence is on the timeline (until heard again)
     bool assumed;                   // held [0] is a guess (s_assume_config), not one sent
     vec_t timeline;                 // host_event_record_t, oldest first
@@ -186,6 +189,9 @@ s_current (ha_t *self, const host_t *host)
         state->generation = host->record.generation;
         state->report_count = 0;
         state->fence_asked = false;
+        state->fence_failed_at = 0;
+        //  A new registration may be a new agent process, which holds no config yet: send
+        //  the current one again (the configs an older process held stay in held).
         state->acked = false;
         state->last_sent = INT64_MIN / 2;
     }
@@ -468,13 +474,20 @@ ha_on_witness_report (ha_t *self, model_t *model, const host_t *witness,
 }
 
 //  True when witness (a host id) reported host's registration silent (and blocked, when
-//  blocked is asked for), or is dead itself.
+//  blocked is asked for), or is dead itself: a dead witness grants nothing, but what it
+//  granted before its verdict lasts up to L (a host fenced at once may have been connected
+//  until it was powered off), so it counts from lease_ms + margin_ms after the verdict.
 static bool
-s_silent_at (const s_host_t *state, model_t *model, const char *witness, bool blocked)
+s_silent_at (const ha_t *self, const s_host_t *state, model_t *model, const char *witness,
+             bool blocked, int64_t wall)
 {
     const host_t *peer = model_host_by_id (model, witness);
-    if (peer && peer->record.state == HOST_STATE_DEAD)
-        return true;
+    if (peer && peer->record.state == HOST_STATE_DEAD) {
+        const s_host_t *dead = vec_find_ptr (&self->hosts, witness, s_by_id);
+        if (!dead || !dead->dead_wall
+        ||  wall - dead->dead_wall >= self->config.lease_ms + self->config.margin_ms)
+            return true;
+    }
     for (uint32_t r = 0; r < state->report_count; r++)
         if (strcmp (state->reports [r].witness, witness) == 0)
             return state->reports [r].blocked || !blocked;
@@ -483,22 +496,44 @@ s_silent_at (const s_host_t *state, model_t *model, const char *witness, bool bl
 
 //  True when more than half of the witnesses of config report silence.
 static bool
-s_majority_silent (const s_host_t *state, model_t *model, const wire_lease_config_t *config,
-                   bool blocked, uint32_t *silent_count)
+s_majority_silent (const ha_t *self, const s_host_t *state, model_t *model,
+                   const wire_lease_config_t *config, bool blocked, int64_t wall,
+                   uint32_t *silent_count)
 {
     uint32_t silent = 0;
     for (uint32_t i = 0; i < config->witness_count; i++)
-        silent += s_silent_at (state, model, config->witnesses [i].host_id, blocked);
+        silent += s_silent_at (self, state, model, config->witnesses [i].host_id, blocked,
+                               wall);
     if (silent_count)
         *silent_count = silent;
     return config->witness_count && 2 * silent > config->witness_count;
 }
 
+//  True when at least half of the witnesses of config (a config the host was sent) report
+//  its registration silent (and blocked, when blocked is asked for), or are dead: with an
+//  even number of witnesses the host is connected only with leases from more than half of
+//  them, so it holds no majority when half have blocked it (their last grants expired D
+//  ago, and they grant it nothing more). Any majority it could hold meets the blocked half.
+//  (A guessed config keeps the strict majority: s_assume_config.)
+static bool
+s_half_silent (const ha_t *self, const s_host_t *state, model_t *model,
+               const wire_lease_config_t *config, bool blocked, int64_t wall)
+{
+    uint32_t silent = 0;
+    for (uint32_t i = 0; i < config->witness_count; i++)
+        silent += s_silent_at (self, state, model, config->witnesses [i].host_id, blocked,
+                               wall);
+    return config->witness_count && 2 * silent >= config->witness_count;
+}
+
 //  Declares host dead for reason.
 static void
-s_declare_dead (host_t *host, model_t *model, const char *reason, int64_t wall, vec_t *dead,
-                mutations_t *out)
+s_declare_dead (ha_t *self, host_t *host, model_t *model, const char *reason, int64_t wall,
+                vec_t *dead, mutations_t *out)
 {
+    s_host_t *state = s_host (self, host->record.id);
+    if (state)
+        state->dead_wall = wall? wall: 1;
     model_host_set_state (model, host, HOST_STATE_DEAD, reason, wall, out);
     ha_event (host->record.id, "dead", wall, out, "%s", reason);
     char id [WIRE_ID_SIZE];
@@ -516,13 +551,20 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
     if (silence < self->config.dead_after_ms
     ||  now - self->leading_since < self->config.dead_after_ms || !state->held_count)
         return;
+    //  The lease rule proves that the host fenced itself: its fencer (alive only with its
+    //  agent) or its watchdog did. A host without a watchdog whose agent died still runs
+    //  its VMs; it has a fence device for that (DESIGN.md §5.11), and only that may end it.
+    if (!s_has_watchdog (host) && ha_host_fence_device (self, host))
+        return;
     uint32_t silent = 0;
     for (uint32_t i = 0; i < state->held_count; i++) {
         //  A ring member given no witnesses (it was the ring's last member) holds only the
         //  leader lease under that config: the leader's silence for D is the whole proof.
         if (state->held [i].witness_count == 0 && s_in_ring (host))
             continue;
-        if (!s_majority_silent (state, model, &state->held [i], true, &silent))
+        if (!s_majority_silent (self, state, model, &state->held [i], true, wall, &silent)
+        &&  !(state->assumed? false: s_half_silent (self, state, model, &state->held [i],
+                                                    true, wall)))
             return;
     }
     char reason [WIRE_TEXT_SIZE];
@@ -533,7 +575,7 @@ s_judge (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_t now,
     else
         snprintf (reason, sizeof reason, "not heard for %" PRId64 " ms, and it had no "
                   "witnesses (the last member of the ring)", silence);
-    s_declare_dead (host, model, reason, wall, dead, out);
+    s_declare_dead (self, host, model, reason, wall, dead, out);
 }
 
 //  Asks the fence agent of a silent host that may run an HA VM, once per registration.
@@ -542,13 +584,16 @@ s_maybe_fence (ha_t *self, model_t *model, host_t *host, s_host_t *state, int64_
                int64_t wall, vec_t *fences, mutations_t *out)
 {
     if (state->fence_asked || !ha_host_fence_device (self, host)
-    ||  now - host->live.last_heard < self->config.suspect_after_ms)
+    ||  now - host->live.last_heard < self->config.suspect_after_ms
+    ||  (state->fence_failed_at && wall - state->fence_failed_at < S_FENCE_RETRY_MS))
         return;
     //  A host the leader cannot hear but its witnesses can is cut off from the leader only:
-    //  it keeps its VMs (it holds witness leases), so it is not powered off either.
+    //  it keeps its VMs (it holds witness leases), so it is not powered off either. Once at
+    //  least half of them have not heard it either, it holds no majority of their leases.
     if (state->held_count
     &&  state->held [state->held_count - 1].witness_count
-    &&  !s_majority_silent (state, model, &state->held [state->held_count - 1], false, NULL))
+    &&  !s_half_silent (self, state, model, &state->held [state->held_count - 1], false,
+                        wall))
         return;
     state->fence_asked = true;
     char name [WIRE_NAME_SIZE];
@@ -604,16 +649,24 @@ ha_on_fence_result (ha_t *self, model_t *model, const char *name, bool confirmed
     if (!host)
         return;
     if (!confirmed) {
-        log_warn ("host '%s': fencing failed (%s): waiting for the lease rule", name, reason);
-        ha_event (host->record.id, "fence-failed", wall, out, "%s; falling back to the lease "
-                  "rule", reason);
+        //  Asked again later; meanwhile the lease rule decides, for a host with a watchdog.
+        s_host_t *state = s_current (self, host);
+        if (state) {
+            state->fence_asked = false;
+            state->fence_failed_at = wall? wall: 1;
+        }
+        bool lease_rule = s_has_watchdog (host);
+        log_warn ("host '%s': fencing failed (%s): %s", name, reason, lease_rule?
+                  "waiting for the lease rule": "asking again later (without a watchdog "
+                  "only its fence agent can end it)");
+        ha_event (host->record.id, "fence-failed", wall, out, "%s; %s", reason, lease_rule?
+                  "falling back to the lease rule": "asking again later");
         return;
     }
     ha_event (host->record.id, "fenced", wall, out, "%s", reason);
-    (void) self;
     if (host->record.state == HOST_STATE_DEAD)
         return;
     char why [WIRE_TEXT_SIZE];
     snprintf (why, sizeof why, "its fence agent confirmed power-off");
-    s_declare_dead (host, model, why, wall, dead, out);
+    s_declare_dead (self, host, model, why, wall, dead, out);
 }

@@ -12,13 +12,20 @@
       an older set: the verdict below must hold for every set it may hold.
     - Dead (§5.4, §5.6): a host that is not up is declared dead when (a) the leader has not
       heard it for dead_after_ms, (b) this leader has led for dead_after_ms, and (c) for every
-      witness set the host may hold, more than half of its witnesses have reported its
-      current registration silent and blocked (a witness that is itself dead counts as
-      silent). A host with no witnesses can only be declared dead by its fence agent.
+      witness set the host may hold, enough of its witnesses have reported its current
+      registration silent and blocked that it cannot hold leases from more than half of
+      them: more than half, or for a set it was sent with an even number of witnesses,
+      half (a witness this leader declared dead counts as silent from lease_ms +
+      margin_ms after its verdict; a ring member's set without witnesses needs nothing
+      but (a)). A host outside the ring, and a host with a fence device but no watchdog
+      (nothing ends its VMs if its agent dies), can only be declared dead by its fence
+      agent. A host this leader has never configured is taken to hold the set the ring
+      gives it now (a guess, kept current while it is one).
     - Fence agents (§5.5): a host with a fence device that falls silent (suspect: the leader
-      and a majority of its witnesses have not heard it for suspect_after_ms) and may run an
-      HA VM is fenced once; a confirmed power-off declares it dead at once, a failure leaves
-      the lease rule to decide.
+      and at least half of its witnesses have not heard it for suspect_after_ms) and may run
+      an HA VM is fenced; a confirmed power-off declares it dead at once, a failure is asked
+      again S_FENCE_RETRY_MS later and meanwhile leaves the lease rule to decide (for a
+      host with a watchdog).
     - Timeline: every step of a failover becomes a MUTATION_HOST_EVENT (ha_note_event keeps
       the latest ones of each host in memory for `host show`).
 

@@ -850,6 +850,7 @@ sim_open_core (sim_t *self)
     self->core = core_new (&self->config);
     self->scheduler_run++;
     self->scheduler_down = false;
+    self->clean_since = self->now;          // S2: a new leader waits D before any verdict
     if (!self->core || loader_load (self->core, self->store, self->now))
         return -1;
     mutation_t epoch = { .kind = MUTATION_EPOCH, .at = self->now,

@@ -433,6 +433,14 @@ s_check_invariants (sim_t *self)
     for (int v = 0; v < self->vm_count; v++) {
         s_vm_t *vm = &self->vms [v];
         spec_t *spec = managed_spec_by_uuid (core_managed (self->core), vm->uuid);
+        //  A failed start (a second fault: its target died, or registered again) begins the
+        //  restart policy's wait: the bound counts from it.
+        uint32_t failures = spec? spec->failed_here + 1000 * spec->relocations: 0;
+        if (failures != vm->failures) {
+            vm->failures = failures;
+            if (failures)
+                vm->ok_at = self->now;
+        }
         bool waits = false;
         for (uint32_t e = 0; leased && spec && e < spec->may_run_count; e++)
             waits = waits || strcmp (spec->may_run [e].record.host_id, leased->id) == 0;

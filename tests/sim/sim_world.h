@@ -33,6 +33,7 @@ typedef struct {
                                         // excused (no capacity, injected failures)
     bool s2_reported;                   // S2 said for the current outage
     bool s1_reported;                   // S1 said for the current double run
+    uint32_t failures;                  // S2: the restart policy's count when last seen
 } s_vm_t;
 
 //  The last command an agent received for a VM (what `result` answers).
