@@ -37,6 +37,7 @@
 #define S_TICK_MS               20      // deadline resolution
 #define S_NOTES_PER_WAKE        256     // hypervisor notes handled per wake-up
 #define S_DRAIN_POLL_MS         50      // longest wait of the stop's drain loop
+#define S_COUNTERS_MS           5000    // the message counters' debug line (make bench)
 
 struct agent {
     agent_config_t config;      // as loaded
@@ -64,6 +65,7 @@ struct agent {
     uint64_t generation_seen;   // the registration the fencer was last told of
     int64_t until_saved;        // connected_until last written to disk
     uint64_t lease_write_failures;  // the lease file could not be written (logged sampled)
+    int64_t next_counters;      // when the next counters line is due (debug level)
 };
 
 const config_key_t agent_config_keys [] = {
@@ -491,12 +493,36 @@ s_on_lane (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  The message counters, one debug line every S_COUNTERS_MS: what this host sent to and
+//  received from the scheduler and its witness peers (requests and replies), with the time
+//  they were read (CLOCK_BOOTTIME ms). tests/bench/lease_traffic.sh measures the lease
+//  traffic with these lines.
+static void
+s_log_counters (agent_t *self, int64_t now)
+{
+    const agent_core_stats_t *core = agent_core_stats (self->core);
+    witness_link_stats_t link = { 0 };
+    if (self->witness)
+        link = *witness_link_stats (self->witness);
+    log_debug ("counters at %" PRId64 " ms: scheduler sent %" PRIu64 " received %" PRIu64
+               " dropped %" PRIu64 "; witness link sent %" PRIu64 " received %" PRIu64
+               " dropped %" PRIu64 " refused %" PRIu64 "; renewals %" PRIu64 " grants %"
+               PRIu64 " witness grants %" PRIu64 " refusals %" PRIu64, now, self->stats.sent,
+               core->received, self->stats.dropped, link.sent, link.received, link.dropped,
+               link.refused, core->renewals, core->grants, core->witness_grants,
+               core->witness_refusals);
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     agent_t *self = arg;
     int64_t now = clock_boottime_ms ();
+    if (now >= self->next_counters) {
+        self->next_counters = now + S_COUNTERS_MS;
+        s_log_counters (self, now);
+    }
     if (now >= agent_core_next_deadline (self->core)) {
         agent_core_tick (self->core, now, self->fx);
         s_execute (self);

@@ -212,8 +212,10 @@ s_on_lease_config (agent_core_t *self, const wire_lease_config_t *config, int64_
     if (config->version <= self->lease.config_version)
         return;                             // a resend, or overtaken by a newer one
     bool first = self->lease.config_version == 0;
+    bool changed = config->witness_count != self->lease.witness_count
+                || config->watched_count != self->lease.watched_count;
     lease_configure (&self->lease, config, now);
-    if (first || config->witness_count != self->lease.witness_count)
+    if (first || changed)
         log_info ("leases: renew every %" PRId64 " ms, lease %" PRId64 " ms, %" PRIu32
                   " witnesses, watching %" PRIu32 " hosts (config %" PRIu64 ")",
                   self->lease.renew_ms, self->lease.lease_ms, config->witness_count,

@@ -1,8 +1,11 @@
 # tests/bench/bench.mk - `make bench`: placement latency and throughput, and the end-to-end
 # comparison with Ganeti's allocator hail (Debian package ganeti-htools, installed here when
-# missing: only this target needs it). Included at the end of the main Makefile, whose
-# variables (BUILD, OBJ, BIN, CC, LDFLAGS, *_OBJ, PKGS_TEST, pkg_libs) it uses. Prints figures;
-# asserts none.
+# missing: only this target needs it); the simulator at scale; HA: failover time on the lab
+# (ha_failover.sh) and the lease traffic of 100 agents (lease_traffic.sh). `make bench-ha`
+# runs only the HA part. Included at the end of the main Makefile, whose variables (BUILD,
+# OBJ, BIN, CC, LDFLAGS, *_OBJ, PKGS_TEST, pkg_libs, PROGRAMS, LAB_TOOLS) it uses. Prints
+# figures; asserts none (tests/bench/README has the figures measured here). The HA part
+# needs root and the lab's packages: without them it says why and how to fix it and fails.
 
 BENCH_OUT := $(BUILD)/bench
 
@@ -31,5 +34,17 @@ bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
 	$(BIN)/sim_run --scale-real 1000 15 3600
 	@echo "== simulator: seeded random fault schedules"
 	$(BIN)/sim_run --random-real 1 2000
+	@$(BENCH_HA)
 
-bench: $(BIN)/sim_run
+bench: $(BIN)/sim_run $(PROGRAMS) $(LAB_TOOLS)
+
+# The HA figures: both even when the first fails; the recipe fails if either did.
+BENCH_HA = rc=0; \
+	tests/bench/lease_traffic.sh $(BIN) $(BENCH_OUT) || rc=1; \
+	tests/bench/ha_failover.sh $(BIN) $(BENCH_OUT) || rc=1; \
+	exit $$rc
+
+bench-ha: deps $(PROGRAMS) $(LAB_TOOLS)
+	@$(BENCH_HA)
+
+.PHONY: bench-ha

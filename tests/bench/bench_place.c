@@ -355,7 +355,8 @@ s_bench_bulk (s_bench_t *self)
     uint64_t state = 7;
     for (size_t v = 0; v < VMS; v++) {
         const s_flavour_t *flavour = &s_mix [s_flavour (&state, S_MIX_COUNT)];
-        vms [v] = (place_vm_t) { "bulk", flavour->vcpus, flavour->memory_mib, 0, 0, false, -1 };
+        vms [v] = (place_vm_t) { .name = "bulk", .vcpus = flavour->vcpus,
+                                 .memory_mib = flavour->memory_mib, .host = -1 };
     }
     place_cluster_t cluster = { hosts, file->host_count, vms, VMS, NULL, 0,
                                 place_policy_default () };
