@@ -216,16 +216,17 @@ s_case_acknowledged (void)
     return failures;
 }
 
-//  Dead only after D of silence, D of leading, and a blocked majority of every set the
-//  host may hold; a dead witness counts as silent.
+//  Dead only after D of silence, D of leading, and enough blocked witnesses of every set the
+//  host may hold that it cannot hold a majority: more than half of an odd set, half of an
+//  even one; a dead witness counts as silent.
 static int
 s_case_verdict (void)
 {
     int failures = 0;
     s_world_t world;
-    s_world (&world, 3, NULL);
+    s_world (&world, 4, NULL);                      // three witnesses each
     s_tick (&world, 100);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         s_ack (&world, i, s_sent_to (&world, i)->version);
     s_tick (&world, 1000);
     s_silent (&world, 0, 1000);
@@ -233,7 +234,7 @@ s_case_verdict (void)
     CHECK (world.dead.count == 0);                  // nobody reports it silent yet
     s_report (&world, 1, 0, true);
     s_tick (&world, 1100 + S_D);
-    CHECK (world.dead.count == 0);                  // one of two is no majority
+    CHECK (world.dead.count == 0);                  // one of three is no majority
     s_report (&world, 2, 0, false);
     s_tick (&world, 1200 + S_D);
     CHECK (world.dead.count == 0);                  // silent but not blocked: not yet
@@ -241,10 +242,27 @@ s_case_verdict (void)
     s_tick (&world, 1300 + S_D);
     CHECK (world.dead.count == 1);
     CHECK (model_host_by_id (world.model, s_ids [0])->record.state == HOST_STATE_DEAD);
-    //  h2 falls silent too: h1 is dead, so it counts as silent with h3's report.
-    s_silent (&world, 1, 1300 + S_D);
-    s_report (&world, 2, 1, true);
-    s_tick (&world, 1400 + 2 * S_D);
+    s_world_free (&world);
+
+    //  Two witnesses each: one blocked leaves the host one grant of two, no majority.
+    s_world (&world, 3, NULL);
+    s_tick (&world, 100);
+    for (int i = 0; i < 3; i++)
+        s_ack (&world, i, s_sent_to (&world, i)->version);
+    s_tick (&world, 1000);
+    s_silent (&world, 0, 1000);
+    s_report (&world, 2, 0, false);
+    s_tick (&world, 1000 + S_D);
+    CHECK (world.dead.count == 0);                  // silent but not blocked
+    s_report (&world, 1, 0, true);
+    s_tick (&world, 1100 + S_D);
+    CHECK (world.dead.count == 1);
+    //  h2 falls silent too: h1 is dead, so it counts as silent and blocked; nobody else
+    //  need report.
+    s_silent (&world, 1, 1100 + S_D);
+    s_tick (&world, 1100 + 2 * S_D - 1);
+    CHECK (world.dead.count == 1);                  // not silent for D yet
+    s_tick (&world, 1200 + 2 * S_D);
     CHECK (world.dead.count == 2);
     s_world_free (&world);
 
@@ -274,18 +292,18 @@ s_case_unacknowledged_set (void)
 {
     int failures = 0;
     s_world_t world;
-    s_world (&world, 3, NULL);
-    s_tick (&world, 100);                           // h1 gets {h2, h3} and never acks it
-    s_register (&world, 3);                         // h4 joins: h1's set becomes {h2,h3,h4}
+    s_world (&world, 4, NULL);
+    s_tick (&world, 100);                           // h1 gets {h2, h3, h4} and never acks it
+    s_register (&world, 4);                         // h5 joins: h1's set becomes {h2..h5}
     s_tick (&world, 700);
     const wire_lease_config_t *config = s_sent_to (&world, 0);
-    CHECK (config && config->witness_count == 3);
+    CHECK (config && config->witness_count == 4);
     s_silent (&world, 0, 700);
     world.now = 700 + S_D;
-    s_report (&world, 3, 0, true);                  // h4 and h3: a majority of the new set,
-    s_report (&world, 2, 0, true);
+    s_report (&world, 4, 0, true);                  // h5 and h4: half of the new set,
+    s_report (&world, 3, 0, true);
     s_tick (&world, 800 + S_D);
-    CHECK (world.dead.count == 0);                  // ... but not of {h2, h3}
+    CHECK (world.dead.count == 0);                  // ... but not a majority of {h2, h3, h4}
     s_report (&world, 1, 0, true);
     s_tick (&world, 900 + S_D);
     CHECK (world.dead.count == 1);
