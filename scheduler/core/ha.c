@@ -403,29 +403,65 @@ s_assume_config (ha_t *self, const host_t *host, wire_lease_config_t *config)
     state->acked = false;
 }
 
-//  Computes every host's lease config (ring members get their witness sets; a host outside
-//  the ring holds only the leader lease) and offers it.
+//  True when host is dead but could take its place in the ring again (it has an endpoint,
+//  a key and a registration).
+static bool
+s_dead_in_ring (const host_t *host)
+{
+    return host->record.witness_endpoint [0] && host->record.public_key [0]
+        && host->record.state == HOST_STATE_DEAD && host->record.generation;
+}
+
+//  Adds to the config of ring member index (of members) the dead hosts it would witness if
+//  they registered again now: a dead host at ring position p (before ring [p]) would get the
+//  k members from ring [p] on. Watching them already, those witnesses grant a returning
+//  host's renewals before the leader reaches them with new sets: a witness cut off from the
+//  leader at that moment, or a leader that dies then, would otherwise refuse it, and in a
+//  small ring every host's majority needs every other host (a fencing storm with no leader).
+//  Watching a dead host grants it nothing it could not get after registering again: its
+//  block stays until a newer registration. Beyond WIRE_MAX_WITNESSES the rest wait.
+static void
+s_watch_dead (const ha_t *self, host_t *const *dead, const size_t *dead_position,
+              size_t dead_count, size_t members, size_t index, wire_lease_config_t *config)
+{
+    size_t k = members <= self->config.witnesses? members: self->config.witnesses;
+    for (size_t i = 0; i < dead_count && config->watched_count < WIRE_MAX_WITNESSES; i++)
+        if ((index + members - dead_position [i] % members) % members < k)
+            s_peer (dead [i], &config->watched [config->watched_count++]);
+}
+
+//  Computes every host's lease config (ring members get their witness sets and watch the
+//  dead hosts they would witness; a host outside the ring holds only the leader lease) and
+//  offers it.
 static void
 s_offer_configs (ha_t *self, model_t *model, int64_t now, vec_t *sends)
 {
-    size_t count = model_host_count (model), members = 0;
+    size_t count = model_host_count (model), members = 0, dead_count = 0;
     host_t **ring = calloc (count + 1, sizeof *ring);
+    host_t **dead = calloc (count + 1, sizeof *dead);
     size_t *position = calloc (count + 1, sizeof *position);
-    if (!ring || !position) {
-        free (ring);
-        free (position);
-        return;
-    }
+    size_t *dead_position = calloc (count + 1, sizeof *dead_position);
+    if (!ring || !dead || !position || !dead_position)
+        goto done;
     for (size_t i = 0; i < count; i++) {
+        host_t *host = model_host_at (model, i);
         position [i] = members;
-        if (s_in_ring (model_host_at (model, i)))
-            ring [members++] = model_host_at (model, i);
+        if (s_in_ring (host))
+            ring [members++] = host;
+        else
+        if (s_dead_in_ring (host)) {
+            dead_position [dead_count] = members;
+            dead [dead_count++] = host;
+        }
     }
     for (size_t i = 0; i < count; i++) {
         host_t *host = model_host_at (model, i);
         wire_lease_config_t config;
-        if (s_in_ring (host))
+        if (s_in_ring (host)) {
             s_config_of (self, ring, members, position [i], &config);
+            s_watch_dead (self, dead, dead_position, dead_count, members, position [i],
+                          &config);
+        }
         else
             s_config_of (self, &host, 1, 0, &config);
         if (host->record.state == HOST_STATE_UP && host->live.peer)
@@ -433,8 +469,11 @@ s_offer_configs (ha_t *self, model_t *model, int64_t now, vec_t *sends)
         else
             s_assume_config (self, host, &config);  // it cannot take it now; sent when it can
     }
+done:
     free (ring);
+    free (dead);
     free (position);
+    free (dead_position);
 }
 
 //  --------------------------------------------------------------------------

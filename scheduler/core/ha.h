@@ -7,7 +7,12 @@
       lease_ms; the agent measures it from its send time.
     - Witness sets (§5.2): the hosts that have a witness endpoint and a key, in name order,
       form a ring; a host's witnesses are every other host when there are at most k + 1, else
-      the k hosts after it. Each host is sent its set (whom it renews from, whom it watches)
+      the k hosts after it. A dead host leaves the ring, but the members that would be its
+      witnesses if it registered again already watch it (so a returning host is granted
+      before the leader reaches everyone with new sets: a witness the leader cannot reach,
+      or a leader that dies then, would otherwise refuse it, and in a small ring every
+      host's majority needs every other host). Each host is sent its set (whom it renews
+      from, whom it watches)
       in a LEASE_CONFIG until a RENEW echoes the version. Until then the host may still hold
       an older set: the verdict below must hold for every set it may hold.
     - Dead (§5.4, §5.6): a host that is not up is declared dead when (a) the leader has not

@@ -190,6 +190,45 @@ s_case_witness_sets (void)
     return failures;
 }
 
+//  True when config's watched list holds host_id.
+static bool
+s_watches (const wire_lease_config_t *config, const char *host_id)
+{
+    for (uint32_t i = 0; config && i < config->watched_count; i++)
+        if (strcmp (config->watched [i].host_id, host_id) == 0)
+            return true;
+    return false;
+}
+
+//  A dead host leaves the ring, but the hosts that would witness it if it registered again
+//  watch it already: they grant its renewals before the leader reaches them with new sets.
+static int
+s_case_dead_watched (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world (&world, 3, NULL);
+    model_host_by_id (world.model, s_ids [1])->record.state = HOST_STATE_DEAD;
+    s_tick (&world, 100);
+    const wire_lease_config_t *config = s_sent_to (&world, 0);
+    CHECK (config && config->witness_count == 1 && config->watched_count == 2);
+    CHECK (config && strcmp (config->witnesses [0].host_id, s_ids [2]) == 0);
+    CHECK (s_watches (config, s_ids [1]) && s_watches (config, s_ids [2]));
+    s_world_free (&world);
+
+    //  Eight hosts, h4 dead: back, its witnesses would be the five after it, h5..h8 and h1.
+    s_world (&world, 8, NULL);
+    model_host_by_id (world.model, s_ids [3])->record.state = HOST_STATE_DEAD;
+    s_tick (&world, 100);
+    CHECK (s_watches (s_sent_to (&world, 0), s_ids [3]));
+    CHECK (s_watches (s_sent_to (&world, 4), s_ids [3]));
+    CHECK (!s_watches (s_sent_to (&world, 1), s_ids [3]));
+    CHECK (!s_watches (s_sent_to (&world, 2), s_ids [3]));
+    CHECK (s_sent_to (&world, 4) && s_sent_to (&world, 4)->watched_count == 6);
+    s_world_free (&world);
+    return failures;
+}
+
 //  An unacknowledged config is sent again; an acknowledged one is not; a new registration
 //  (a new agent process) gets it again.
 static int
@@ -354,6 +393,7 @@ main (int argc, char **argv)
     static const check_case_t cases [] = {
         { "config_check", s_case_config_check },
         { "witness_sets", s_case_witness_sets },
+        { "dead_watched", s_case_dead_watched },
         { "acknowledged", s_case_acknowledged },
         { "verdict", s_case_verdict },
         { "unacknowledged_set", s_case_unacknowledged_set },
