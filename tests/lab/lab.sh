@@ -152,8 +152,20 @@ lab_start_host() {
 # lab_power_on I - starts host I's init (pid, mount and UTS namespaces) in its network
 # namespace; its /run starts empty, as after a reboot.
 lab_power_on() {
-    local i=$1 ns dir="$LAB_DIR/h$1"
+    local i=$1 ns dir="$LAB_DIR/h$1" old n
     ns=$(lab_ns "$i")
+    #  A host that just crashed may still be dying: its unshare ends only when the kernel
+    #  has reaped every process of the old pid namespace (libvirtd, QEMU). Booting before
+    #  that, the new libvirtd can find the old one's files and sockets in use.
+    old=$(cat "$dir/unshare.pid" 2>/dev/null)
+    for n in $(seq 1 200); do
+        [ -n "$old" ] && lab_alive "$old" || break
+        sleep 0.05
+    done
+    if [ -n "$old" ] && lab_alive "$old"; then
+        lab_log "h$i: the processes of its last boot did not end in 10 s (unshare pid $old)"
+        return 1
+    fi
     rm -f "$dir/ready"
     rm -rf "${dir:?}/run/libvirt" && mkdir -p "$dir/run/libvirt"
     setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc \
