@@ -320,7 +320,7 @@ core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
     else
     if (msg->kind == WIRE_RENEW) {
         wire_msg_t grant;
-        ha_on_renew (self->ha, host, &msg->body.renew, &grant);
+        ha_on_renew (self->ha, host, &msg->body.renew, now, &grant);
         s_send (fx, host->live.peer, &grant);
     }
     else

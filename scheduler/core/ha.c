@@ -33,6 +33,8 @@ typedef struct {
     s_report_t reports [S_REPORTS_MAX];
     uint32_t report_count;
     bool fence_asked;               // the fence agent was asked in this registration
+    int64_t granted_at;             // boot ms of this leader's last GRANT to this
+                                    // registration (0: none yet)
     int64_t fence_failed_at;        // wall ms its last attempt failed (0: none): again later
     int64_t dead_wall;              // wall ms this leader declared it dead (0: not, or before)
     bool incident;                  // its silence is on the timeline (until heard again)
@@ -189,6 +191,7 @@ s_current (ha_t *self, const host_t *host)
         state->generation = host->record.generation;
         state->report_count = 0;
         state->fence_asked = false;
+        state->granted_at = 0;
         state->fence_failed_at = 0;
         //  A new registration may be a new agent process, which holds no config yet: send
         //  the current one again (the configs an older process held stay in held).
@@ -282,7 +285,8 @@ ha_timeline (const ha_t *self, const char *host_id)
 //  Leases and witness sets
 
 void
-ha_on_renew (ha_t *self, const host_t *host, const wire_renew_t *renew, wire_msg_t *grant)
+ha_on_renew (ha_t *self, const host_t *host, const wire_renew_t *renew, int64_t now,
+             wire_msg_t *grant)
 {
     wire_msg_init (grant, WIRE_GRANT);
     grant->body.grant.id = renew->id;
@@ -290,6 +294,7 @@ ha_on_renew (ha_t *self, const host_t *host, const wire_renew_t *renew, wire_msg
     s_host_t *state = s_current (self, host);
     if (!state)
         return;
+    state->granted_at = now;
     //  The host holds renew->config_version: older configs are no longer held.
     uint32_t first = 0;
     while (first < state->held_count && state->held [first].version < renew->config_version)
@@ -655,6 +660,9 @@ ha_tick (ha_t *self, model_t *model, ha_may_run_fn *may_run_ha, void *arg, int64
     for (size_t i = 0; i < model_host_count (model); i++) {
         host_t *host = model_host_at (model, i);
         host->live.fence_device = ha_host_fence_device (self, host);
+        const s_host_t *granted = host->record.generation? s_current (self, host): NULL;
+        host->live.leased = granted && granted->granted_at
+                         && now - granted->granted_at < self->config.lease_ms;
         if (!host->record.generation || host->record.state == HOST_STATE_DEAD)
             continue;
         s_host_t *state = s_current (self, host);

@@ -95,9 +95,11 @@ bool ha_host_fence_device (const ha_t *self, const host_t *host);
 //  keeps current): an HA VM may be placed there without ha.allow_unfenced_hosts.
 bool ha_host_protected (const host_t *host);
 
-//  An admitted host's RENEW: fills grant (a GRANT for the peer) and takes the config
-//  version it echoes as acknowledged.
-void ha_on_renew (ha_t *self, const host_t *host, const wire_renew_t *renew,
+//  An admitted host's RENEW at now: fills grant (a GRANT for the peer) and takes the config
+//  version it echoes as acknowledged. From then on, for lease_ms, ha_tick marks the host
+//  leased (host->live.leased): HA VMs are placed only on leased hosts (its agent refuses
+//  to start one without a lease).
+void ha_on_renew (ha_t *self, const host_t *host, const wire_renew_t *renew, int64_t now,
                   wire_msg_t *grant);
 
 //  An admitted host's WITNESS_REPORT: records which watched peers it reports silent.

@@ -57,6 +57,9 @@ typedef struct {
     vm_op_t op;                     // command in flight
     int64_t retry_after;            // boot ms: no new start or migration before (after a
                                     // failure, or a start no report confirmed)
+    bool start_unconfirmed;         // a start succeeded and no report has shown the copy
+                                    // yet: retry_after holds back another start until one
+                                    // does (then a crash of the copy restarts it at once)
     int migrate_failures;           // failed migrations in a row (maintenance gives up at
                                     // migrate_attempts; 0 once it runs on a schedulable host)
     char last_host_id [WIRE_ID_SIZE];   // host it was last observed running on ("" none)

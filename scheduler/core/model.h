@@ -37,6 +37,8 @@ typedef struct {
     uint64_t rejected;          // messages from this host refused since start
     uint64_t peer;              // the daemon's opaque id of the agent's connection (0: none)
     bool fence_device;          // a fence agent is configured for it (ha.c keeps it current)
+    bool leased;                // this leader granted its registration a lease within the
+                                // last lease_ms (ha.c keeps it current)
 } host_live_t;
 
 typedef struct {

@@ -37,6 +37,7 @@ typedef enum {
     S_MAINTENANCE,
     S_NESTED,
     S_UNPROTECTED,
+    S_UNLEASED,
     S_MUST,
     S_MUST_NOT,
     S_ANTI,
@@ -57,6 +58,7 @@ static const char *s_kind_label [S_KIND_COUNT] = {
     [S_MAINTENANCE] = "in maintenance",
     [S_NESTED]      = "without nested virtualization",
     [S_UNPROTECTED] = "without watchdog or fence device",
+    [S_UNLEASED] = "holding no lease",
     [S_MUST]        = "outside must rules",
     [S_MUST_NOT]    = "excluded by must-not rules",
     [S_ANTI]        = "blocked by anti-affinity",
@@ -425,6 +427,8 @@ s_state_filter (const place_host_t *host, const place_vm_t *vm, bool excluded,
         return S_NESTED;
     if (vm->ha && !host->protected_ && !allow_unprotected)
         return S_UNPROTECTED;
+    if (vm->ha && !host->leased)
+        return S_UNLEASED;
     return S_FITS;
 }
 
@@ -501,6 +505,10 @@ s_reject_text (const place_cluster_t *cluster, int vm, int h, s_kind_t kind,
         case S_UNPROTECTED:
             snprintf (buf, size, "neither watchdog nor fence device (an HA vm needs one; "
                       "ha.allow_unfenced_hosts)");
+            break;
+        case S_UNLEASED:
+            snprintf (buf, size, "holds no lease from the scheduler yet (an HA vm starts "
+                      "only on a host that renews its lease)");
             break;
         case S_MUST:
             snprintf (buf, size, "not in the hosts of rule %s (must)",

@@ -47,6 +47,8 @@ typedef struct {
                                 // agent lost libvirt); checked right after `up`
     bool nested;                // CPU has vmx/svm and kvm nested is enabled
     bool protected_;            // has a watchdog or a fence device (DESIGN.md §5.11)
+    bool leased;                // holds a lease from the leader (its agent starts HA VMs
+                                // only then)
     uint32_t cpus;              // CPUs offered to VMs
     uint64_t memory_mib;        // memory offered to VMs
     //  Usage by the VMs already on the host (the engine adds to these in place_bulk):

@@ -22,7 +22,7 @@ void
 reconcile_config_defaults (reconcile_config_t *config)
 {
     *config = (reconcile_config_t) {
-        .policy = place_policy_default (), .start_concurrency = 2, .migrate_concurrency = 2,
+        .policy = place_policy_default (), .start_concurrency = 4, .migrate_concurrency = 2,
         .resend_ms = 2000, .max_sends = 5, .retry_ms = 10000, .retry_max_ms = 300000,
         .migrate_attempts = 3,
         .migration_timeout_ms = 120000, .stop_graceful_ms = 0, .op_deadline_ms = 120000,
@@ -755,6 +755,10 @@ s_decide (s_step_t *step, spec_t *spec, int64_t now, int64_t wall, outbox_t *out
     bool reachable = host && host->record.state == HOST_STATE_UP && host->live.reported;
     if (host) {
         snprintf (spec->last_host_id, sizeof spec->last_host_id, "%s", host->record.id);
+        if (spec->start_unconfirmed) {
+            spec->start_unconfirmed = false;    // seen running: that start is confirmed
+            spec->retry_after = 0;
+        }
         if (!spec->record.host_id [0])
             s_place_at (spec, host->record.id, wall, out);   // found running: it is here
         if (s_stop_extra_copy (step, spec, host, now, wall, outbox, out))
@@ -948,6 +952,7 @@ reconcile_result (model_t *model, managed_t *managed, const reconcile_config_t *
             if (action == COMMAND_START) {
                 //  If no report shows it running after all, do not start it again at once.
                 spec->retry_after = now + config->retry_ms;
+                spec->start_unconfirmed = true;
                 s_reason (spec, wall, out, "started on host '%s'", host->record.name);
                 if (spec->failover_from [0])
                     ha_event (spec->failover_from, "started", wall, out, "vm '%s' running on "

@@ -75,7 +75,7 @@ s_add_hosts (view_t *self)
             .unavailable = host->live.hypervisor_connected
                          ? NULL: "its agent is not connected to libvirt",
             .maintenance = host->record.maintenance, .nested = host->record.capacity.nested,
-            .protected_ = ha_host_protected (host),
+            .protected_ = ha_host_protected (host), .leased = host->live.leased,
             .cpus = host->record.capacity.cpus, .memory_mib = host->record.capacity.memory_mib };
     }
 }

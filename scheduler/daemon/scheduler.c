@@ -130,7 +130,7 @@ scheduler_config_defaults (scheduler_config_t *config)
         .placement = "spread",
         .cpu_overcommit_pct = 400,
         .mem_overcommit_pct = 100,
-        .start_concurrency = 2,
+        .start_concurrency = 4,
         .migrate_concurrency = 2,
         .migration_timeout_ms = 120000,
         .stop_graceful_ms = 0,

@@ -9,6 +9,7 @@
 # the test ends by asserting that no VM ever had two running copies.
 #
 # Cases, in order (each leaves every host up again):
+#   domain-crash one HA VM's QEMU killed on a healthy host: it is started again, once.
 #   crash        SIGKILL of everything on a host: its HA VMs run on the other hosts.
 #   partition    a host cut off from everyone: its fencer kills its HA VMs, its watchdog
 #                resets it, they run elsewhere exactly once; it boots and registers again.
@@ -159,6 +160,26 @@ done
 check ha-vms-running "six HA VMs run" cluster_wait 20 all_running "${VMS[@]}"
 check protected-hosts "every host is protected by its watchdog" \
     test "$(ctl -o json status | jq '.ha.unprotected_hosts | length')" = 0
+
+# ---------------------------------------------------------------------------------------
+# one domain crashes on a healthy host (its QEMU killed): started again, once
+
+victim=$(ha_vms_on h3 | head -n 1)
+qemu_pid=$(lab_exec 3 cat "/run/libvirt/qemu/$victim.pid" 2>/dev/null)
+t0=$(date +%s%N)
+if [ -n "$victim" ] && [ -n "$qemu_pid" ] && lab_exec 3 kill -KILL "$qemu_pid"; then
+    gone="vm '$victim': no longer seen on host 'h3'"
+    check domain-crash-seen "the scheduler saw $victim stop on h3 (scheduler log)" \
+        cluster_wait 10 grep -q "$gone" "$CLUSTER_DIR/scheduler.log"
+    if cluster_wait 30 all_running "$victim" && lab_wait_copies "$victim" 1 30; then
+        pass domain-crash-restarted "$victim (QEMU pid $qemu_pid on h3 killed) runs again, once, $(ms_since "$t0") ms later, on $(vm_host "$victim")"
+    else
+        fail domain-crash-restarted "$victim not running again: $(copies "$victim")"; dump_logs
+    fi
+else
+    fail domain-crash-restarted "no HA vm with a QEMU pid on h3 to kill (vm '$victim', pid '$qemu_pid')"
+fi
+cluster_wait 20 all_running "${VMS[@]}"
 
 # ---------------------------------------------------------------------------------------
 # crash

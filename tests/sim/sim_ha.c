@@ -611,6 +611,21 @@ sim_ha_command (sim_t *self, char **words, int count)
                  agent->fail_starts [vm], self->vms [vm].name);
         return 0;
     }
+    if (strcmp (verb, "crash-vm") == 0 && count == 4) {
+        int vm = sim_vm_index (self, words [3]);
+        if (vm < 0)
+            return -1;
+        if (!sim_runs (agent, self->vms [vm].name)) {
+            sim_say (self, "%s does not run vm '%s': nothing crashes", agent->name,
+                     self->vms [vm].name);
+            return 0;
+        }
+        sim_say (self, "vm '%s' crashes on %s (its QEMU dies)", self->vms [vm].name,
+                 agent->name);
+        sim_run_remove (agent, self->vms [vm].name);
+        sim_real_note (self, agent, vm, EVENT_CRASHED);
+        return 0;
+    }
     if (strcmp (verb, "fence-device") == 0 && count == 4) {
         agent->fence = strcmp (words [3], "fail") == 0? -1: 1;
         sim_say (self, "fence device of %s %s", agent->name,

@@ -111,7 +111,8 @@ s_ack (s_world_t *world, int index, uint64_t version)
 {
     wire_renew_t renew = { .id = 1, .config_version = version };
     wire_msg_t grant;
-    ha_on_renew (world->ha, model_host_by_id (world->model, s_ids [index]), &renew, &grant);
+    ha_on_renew (world->ha, model_host_by_id (world->model, s_ids [index]), &renew, world->now,
+                 &grant);
 }
 
 //  witness reports host silent (blocked or not).

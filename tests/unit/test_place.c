@@ -170,6 +170,31 @@ s_place (s_case_t *t, s_fixture_t *fx, int vm, int exclude)
 //  --------------------------------------------------------------------------------------
 //  Filters
 
+//  An HA VM goes only to a protected host that holds a lease from the leader; an ordinary
+//  VM anywhere.
+static void
+s_test_ha_hosts (s_case_t *t)
+{
+    s_fixture_t fx;
+    s_fixture (&fx, 3, 4, 8192);
+    fx.hosts [0].protected_ = true;                 // protected, no lease yet
+    fx.hosts [1].protected_ = fx.hosts [1].leased = true;
+    fx.hosts [2].leased = true;                     // leased, neither watchdog nor fence
+    int vm = s_vm (&fx, "db", 1, 1024, -1);
+    fx.vms [vm].ha = true;
+    EXPECT (s_place (t, &fx, vm, -1) == 1);
+    EXPECT_STR (fx.verdicts [0].reason, "holds no lease from the scheduler yet (an HA vm "
+                "starts only on a host that renews its lease)");
+    EXPECT_STR (fx.verdicts [2].reason, "neither watchdog nor fence device (an HA vm needs "
+                "one; ha.allow_unfenced_hosts)");
+    EXPECT (fx.decision.candidates == 1);
+    fx.hosts [1].leased = false;
+    EXPECT (s_place (t, &fx, vm, -1) == -1);
+    EXPECT (strstr (fx.decision.summary, "holding no lease") != NULL);
+    fx.vms [vm].ha = false;
+    EXPECT (s_place (t, &fx, vm, -1) >= 0 && fx.decision.candidates == 3);
+}
+
 static void
 s_test_capacity_vcpus (s_case_t *t)
 {
@@ -1295,6 +1320,7 @@ main (void)
 {
     int failed = 0;
     failed += s_run ("capacity-vcpus", s_test_capacity_vcpus);
+    failed += s_run ("ha-hosts", s_test_ha_hosts);
     failed += s_run ("capacity-memory", s_test_capacity_memory);
     failed += s_run ("reservations", s_test_reservations);
     failed += s_run ("host-state", s_test_host_state);
