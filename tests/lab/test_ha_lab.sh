@@ -240,6 +240,10 @@ cluster_wait 20 all_heard
 # ---------------------------------------------------------------------------------------
 # scheduler down for longer than L
 
+#  h3 registered again a moment ago: its new witness set reaches it within a renewal or two.
+#  (Killed within ~0.3 s of such a registration, a leader left h3 fenced once here: an open
+#  problem, see tests/lab/README.md.)
+sleep 3
 placement=$(ctl -o json vm list | jq -c '[.vms[] | select(.managed) | [.name, .host]]')
 kills="$(fencer_kills h1) $(fencer_kills h2) $(fencer_kills h3)"
 pid=$(cluster_pid scheduler)
