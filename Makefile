@@ -42,7 +42,7 @@ DEBS := build-essential pkg-config libzmq3-dev libczmq-dev libvirt-dev libsqlite
         valgrind spin
 
 COMMON_SRC    := common/log.c common/clock.c common/config.c common/wire.c common/keys.c common/vec.c \
-                 common/daemon.c
+                 common/daemon.c common/zap.c
 AGENT_SRC     := $(wildcard agent/*.c)
 SCHEDULER_SRC := $(wildcard scheduler/core/*.c scheduler/daemon/*.c scheduler/ctl/*.c)
 CTL_SRC       := $(wildcard clusterctl/*.c)

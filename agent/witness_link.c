@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "log.h"
 #include "vec.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -180,74 +181,42 @@ s_allowed_by_key (const witness_link_t *self, const char *key)
     return NULL;
 }
 
-//  RFC 27: reply = version, request id, status code, status text, user id, metadata.
-static void
-s_zap_reply (witness_zap_t *self, zframe_t *id, const char *code, const char *text,
-             const char *user_id)
-{
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "1.0");
-    zmsg_addmem (reply, id? zframe_data (id): NULL, id? zframe_size (id): 0);
-    zmsg_addstr (reply, code);
-    zmsg_addstr (reply, text);
-    zmsg_addstr (reply, user_id);
-    zmsg_addmem (reply, NULL, 0);
-    zmsg_send (&reply, self->handler);
-}
-
-//  RFC 27: request = version, request id, domain, address, identity, mechanism,
-//  credentials (CURVE: the client's 32-byte public key).
 void
 witness_zap_handle (witness_zap_t *self)
 {
-    zmsg_t *request = zmsg_recv (self->handler);
-    if (!request)
+    zap_request_t request;
+    if (zap_request_recv (self->handler, &request))
         return;
-    zframe_t *version = zmsg_pop (request), *id = zmsg_pop (request);
-    char *domain = zmsg_popstr (request), *address = zmsg_popstr (request);
-    zframe_t *identity = zmsg_pop (request);
-    char *mechanism = zmsg_popstr (request);
-    zframe_t *credentials = zmsg_pop (request);
-    bool curve = mechanism && strcmp (mechanism, "CURVE") == 0 && credentials
-              && zframe_size (credentials) == 32;
-    char key [KEYS_Z85_SIZE] = "";
-    if (curve)
-        zmq_z85_encode (key, zframe_data (credentials), 32);
-    witness_link_t *link = s_link_by_domain (self, domain);
-    const s_allowed_t *allowed = link && curve? s_allowed_by_key (link, key): NULL;
+    witness_link_t *link = s_link_by_domain (self, request.domain);
+    const s_allowed_t *allowed = link && request.curve? s_allowed_by_key (link, request.key)
+                                                      : NULL;
     if (allowed) {
         char user_id [S_USER_ID_SIZE];
         snprintf (user_id, sizeof user_id, "%s#%s", allowed->host_id, allowed->key);
         link->stats.handshakes_accepted++;
         log_debug ("witness link of host '%s': accepted host '%s' from %s", link->host_id,
-                   allowed->host_id, address? address: "?");
-        s_zap_reply (self, id, "200", "OK", user_id);
+                   allowed->host_id, request.address);
+        zap_reply (self->handler, &request, "200", "OK", user_id);
     }
     else if (link) {
         link->stats.handshakes_refused++;
         if (log_sampled (link->stats.handshakes_refused))
             log_warn ("witness link of host '%s' refused a connection from %s: %s%s (%" PRIu64
-                      " refused so far)", link->host_id, address? address: "?",
-                      curve? "key not among the hosts it witnesses: ": "not a CURVE client",
-                      key, link->stats.handshakes_refused);
-        s_zap_reply (self, id, "400", "not allowed", "");
+                      " refused so far)", link->host_id, request.address,
+                      request.curve? "key not among the hosts it witnesses: "
+                                   : "not a CURVE client",
+                      request.key, link->stats.handshakes_refused);
+        zap_reply (self->handler, &request, "400", "not allowed", "");
     }
     else {
         self->refused++;
         if (log_sampled (self->refused))
             log_warn ("refused a connection from %s to ZAP domain '%s': no witness link has "
-                      "it (%" PRIu64 " refused so far)", address? address: "?",
-                      domain? domain: "?", self->refused);
-        s_zap_reply (self, id, "400", "no such domain", "");
+                      "it (%" PRIu64 " refused so far)", request.address, request.domain,
+                      self->refused);
+        zap_reply (self->handler, &request, "400", "no such domain", "");
     }
-    zframe_destroy (&version);
-    zframe_destroy (&id);
-    zframe_destroy (&identity);
-    zframe_destroy (&credentials);
-    zstr_free (&domain);
-    zstr_free (&address);
-    zstr_free (&mechanism);
-    zmsg_destroy (&request);
+    zap_request_free (&request);
 }
 
 //  --------------------------------------------------------------------------

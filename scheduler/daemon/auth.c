@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "log.h"
 #include "vec.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -170,44 +171,17 @@ auth_refused (const auth_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  ZAP (RFC 27): request = version, request id, domain, address, identity, mechanism,
-//  credentials...; reply = version, request id, status code, status text, user id, metadata.
-
-static void
-s_reply (auth_t *self, const char *request_id, size_t id_size, const char *code,
-         const char *text, const char *user_id)
-{
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "1.0");
-    zmsg_addmem (reply, request_id, id_size);
-    zmsg_addstr (reply, code);
-    zmsg_addstr (reply, text);
-    zmsg_addstr (reply, user_id);
-    zmsg_addmem (reply, NULL, 0);
-    zmsg_send (&reply, self->handler);
-}
+//  ZAP (RFC 27; common/zap.c reads the request and writes the reply)
 
 void
 auth_handle (auth_t *self)
 {
-    zmsg_t *request = zmsg_recv (self->handler);
-    if (!request)
+    zap_request_t request;
+    if (zap_request_recv (self->handler, &request))
         return;
-    zframe_t *version = zmsg_pop (request), *id = zmsg_pop (request);
-    char *domain = zmsg_popstr (request), *address = zmsg_popstr (request);
-    zframe_t *identity = zmsg_pop (request);
-    char *mechanism = zmsg_popstr (request);
-    zframe_t *credentials = zmsg_pop (request);
-    const char *id_data = id? (const char *) zframe_data (id): "";
-    size_t id_size = id? zframe_size (id): 0;
-    char key [PRINCIPAL_KEY_SIZE] = "";
-    bool curve = mechanism && strcmp (mechanism, "CURVE") == 0 && credentials
-              && zframe_size (credentials) == 32;
-    if (curve)
-        zmq_z85_encode (key, zframe_data (credentials), 32);
-    const principal_record_t *principal = curve? s_by_key (self, key): NULL;
-    bool agents = domain && strcmp (domain, AUTH_DOMAIN_AGENTS) == 0;
-    bool operators = domain && strcmp (domain, AUTH_DOMAIN_OPERATORS) == 0;
+    const principal_record_t *principal = request.curve? s_by_key (self, request.key): NULL;
+    bool agents = strcmp (request.domain, AUTH_DOMAIN_AGENTS) == 0;
+    bool operators = strcmp (request.domain, AUTH_DOMAIN_OPERATORS) == 0;
     bool allowed = principal && ((agents && principal->kind == PRINCIPAL_HOST)
                               || (operators && principal->kind == PRINCIPAL_USER));
     if (allowed) {
@@ -216,28 +190,22 @@ auth_handle (auth_t *self)
                   principal->kind == PRINCIPAL_HOST? "host": "user", principal->name,
                   ((const s_entry_t *) principal)->grant);
         self->accepted++;
-        s_reply (self, id_data, id_size, "200", "OK", user_id);
+        zap_reply (self->handler, &request, "200", "OK", user_id);
     }
     else {
         self->refused++;
         bool logged = log_sampled (self->refused);
         if (logged)
             log_warn ("refused a connection from %s to the %s endpoint: %s (%" PRIu64
-                      " refused so far)", address? address: "?", domain? domain: "?",
-                      !curve? "not a CURVE client"
+                      " refused so far)", request.address,
+                      request.domain [0]? request.domain: "?",
+                      !request.curve? "not a CURVE client"
                       : !principal? "unknown key"
                       : "the key belongs to the other endpoint", self->refused);
-        if (curve && !principal && logged)
+        if (request.curve && !principal && logged)
             log_info ("the refused key is %s; allow it with 'clusterctl %s add NAME --key FILE%s'",
-                      key, agents? "host": "user", agents? "": " --role ROLE");
-        s_reply (self, id_data, id_size, "400", "not allowed", "");
+                      request.key, agents? "host": "user", agents? "": " --role ROLE");
+        zap_reply (self->handler, &request, "400", "not allowed", "");
     }
-    zframe_destroy (&version);
-    zframe_destroy (&id);
-    zframe_destroy (&identity);
-    zframe_destroy (&credentials);
-    zstr_free (&domain);
-    zstr_free (&address);
-    zstr_free (&mechanism);
-    zmsg_destroy (&request);
+    zap_request_free (&request);
 }

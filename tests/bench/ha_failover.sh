@@ -78,19 +78,9 @@ say() { echo "ha_failover: $*" >&2; }
 # ---------------------------------------------------------------------------------------
 # Prerequisites: never skip silently
 
-prereq_fail() {
-    say "cannot run: $1"
-    say "fix: ${2:-run 'make deps' (as root), then 'make'}"
-    exit 1
-}
-[ "$(id -u)" = 0 ] || prereq_fail "needs root (network, mount and pid namespaces, libvirtd)" \
-    "run make bench as root"
-for tool in jq awk nsenter sqlite3; do
-    command -v "$tool" > /dev/null || prereq_fail "'$tool' is missing"
-done
-for prog in vmsched-scheduler vmsched-agent clusterctl lab_copycount lab_watchdog; do
-    [ -x "$VMSCHED_BIN/$prog" ] || prereq_fail "$VMSCHED_BIN/$prog is missing" "run 'make'"
-done
+. "$here/prereq.sh"
+prereq_check "network, mount and pid namespaces, libvirtd" "jq awk nsenter sqlite3" \
+    "vmsched-scheduler vmsched-agent clusterctl lab_copycount lab_watchdog"
 [ -x "$FENCE_AGENT" ] || prereq_fail "$FENCE_AGENT is not executable" "chmod +x $FENCE_AGENT"
 lab_down > /dev/null 2>&1           # what a killed earlier run may have left
 lab_prepare || prereq_fail "the lab's prerequisites are missing (lab: messages above)"
@@ -107,12 +97,6 @@ trap 'exit 130' INT TERM
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-start_agent() {
-    local pid
-    pid=$(lab_spawn "$1" "$CLUSTER_DIR/h$1/agent.log" \
-          "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$1/agent.conf") || return 1
-    echo "agent-h$1 $pid" >> "$CLUSTER_DIR/pids"
-}
 
 # forget_dead_pids - drops the processes that ended (a crashed host's) from the lab's and the
 # cluster's pid lists, so that the clean-up never signals a pid the kernel gave to another.
@@ -286,7 +270,7 @@ run_config() {
         CLUSTER_WITNESS_ADDR=$(lab_ip "$i") cluster_agent_conf "h$i" "qemu:///system" "$cpus" \
             "$mem" "qemu+tcp://$(lab_ip "$i")/system" "file:$(lab_pet_file "$i")"
         cluster_allow_host "h$i" || { say "$name: cannot allow h$i"; return 2; }
-        start_agent "$i" || { say "$name: cannot start the agent of h$i"; return 2; }
+        cluster_start_lab_agent "$i" || { say "$name: cannot start the agent of h$i"; return 2; }
         lab_watchdog_start "$i" "$(lab_pet_file "$i")" "$WATCHDOG_MS" || return 2
         start_events "$i" || return 2
     done
@@ -353,7 +337,7 @@ run_config() {
             slow+=("round $round: $ms ms (dead after $([ -n "$dead_at" ] && echo $((dead_at - t0_ms)) || echo '?') ms)")
         fi
         booted=$(date +%s)
-        lab_boot "$victim" > /dev/null 2>&1 && start_agent "$victim" \
+        lab_boot "$victim" > /dev/null 2>&1 && cluster_start_lab_agent "$victim" \
             || { problems+=("round $round: h$victim did not boot again"); hard=1; break; }
         if ! wait_for 30 host_up "h$victim"; then
             problems+=("round $round: h$victim did not register again within 30 s"); hard=1; break

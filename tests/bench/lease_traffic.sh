@@ -43,19 +43,9 @@ export CLUSTER_HEARTBEAT_MS=500 CLUSTER_SUSPECT_MS=1500 CLUSTER_DOWN_MS=5000 CLU
 . "$here/../lib/cluster.sh"
 
 say() { echo "lease_traffic: $*" >&2; }
-prereq_fail() {
-    say "cannot run: $1"
-    say "fix: ${2:-run 'make deps' (as root), then 'make'}"
-    exit 1
-}
-[ "$(id -u)" = 0 ] || prereq_fail "needs root (a network namespace and nft counters)" \
-    "run make bench as root"
-for tool in ip nft jq awk; do
-    command -v "$tool" > /dev/null || prereq_fail "'$tool' is missing"
-done
-for prog in vmsched-scheduler vmsched-agent clusterctl; do
-    [ -x "$VMSCHED_BIN/$prog" ] || prereq_fail "$VMSCHED_BIN/$prog is missing" "run 'make'"
-done
+. "$here/prereq.sh"
+prereq_check "a network namespace and nft counters" "ip nft jq awk" \
+    "vmsched-scheduler vmsched-agent clusterctl"
 
 cleanup() {
     [ -d "$CLUSTER_DIR" ] && cluster_stop > /dev/null 2>&1

@@ -40,13 +40,7 @@ dump_logs() {
 }
 
 # start_agent I - the agent of host hI, inside that host.
-start_agent() {
-    local pid
-    cluster_allow_host "h$1" || return 1
-    pid=$(lab_spawn "$1" "$CLUSTER_DIR/h$1/agent.log" \
-        "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$1/agent.conf") || return 1
-    echo "agent-h$1 $pid" >> "$CLUSTER_DIR/pids"
-}
+start_agent() { cluster_allow_host "h$1" && cluster_start_lab_agent "$1"; }
 
 # ---------------------------------------------------------------------------------------
 # Set-up: lab, domains that exist before the agents start, scheduler, agents

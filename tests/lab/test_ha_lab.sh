@@ -51,17 +51,9 @@ dump_logs() {
     for h in h1 h2 h3; do echo "--- $h/agent.log"; tail -n 15 "$CLUSTER_DIR/$h/agent.log"; done
 }
 
-# start_agent I - the agent of host hI, inside that host.
-start_agent() {
-    local pid
-    pid=$(lab_spawn "$1" "$CLUSTER_DIR/h$1/agent.log" \
-          "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$1/agent.conf") || return 1
-    echo "agent-h$1 $pid" >> "$CLUSTER_DIR/pids"
-}
-
 # revive I - host I boots again after a crash or a watchdog reset, with its agent.
 revive() {
-    lab_boot "$1" && start_agent "$1"
+    lab_boot "$1" && cluster_start_lab_agent "$1"
 }
 
 # returns NAME H - checks that host H registers again (40 s); the logs when it does not.
@@ -143,7 +135,7 @@ for i in 1 2 3; do
     CLUSTER_WITNESS_ADDR=$(lab_ip "$i") cluster_agent_conf "h$i" "qemu:///system" 4 1024 \
         "qemu+tcp://$(lab_ip "$i")/system" "file:$(lab_pet_file "$i")"
     cluster_allow_host "h$i" || fail allow "cannot allow h$i's key"
-    start_agent "$i" || fail agent "cannot start the agent of h$i"
+    cluster_start_lab_agent "$i" || fail agent "cannot start the agent of h$i"
     lab_watchdog_start "$i" "$(lab_pet_file "$i")" "$WATCHDOG_MS" || fail watchdog "h$i"
 done
 if ! cluster_wait 20 all_up; then

@@ -154,6 +154,15 @@ cluster_start_agent() {
         "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/$1/agent.conf" > /dev/null
 }
 
+# cluster_start_lab_agent I - starts the agent configured by cluster_agent_conf hI inside lab
+# host I (tests/lab/lab.sh must be sourced; the caller allows its key). Recorded as agent-hI.
+cluster_start_lab_agent() {
+    local pid
+    pid=$(lab_spawn "$1" "$CLUSTER_DIR/h$1/agent.log" \
+          "$VMSCHED_BIN/vmsched-agent" -c "$CLUSTER_DIR/h$1/agent.conf") || return 1
+    echo "agent-h$1 $pid" >> "$CLUSTER_DIR/pids"
+}
+
 # cluster_kill LABEL [SIGNAL] - signals the recorded process and waits for it to end.
 cluster_kill() {
     local pid
