@@ -480,12 +480,16 @@ s_case_create_ha_marks_xml (void)
     CHECK (s_ask (&world, "vm.create", plain, err, sizeof err, NULL) == 0);
     spec_t *web = managed_spec_by_name (world.managed, "web");
     CHECK (web && !web->record.ha && !strstr (web->xml, VMSCHED_XMLNS_VM));
-    //  The START the scheduler sends carries it (hosts heard through a connection).
+    //  The START the scheduler sends carries it (hosts heard through a connection, holding
+    //  a lease: each renewed it just now).
     for (size_t i = 0; i < model_host_count (world.model); i++) {
         host_t *host = model_host_at (world.model, i);
         host->live.heard = true;
         host->live.peer = i + 1;
         host->live.last_heard = 2000;
+        wire_renew_t renew = { .id = 1 };
+        wire_msg_t grant;
+        ha_on_renew (core_ha (world.core), host, &renew, 1900, &grant);
     }
     fx_t fx;
     fx_init (&fx);
