@@ -6,7 +6,7 @@
 #           fence    the same with the lab's fence agent configured for every host
 #                    ([fence hN] agent = tests/lab/fence_vmsched_lab, lab_dir, plug = N)
 #           lease20  leases only, 20 HA VMs on the crashed host (hosts of 8 CPUs / 2048 MiB,
-#                    [scheduler] start_concurrency = 4)
+#                    start_concurrency 4, the default)
 #           lease-scN, lease20-scN   lease or lease20 with [scheduler] start_concurrency = N
 #           (default: lease fence lease20, in that order)
 #
@@ -388,9 +388,9 @@ echo "== HA failover: 3 real libvirtd lab hosts, host crash (SIGKILL of everythi
 rc=0
 for config in "${configs[@]}"; do
     case "$config" in
-        lease)   run_config lease "default, 6 vms, lease" 6 4 1024 2 0 || rc=1 ;;
-        fence)   run_config fence "default, 6 vms, fence agent" 6 4 1024 2 1 || rc=1 ;;
-        lease20) run_config lease20 "default, 20 vms, lease, start_concurrency 4, hosts 8 cpus 2048 MiB" 20 8 2048 4 0 || rc=1 ;;
+        lease)   run_config lease "default, 6 vms, lease" 6 4 1024 4 0 || rc=1 ;;
+        fence)   run_config fence "default, 6 vms, fence agent" 6 4 1024 4 1 || rc=1 ;;
+        lease20) run_config lease20 "default, 20 vms, lease, hosts 8 cpus 2048 MiB" 20 8 2048 4 0 || rc=1 ;;
         lease-sc[0-9]*)
             run_config "$config" "default, 6 vms, lease, start_concurrency ${config#lease-sc}" 6 4 1024 "${config#lease-sc}" 0 || rc=1 ;;
         lease20-sc[0-9]*)
