@@ -35,6 +35,7 @@ typedef struct {
     bool fence_asked;               // the fence agent was asked in this registration
     int64_t granted_at;             // boot ms of this leader's last GRANT to this
                                     // registration (0: none yet)
+    int64_t up_since;               // boot ms since it is up with a connection here (0: not)
     int64_t fence_failed_at;        // wall ms its last attempt failed (0: none): again later
     int64_t dead_wall;              // wall ms this leader declared it dead (0: not, or before)
     bool incident;                  // its silence is on the timeline (until heard again)
@@ -46,6 +47,8 @@ struct ha {
     ha_config_t config;             // as given
     uint64_t epoch;                 // this leader's epoch
     int64_t leading_since;          // boot ms this leader began leading
+    int64_t leading_wall;           // wall ms of its first tick (0: none yet): a host
+                                    // registered at or after it was registered by it
     uint64_t version;               // last lease config version handed out
     int64_t next_configs;           // when to compute the witness sets again
     vec_t hosts;                    // s_host_t *, by host id
@@ -192,6 +195,7 @@ s_current (ha_t *self, const host_t *host)
         state->report_count = 0;
         state->fence_asked = false;
         state->granted_at = 0;
+        state->up_since = 0;
         state->fence_failed_at = 0;
         //  A new registration may be a new agent process, which holds no config yet: send
         //  the current one again (the configs an older process held stay in held).
@@ -345,14 +349,34 @@ s_config_of (const ha_t *self, host_t *const *ring, size_t count, size_t index,
     }
 }
 
+//  True when host may be sent a lease config now. A host that holds an earlier leader's
+//  set keeps it until this leader has granted it a lease: a new set takes effect at once,
+//  and its majority may need witnesses the host holds no grant from yet, so without a
+//  leader lease it would be not connected at once and fence itself (tests/lab/README.md,
+//  a scheduler restart after a return). A host this leader registered (a new agent
+//  process: it renews nothing until it has a config), or one up here for two renewals
+//  without renewing (it holds none either), gets it at once.
+static bool
+s_may_configure (const ha_t *self, const s_host_t *state, const host_t *host, int64_t now)
+{
+    bool leased = state->granted_at && now - state->granted_at < self->config.lease_ms;
+    bool registered_here = self->leading_wall && host->record.registered_at >= self->leading_wall;
+    bool no_config = state->up_since && now - state->up_since >= 2 * self->config.renew_ms;
+    return leased || registered_here || no_config;
+}
+
 //  Makes config the host's current one (a new version when it differs) and sends it when
-//  it is new or unacknowledged for a while.
+//  it is new or unacknowledged for a while, and the host may take it (s_may_configure).
 static void
 s_offer_config (ha_t *self, const host_t *host, wire_lease_config_t *config, int64_t now,
                 vec_t *sends)
 {
     s_host_t *state = s_current (self, host);
     if (!state)
+        return;
+    if (!state->up_since)
+        state->up_since = now;
+    if (!s_may_configure (self, state, host, now))
         return;
     const wire_lease_config_t *current = state->held_count?
                                          &state->held [state->held_count - 1]: NULL;
@@ -471,8 +495,12 @@ s_offer_configs (ha_t *self, model_t *model, int64_t now, vec_t *sends)
             s_config_of (self, &host, 1, 0, &config);
         if (host->record.state == HOST_STATE_UP && host->live.peer)
             s_offer_config (self, host, &config, now, sends);
-        else
+        else {
+            s_host_t *state = host->record.generation? s_current (self, host): NULL;
+            if (state)
+                state->up_since = 0;
             s_assume_config (self, host, &config);  // it cannot take it now; sent when it can
+        }
     }
 done:
     free (ring);
@@ -653,6 +681,8 @@ void
 ha_tick (ha_t *self, model_t *model, ha_may_run_fn *may_run_ha, void *arg, int64_t now,
          int64_t wall, vec_t *sends, vec_t *fences, vec_t *dead, mutations_t *out)
 {
+    if (!self->leading_wall)
+        self->leading_wall = wall;
     if (now >= self->next_configs) {
         self->next_configs = now + self->config.renew_ms;
         s_offer_configs (self, model, now, sends);

@@ -12,9 +12,11 @@
       before the leader reaches everyone with new sets: a witness the leader cannot reach,
       or a leader that dies then, would otherwise refuse it, and in a small ring every
       host's majority needs every other host). Each host is sent its set (whom it renews
-      from, whom it watches)
-      in a LEASE_CONFIG until a RENEW echoes the version. Until then the host may still hold
-      an older set: the verdict below must hold for every set it may hold.
+      from, whom it watches) in a LEASE_CONFIG until a RENEW echoes the version. Until then
+      the host may still hold an older set: the verdict below must hold for every set it may
+      hold. A host that holds an earlier leader's set is sent this leader's only once it
+      holds this leader's lease (a new set takes effect at once, and its majority may need
+      grants the host has none of yet).
     - Dead (§5.4, §5.6): a host that is not up is declared dead when (a) the leader has not
       heard it for dead_after_ms, (b) this leader has led for dead_after_ms, and (c) for every
       witness set the host may hold, enough of its witnesses have reported its current

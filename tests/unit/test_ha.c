@@ -256,6 +256,44 @@ s_case_acknowledged (void)
     return failures;
 }
 
+//  A new leader sends a host that holds an earlier leader's set its own only after it has
+//  granted the host a lease (a new set's majority may need grants the host holds none of
+//  yet); a host that renews nothing (no config) gets it after two renewals' time.
+static int
+s_case_config_after_grant (void)
+{
+    int failures = 0;
+    s_world_t world;
+    s_world (&world, 3, NULL);                      // registered under an earlier leader
+    ha_destroy (&world.ha);
+    ha_config_t config = { .suspect_after_ms = 1000 };
+    ha_config_profile (&config, "default");
+    world.ha = ha_new (&config, 2, 20000, NULL, 0);
+    s_tick (&world, 20000);
+    CHECK (s_sent_to (&world, 0) == NULL && s_sent_to (&world, 1) == NULL);
+    wire_renew_t renew = { .id = 7, .config_version = 4294967297 };   // the old leader's
+    wire_msg_t grant;
+    ha_on_renew (world.ha, model_host_by_id (world.model, s_ids [0]), &renew, 20100, &grant);
+    CHECK (grant.kind == WIRE_GRANT && grant.body.grant.lease_ms == 2000);
+    s_tick (&world, 20500);
+    CHECK (s_sent_to (&world, 0) != NULL);          // leased now: its set goes out
+    CHECK (s_sent_to (&world, 1) == NULL);          // not yet: it may still renew
+    s_tick (&world, 21000);
+    CHECK (s_sent_to (&world, 1) != NULL);          // two renewals without one: no config
+    s_world_free (&world);
+
+    //  A host this leader registers gets its set at once.
+    s_world (&world, 0, NULL);
+    s_tick (&world, 0);
+    world.now = 5000;
+    s_register (&world, 0);
+    model_host_by_id (world.model, s_ids [0])->record.registered_at = 5000;
+    s_tick (&world, 5000);
+    CHECK (s_sent_to (&world, 0) != NULL);
+    s_world_free (&world);
+    return failures;
+}
+
 //  Dead only after D of silence, D of leading, and enough blocked witnesses of every set the
 //  host may hold that it cannot hold a majority: more than half of an odd set, half of an
 //  even one; a dead witness counts as silent.
@@ -396,6 +434,7 @@ main (int argc, char **argv)
         { "witness_sets", s_case_witness_sets },
         { "dead_watched", s_case_dead_watched },
         { "acknowledged", s_case_acknowledged },
+        { "config_after_grant", s_case_config_after_grant },
         { "verdict", s_case_verdict },
         { "unacknowledged_set", s_case_unacknowledged_set },
         { "fencing", s_case_fencing },
