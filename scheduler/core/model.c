@@ -491,9 +491,12 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
                 log_info ("vm '%s': %s -> %s", fresh.name, domain_state_name (old->state),
                           domain_state_name (fresh.state));
             if (strcmp (old->name, fresh.name)) {
-                //  The sort key changed: re-insert.
+                //  The sort key changed: re-insert (the smoothed load stays with it).
+                load_t load = vm->load;
                 s_vm_remove (self, vm);
                 vm = s_vm_insert (self, &fresh);
+                if (vm)
+                    vm->load = load;
             }
             else
                 vm->record = fresh;
@@ -504,6 +507,8 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     else {
         vm_t *other = model_vm_by_uuid (self, fresh.uuid);
         vm = s_vm_insert (self, &fresh);
+        if (vm && other)
+            load_inherit (&vm->load, &other->load);     // a migration's target, usually
         if (vm && other) {
             host_t *elsewhere = model_host_by_id (self, other->record.host_id);
             log_warn ("vm '%s': another copy on host '%s' (%s), besides the one host '%s' "
@@ -523,7 +528,8 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     if (vm)
         vm->usage = (vm_usage_t) {
             domain->has_cpu_time, domain->cpu_time_ns, domain->has_vcpu_delay,
-            domain->vcpu_delay_ns, domain->has_rss, domain->rss_kib };
+            domain->vcpu_delay_ns, domain->has_rss, domain->rss_kib, domain->has_balloon,
+            domain->balloon_kib };
 }
 
 static void
@@ -581,6 +587,31 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
 }
 
 void
+model_apply_load (model_t *self, host_t *host, const wire_report_t *report, int64_t now)
+{
+    if (!report->hypervisor_connected)
+        return;
+    for (uint32_t i = 0; i < report->domain_count; i++) {
+        const wire_domain_t *domain = &report->domains [i];
+        vm_t *vm = model_vm_copy (self, domain->uuid, host->record.id);
+        if (!vm)
+            continue;
+        load_sample_t sample = {
+            .vcpus = domain->vcpus,
+            .has_cpu_time = domain->has_cpu_time, .cpu_time_ns = domain->cpu_time_ns,
+            .has_vcpu_delay = domain->has_vcpu_delay, .vcpu_delay_ns = domain->vcpu_delay_ns,
+            .has_mem = domain->has_rss || domain->has_balloon,
+            .mem_kib = domain->has_rss? domain->rss_kib: domain->balloon_kib };
+        if (!model_vm_active (vm))
+            sample.has_cpu_time = sample.has_vcpu_delay = sample.has_mem = false;
+        load_outcome_t outcome = load_update (&vm->load, &sample, now, LOAD_TAU_MS);
+        if (outcome == LOAD_IMPOSSIBLE)
+            log_debug ("vm '%s' on host '%s': usage counters jumped beyond %u vCPUs can do; "
+                       "sample ignored", vm->record.name, host->record.name, domain->vcpus);
+    }
+}
+
+void
 model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64_t wall,
                    mutations_t *out)
 {
@@ -600,6 +631,11 @@ model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64
         return;
     }
     s_observe_domain (self, host, domain, wall, out);
+    //  A new or ended process: its counters start again from 0.
+    vm = model_vm_copy (self, domain->uuid, host->record.id);
+    if (vm && (event->kind == EVENT_STARTED || event->kind == EVENT_STOPPED
+               || event->kind == EVENT_CRASHED))
+        load_restart (&vm->load);
 }
 
 //  --------------------------------------------------------------------------
@@ -610,6 +646,29 @@ model_vm_active (const vm_t *vm)
 {
     domain_state_t state = vm->record.state;
     return state != DOMAIN_SHUTOFF && state != DOMAIN_CRASHED && state != DOMAIN_UNKNOWN;
+}
+
+void
+model_vm_load (const vm_t *vm, load_figures_t *out)
+{
+    if (!model_vm_active (vm)) {
+        memset (out, 0, sizeof *out);
+        return;
+    }
+    load_vm_figures (&vm->load, vm->record.vcpus, out);
+}
+
+void
+model_host_load (model_t *self, const host_t *host, load_figures_t *out)
+{
+    load_sum_t sum;
+    load_sum_init (&sum);
+    for (size_t i = 0; i < self->vms.count; i++) {
+        const vm_t *vm = model_vm_at (self, i);
+        if (strcmp (vm->record.host_id, host->record.id) == 0 && model_vm_active (vm))
+            load_sum_add (&sum, &vm->load, vm->record.vcpus);
+    }
+    load_sum_figures (&sum, host->record.capacity.cpus, out);
 }
 
 void
