@@ -15,16 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
 : "${VMSCHED_BIN:?set VMSCHED_BIN to the directory with the built programs}"
 
-export CLUSTER_DIR=$(mktemp -d /tmp/vmsched-load.XXXXXX)
-# CLUSTER_PORT may be given, so that two runs on one machine do not collide.
-export CLUSTER_PORT=${CLUSTER_PORT:-7640} CLUSTER_HEARTBEAT_MS=200 CLUSTER_SUSPECT_MS=1000
-export CLUSTER_DOWN_MS=3000 CLUSTER_REPORT_MS=1000
-
-cleanup() {
-    cluster_stop
-    rm -rf "$CLUSTER_DIR"
-}
-trap cleanup EXIT
+cluster_test_dir vmsched-load || { fail load-dir "cannot make a temporary directory"; testing_done; }
+# CLUSTER_PORT may be given, so that two runs on one machine do not collide; reports every 1 s.
+export CLUSTER_PORT=${CLUSTER_PORT:-7640} CLUSTER_REPORT_MS=1000
 
 dump_logs() {
     echo "--- scheduler.log"; tail -n 30 "$CLUSTER_DIR/scheduler.log"

@@ -25,19 +25,41 @@ s_near (double value, double expected, double tolerance)
     return fabs (value - expected) <= tolerance;
 }
 
-//  Runs the load for duration_ms with reports every S_STEP at `cores` CPU and `wait` vCPU
-//  wait, continuing the counters in *cpu_ns / *delay_ns from *now.
-static void
-s_run (load_t *load, int64_t *now, uint64_t *cpu_ns, uint64_t *delay_ns, double cores,
-       double wait, int64_t duration_ms)
+//  A VM under test: its load and the counters and clock its reports continue from.
+typedef struct {
+    load_t load;                            // what is tested
+    int64_t now;                            // time of the latest report (ms)
+    uint64_t cpu_ns;                        // CPU counter of the latest report
+    uint64_t delay_ns;                      // vCPU wait counter of the latest report
+} s_vm_t;
+
+//  A VM whose counters start at cpu_ns (and 0 wait), not reported yet, at time 0.
+static s_vm_t
+s_vm (uint64_t cpu_ns)
 {
-    for (int64_t t = 0; t < duration_ms; t += S_STEP) {
-        *now += S_STEP;
-        *cpu_ns += (uint64_t) (cores * S_STEP * 1e6);
-        *delay_ns += (uint64_t) (wait * S_STEP * 1e6);
-        load_sample_t sample = s_sample (*cpu_ns, *delay_ns, 0);
-        load_update (load, &sample, *now, S_TAU);
+    s_vm_t vm = { .cpu_ns = cpu_ns };
+    load_init (&vm.load);
+    return vm;
+}
+
+//  Reports every step_ms for duration_ms at `cores` CPU and `wait` vCPU wait.
+static void
+s_run_every (s_vm_t *vm, int64_t step_ms, double cores, double wait, int64_t duration_ms)
+{
+    for (int64_t t = 0; t < duration_ms; t += step_ms) {
+        vm->now += step_ms;
+        vm->cpu_ns += (uint64_t) (cores * step_ms * 1e6);
+        vm->delay_ns += (uint64_t) (wait * step_ms * 1e6);
+        load_sample_t sample = s_sample (vm->cpu_ns, vm->delay_ns, 0);
+        load_update (&vm->load, &sample, vm->now, S_TAU);
     }
+}
+
+//  The same every S_STEP.
+static void
+s_run (s_vm_t *vm, double cores, double wait, int64_t duration_ms)
+{
+    s_run_every (vm, S_STEP, cores, wait, duration_ms);
 }
 
 static int
@@ -77,16 +99,13 @@ static int
 s_case_steady (void)
 {
     int failures = 0;
-    load_t load;
-    load_init (&load);
-    int64_t now = 0;
-    uint64_t cpu = 0, delay = 0;
-    s_run (&load, &now, &cpu, &delay, 1.5, 0.2, 3600000);
+    s_vm_t vm = s_vm (0);
+    s_run (&vm, 1.5, 0.2, 3600000);
     load_figures_t figures;
-    load_vm_figures (&load, 4, &figures);
+    load_vm_figures (&vm.load, 4, &figures);
     CHECK (s_near (figures.cpu_load, 1.5, 1e-6) && s_near (figures.cpu_util, 0.375, 1e-6));
     CHECK (s_near (figures.contention, 0.05, 1e-6));
-    CHECK (load.resets == 0 && load.discarded == 0);
+    CHECK (vm.load.resets == 0 && vm.load.discarded == 0);
     return failures;
 }
 
@@ -98,26 +117,13 @@ s_case_step (void)
     int failures = 0;
     int64_t steps [] = { 1000, 5000, 60000 };
     for (size_t i = 0; i < sizeof steps / sizeof steps [0]; i++) {
-        load_t load;
-        load_init (&load);
-        int64_t now = 0;
-        uint64_t cpu = 0, delay = 0;
-        load_sample_t sample = s_sample (cpu, delay, 0);
-        load_update (&load, &sample, now, S_TAU);
-        for (int64_t t = 0; t < 600000; t += steps [i]) {     // 10 min idle
-            now += steps [i];
-            sample = s_sample (cpu, delay, 0);
-            load_update (&load, &sample, now, S_TAU);
-        }
-        CHECK (load.has_cpu && s_near (load.cpu_cores, 0, 1e-9));
+        s_vm_t vm = s_vm (0);
+        s_run_every (&vm, steps [i], 0, 0, 600000);              // 10 min idle
+        CHECK (vm.load.has_cpu && s_near (vm.load.cpu_cores, 0, 1e-9));
         double at [4] = { 0 };
-        for (int64_t t = steps [i]; t <= 3 * S_TAU; t += steps [i]) {
-            now += steps [i];
-            cpu += (uint64_t) (2.0 * steps [i] * 1e6);
-            sample = s_sample (cpu, delay, 0);
-            load_update (&load, &sample, now, S_TAU);
-            if (t % S_TAU == 0)
-                at [t / S_TAU] = load.cpu_cores;
+        for (int k = 1; k <= 3; k++) {
+            s_run_every (&vm, steps [i], 2.0, 0, S_TAU);
+            at [k] = vm.load.cpu_cores;
         }
         CHECK (s_near (at [1], 2.0 * (1 - exp (-1)), 1e-6));
         CHECK (s_near (at [3], 2.0 * (1 - exp (-3)), 1e-6));
@@ -132,33 +138,31 @@ static int
 s_case_reset (void)
 {
     int failures = 0;
-    load_t load;
-    load_init (&load);
-    int64_t now = 0;
-    uint64_t cpu = UINT64_C (900000000000), delay = 0;
-    s_run (&load, &now, &cpu, &delay, 1.0, 0, 1800000);
-    CHECK (s_near (load.cpu_cores, 1.0, 1e-6));
-    now += S_STEP;
-    load_sample_t sample = s_sample (1000000, 0, 0);        // new process
-    CHECK (load_update (&load, &sample, now, S_TAU) == LOAD_RESET);
-    CHECK (load.resets == 1 && s_near (load.cpu_cores, 1.0, 1e-6));
-    cpu = 1000000;
-    s_run (&load, &now, &cpu, &delay, 1.0, 0, 60000);
-    CHECK (s_near (load.cpu_cores, 1.0, 1e-6));
+    s_vm_t vm = s_vm (UINT64_C (900000000000));
+    load_t *load = &vm.load;
+    s_run (&vm, 1.0, 0, 1800000);
+    CHECK (s_near (load->cpu_cores, 1.0, 1e-6));
+    vm.now += S_STEP;
+    vm.cpu_ns = 1000000;                                    // a new process
+    load_sample_t sample = s_sample (vm.cpu_ns, vm.delay_ns, 0);
+    CHECK (load_update (load, &sample, vm.now, S_TAU) == LOAD_RESET);
+    CHECK (load->resets == 1 && s_near (load->cpu_cores, 1.0, 1e-6));
+    s_run (&vm, 1.0, 0, 60000);
+    CHECK (s_near (load->cpu_cores, 1.0, 1e-6));
 
     //  A stop and start seen as events: the next sample is a baseline, whatever its value.
-    load_restart (&load);
-    CHECK (load.resets == 2);
-    now += S_STEP;
-    sample = s_sample (cpu + UINT64_C (1000000000000), 0, 0);   // would be 200 cores
-    CHECK (load_update (&load, &sample, now, S_TAU) == LOAD_BASELINE);
-    CHECK (s_near (load.cpu_cores, 1.0, 1e-6));
+    load_restart (load);
+    CHECK (load->resets == 2);
+    vm.now += S_STEP;
+    sample = s_sample (vm.cpu_ns + UINT64_C (1000000000000), 0, 0);   // would be 200 cores
+    CHECK (load_update (load, &sample, vm.now, S_TAU) == LOAD_BASELINE);
+    CHECK (s_near (load->cpu_cores, 1.0, 1e-6));
 
     //  An inactive domain (no counters): the baseline goes, the figure stays.
     load_sample_t off = { .vcpus = 4 };
-    now += S_STEP;
-    CHECK (load_update (&load, &off, now, S_TAU) == LOAD_BASELINE);
-    CHECK (!load.has_base_cpu && load.has_cpu);
+    vm.now += S_STEP;
+    CHECK (load_update (load, &off, vm.now, S_TAU) == LOAD_BASELINE);
+    CHECK (!load->has_base_cpu && load->has_cpu);
     return failures;
 }
 
@@ -210,17 +214,14 @@ static int
 s_case_gap (void)
 {
     int failures = 0;
-    load_t load;
-    load_init (&load);
-    int64_t now = 0;
-    uint64_t cpu = 0, delay = 0;
-    s_run (&load, &now, &cpu, &delay, 0.5, 0, 1800000);
-    now += 1200000;
-    cpu += (uint64_t) (3.0 * 1200000 * 1e6);
-    load_sample_t sample = s_sample (cpu, delay, 0);
-    CHECK (load_update (&load, &sample, now, S_TAU) == LOAD_SMOOTHED);
+    s_vm_t vm = s_vm (0);
+    s_run (&vm, 0.5, 0, 1800000);
+    vm.now += 1200000;
+    vm.cpu_ns += (uint64_t) (3.0 * 1200000 * 1e6);
+    load_sample_t sample = s_sample (vm.cpu_ns, vm.delay_ns, 0);
+    CHECK (load_update (&vm.load, &sample, vm.now, S_TAU) == LOAD_SMOOTHED);
     double expected = 0.5 + (1 - exp (-4.0)) * (3.0 - 0.5);
-    CHECK (s_near (load.cpu_cores, expected, 1e-6));
+    CHECK (s_near (vm.load.cpu_cores, expected, 1e-6));
     return failures;
 }
 
@@ -308,6 +309,5 @@ static const check_case_t s_cases [] = {
 int
 main (int argc, char **argv)
 {
-    return check_run_cases ("load", s_cases, sizeof s_cases / sizeof s_cases [0], argc,
-                            argv) ? 1: 0;
+    return CHECK_RUN_ALL ("load", s_cases, argc, argv)? 1: 0;
 }
