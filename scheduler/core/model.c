@@ -20,7 +20,19 @@ struct model {
     vec_t vms;              // vm_t *, owned, sorted by (name, uuid, host id): every copy
     vec_t vm_by_uuid;       // vm_t *, borrowed from vms, sorted by (uuid, host id)
     uint64_t reports;       // full reports applied so far (numbers them)
+    vec_t gone_loads;       // s_gone_load_t: smoothed load of copies forgotten lately (a
+                            // migration's source), oldest first, at most S_GONE_LOADS
 };
+
+#define S_GONE_LOADS 256    // forgotten copies whose load a new copy may take over
+
+//  The smoothed load of a forgotten copy, for a new copy of the same uuid (a migration's
+//  target reported only after the source's copy was gone).
+typedef struct {
+    char uuid [WIRE_ID_SIZE];   // the VM
+    load_t load;                // its figures when the copy was forgotten
+    int64_t wall;               // wall ms of that; taken over within LOAD_TAU_MS only
+} s_gone_load_t;
 
 //  --------------------------------------------------------------------------
 //  Mutation lists
@@ -104,6 +116,7 @@ model_new (void)
     self->host_by_id = VEC_OF (host_t *);
     self->vms = VEC_OF (vm_t *);
     self->vm_by_uuid = VEC_OF (vm_t *);
+    self->gone_loads = VEC_OF (s_gone_load_t);
     return self;
 }
 
@@ -121,6 +134,7 @@ model_destroy (model_t **self_p)
     vec_free (&self->host_by_id);
     vec_free (&self->vms);
     vec_free (&self->vm_by_uuid);
+    vec_free (&self->gone_loads);
     free (self);
     *self_p = NULL;
 }
@@ -459,6 +473,41 @@ model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
 //  --------------------------------------------------------------------------
 //  VMs
 
+//  A new copy vm of a uuid takes over the smoothed load of the copy it came from: another
+//  copy still known (a migration's source, as libvirt shows an incoming domain first), or
+//  one forgotten within LOAD_TAU_MS.
+static void
+s_take_over_load (model_t *self, vm_t *vm, const vm_t *other, int64_t wall)
+{
+    if (other) {
+        load_inherit (&vm->load, &other->load);
+        return;
+    }
+    for (size_t i = self->gone_loads.count; i-- > 0; ) {
+        const s_gone_load_t *gone = vec_at (&self->gone_loads, i);
+        if (strcmp (gone->uuid, vm->record.uuid) == 0) {
+            if (wall - gone->wall <= LOAD_TAU_MS)
+                load_inherit (&vm->load, &gone->load);
+            vec_remove (&self->gone_loads, i);
+            return;
+        }
+    }
+}
+
+//  Keeps the smoothed load of a copy about to be forgotten (see s_take_over_load).
+static void
+s_keep_gone_load (model_t *self, const vm_t *vm, int64_t wall)
+{
+    if (!vm->load.has_cpu && !vm->load.has_mem)
+        return;
+    if (self->gone_loads.count >= S_GONE_LOADS)
+        vec_remove (&self->gone_loads, 0);
+    s_gone_load_t gone = { .load = vm->load, .wall = wall };
+    snprintf (gone.uuid, sizeof gone.uuid, "%s", vm->record.uuid);
+    if (!vec_push (&self->gone_loads, &gone))
+        log_debug ("vm '%s': its load is not kept: out of memory", vm->record.name);
+}
+
 //  Makes the VM entry match what host reports for one domain; records changes.
 static void
 s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int64_t wall,
@@ -507,8 +556,8 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     else {
         vm_t *other = model_vm_by_uuid (self, fresh.uuid);
         vm = s_vm_insert (self, &fresh);
-        if (vm && other)
-            load_inherit (&vm->load, &other->load);     // a migration's target, usually
+        if (vm)
+            s_take_over_load (self, vm, other, wall);
         if (vm && other) {
             host_t *elsewhere = model_host_by_id (self, other->record.host_id);
             log_warn ("vm '%s': another copy on host '%s' (%s), besides the one host '%s' "
@@ -535,6 +584,7 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
 static void
 s_forget_vm (model_t *self, vm_t *vm, const char *reason, int64_t wall, mutations_t *out)
 {
+    s_keep_gone_load (self, vm, wall);
     log_info ("vm '%s': removed (%s)", vm->record.name, reason);
     mutation_t gone = { .kind = MUTATION_VM_DELETE, .at = wall };
     snprintf (gone.u.vm_delete.uuid, sizeof gone.u.vm_delete.uuid, "%s", vm->record.uuid);

@@ -134,6 +134,20 @@ s_load (void)
     vm = model_vm_copy (model, s_vm1, s_id2);
     CHECK (vm->load.has_base_cpu && vm->load.cpu_cores < 1.5 && vm->load.discarded == 0);
 
+    //  The source's copy forgotten before the target reports (a fast migration): the new
+    //  copy takes over the figures all the same, within LOAD_TAU_MS of the forgetting.
+    wire_report_t none = { .hypervisor_connected = true };
+    model_apply_report (model, h1, &none, 29, &out);
+    model_apply_report (model, h2, &none, 30, &out);
+    CHECK (model_vm_by_uuid (model, s_vm1) == NULL);
+    s_report_usage (model, h1, &moved, 40, &out);
+    vm = model_vm_copy (model, s_vm1, s_id1);
+    CHECK (vm && vm->load.has_cpu && vm->load.cpu_cores > 1.4 && vm->load.has_base_cpu);
+    model_apply_report (model, h1, &none, 50, &out);
+    s_report_usage (model, h2, &moved, 50 + LOAD_TAU_MS + 1, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    CHECK (vm && !vm->load.has_cpu);                        // too long ago: a fresh start
+
     mutations_free (&out);
     model_destroy (&model);
     return failures;
