@@ -111,6 +111,34 @@ hv_capacity (hv_t *self, wire_capacity_t *out, char *err, size_t err_size)
     return self->ops->capacity (self->impl, out, err, err_size);
 }
 
+void
+hv_usage_apply (const hv_usage_t *usage, wire_domain_t *domain)
+{
+    domain->has_cpu_time = usage->has_cpu_time;
+    domain->cpu_time_ns = usage->cpu_time_ns;
+    domain->has_vcpu_delay = usage->has_vcpu_delay;
+    domain->vcpu_delay_ns = usage->vcpu_delay_ns;
+    domain->has_rss = usage->has_rss;
+    domain->rss_kib = usage->rss_kib;
+    domain->has_balloon = usage->has_balloon;
+    domain->balloon_kib = usage->balloon_kib;
+}
+
+//  Drops usage figures the wire would refuse (a counter past WIRE_MAX_COUNTER, memory past
+//  WIRE_MAX_MEMORY_KIB), so that one odd domain cannot make the whole report unsendable.
+static void
+s_sane_usage (wire_domain_t *domain)
+{
+    if (domain->cpu_time_ns > WIRE_MAX_COUNTER)
+        domain->has_cpu_time = false, domain->cpu_time_ns = 0;
+    if (domain->vcpu_delay_ns > WIRE_MAX_COUNTER)
+        domain->has_vcpu_delay = false, domain->vcpu_delay_ns = 0;
+    if (domain->rss_kib > WIRE_MAX_MEMORY_KIB)
+        domain->has_rss = false, domain->rss_kib = 0;
+    if (domain->balloon_kib > WIRE_MAX_MEMORY_KIB)
+        domain->has_balloon = false, domain->balloon_kib = 0;
+}
+
 int
 hv_list (hv_t *self, wire_domain_t **domains, uint32_t *count, char *err, size_t err_size)
 {
@@ -118,7 +146,10 @@ hv_list (hv_t *self, wire_domain_t **domains, uint32_t *count, char *err, size_t
     *count = 0;
     if (!s_ready (self, "list domains", err, err_size))
         return -1;
-    return self->ops->list (self->impl, domains, count, err, err_size);
+    int rc = self->ops->list (self->impl, domains, count, err, err_size);
+    for (uint32_t i = 0; rc == 0 && i < *count; i++)
+        s_sane_usage (&(*domains) [i]);
+    return rc;
 }
 
 int
@@ -127,7 +158,10 @@ hv_lookup (hv_t *self, const char *uuid, wire_domain_t *out, char *err, size_t e
     memset (out, 0, sizeof *out);
     if (!s_ready (self, "look up domain", err, err_size))
         return -1;
-    return self->ops->lookup (self->impl, uuid, out, err, err_size);
+    int rc = self->ops->lookup (self->impl, uuid, out, err, err_size);
+    if (rc == 1)
+        s_sane_usage (out);
+    return rc;
 }
 
 int

@@ -44,6 +44,24 @@ typedef struct {
     uint64_t elapsed_ms;            // since the job started
 } hv_progress_t;
 
+//  Usage of one domain as the hypervisor counts it (the usage fields of wire_domain_t):
+//  cumulative counters that restart from 0 with the domain's process, and current gauges.
+//  Implementations fill these into the wire_domain_t of list and lookup; hv_list and
+//  hv_lookup drop values the wire would refuse. hv_fake_set_usage scripts them.
+typedef struct {
+    bool has_cpu_time;              // cpu_time_ns valid
+    uint64_t cpu_time_ns;           // CPU time of all the domain's threads (cpu.time)
+    bool has_vcpu_delay;            // vcpu_delay_ns valid
+    uint64_t vcpu_delay_ns;         // sum over vCPUs of the time runnable but not running
+    bool has_rss;                   // rss_kib valid
+    uint64_t rss_kib;               // resident memory of the QEMU process (balloon.rss)
+    bool has_balloon;               // balloon_kib valid
+    uint64_t balloon_kib;           // memory the guest has now (balloon.current)
+} hv_usage_t;
+
+//  Copy usage into a domain record.
+void hv_usage_apply (const hv_usage_t *usage, wire_domain_t *domain);
+
 //  What an implementation provides. Every function returns 0 on success or -1 with a
 //  one-line reason in err (err_size bytes); none may block for long on a healthy hypervisor.
 typedef struct {
@@ -54,7 +72,8 @@ typedef struct {
     void (*disconnect) (void *impl);
     //  Read the host's capacity into *out (zeroed by the caller).
     int (*capacity) (void *impl, wire_capacity_t *out, char *err, size_t err_size);
-    //  Every domain of the host: *domains is a malloc'd array the caller frees.
+    //  Every domain of the host, with its usage (hv_usage_t) where the driver has it:
+    //  *domains is a malloc'd array the caller frees.
     int (*list) (void *impl, wire_domain_t **domains, uint32_t *count, char *err, size_t err_size);
     //  One domain by uuid. Returns 1 found, 0 gone (no such domain), -1 error.
     int (*lookup) (void *impl, const char *uuid, wire_domain_t *out, char *err, size_t err_size);

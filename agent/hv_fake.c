@@ -431,6 +431,17 @@ hv_fake_make_transient (hv_fake_t *self, const char *uuid)
 }
 
 int
+hv_fake_set_usage (hv_fake_t *self, const char *uuid, const hv_usage_t *usage)
+{
+    pthread_mutex_lock (&self->lock);
+    wire_domain_t *domain = s_find (self, uuid);
+    if (domain)
+        hv_usage_apply (usage, domain);
+    pthread_mutex_unlock (&self->lock);
+    return domain? 0: -1;
+}
+
+int
 hv_fake_undefine (hv_fake_t *self, const char *uuid)
 {
     pthread_mutex_lock (&self->lock);

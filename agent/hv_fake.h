@@ -27,6 +27,11 @@ int hv_fake_set_state (hv_fake_t *self, const char *uuid, domain_state_t state);
 //  Make a domain transient (persistent = false), as `virsh create` would have.
 int hv_fake_make_transient (hv_fake_t *self, const char *uuid);
 
+//  Scripted usage: list and lookup report usage for the domain from now on (a test makes
+//  the counters grow over its virtual time, or drops them to model a restarted process).
+//  No event is posted. Returns -1 for an unknown uuid.
+int hv_fake_set_usage (hv_fake_t *self, const char *uuid, const hv_usage_t *usage);
+
 //  Remove a domain and post UNDEFINED. Returns -1 for an unknown uuid.
 int hv_fake_undefine (hv_fake_t *self, const char *uuid);
 

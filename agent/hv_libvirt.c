@@ -4,8 +4,12 @@
     default event loop is shared by all instances (see below). The event thread does nothing but dispatch: the lifecycle callback
     copies (event, uuid, name) into a note and the close callback posts a disconnect note;
     the agent thread reads the domain's state itself. Capacity comes from virNodeGetInfo and
-    the capabilities XML (read with libxml2 XPath); usage from the bulk stats API when the
-    driver has it (the test driver has not: those fields are then simply absent).
+    the capabilities XML (read with libxml2 XPath); usage from virDomainGetInfo (cpuTime)
+    and the bulk stats API (virConnectGetAllDomainStats / virDomainListGetStats, groups
+    CPU_TOTAL, VCPU and BALLOON) when the driver has it: cpu.time replaces cpuTime, the
+    vcpu.N.delay are summed, balloon.rss and balloon.current are passed on as they are. The
+    test driver gives no stats fields (those are then simply absent) and reports the wall
+    clock as cpuTime.
 
     libvirt's event implementation is process-wide, so its loop thread is too: registered
     once (pthread_once), started by the first instance that connects and stopped by the last
@@ -401,7 +405,8 @@ s_describe (virDomainPtr dom, wire_domain_t *out)
     return 0;
 }
 
-//  Adds vCPU delay and RSS from one stats record to the matching domain of the array.
+//  Adds CPU time, vCPU delay, RSS and balloon size from one stats record to the matching
+//  domain of the array.
 static void
 s_apply_stats (virDomainStatsRecordPtr record, wire_domain_t *domains, uint32_t count)
 {
@@ -417,15 +422,29 @@ s_apply_stats (virDomainStatsRecordPtr record, wire_domain_t *domains, uint32_t 
     for (int i = 0; i < record->nparams; i++) {
         virTypedParameterPtr param = &record->params [i];
         const char *field = param->field;
-        if (strncmp (field, "vcpu.", 5) == 0 && strstr (field, ".delay")
-        &&  param->type == VIR_TYPED_PARAM_ULLONG) {
+        if (param->type != VIR_TYPED_PARAM_ULLONG)
+            continue;
+        //  vcpu.N.delay (libvirt >= 7.9); not vcpu.N.wait, which is time blocked on I/O.
+        size_t length = strlen (field);
+        if (strncmp (field, "vcpu.", 5) == 0 && length > 6
+        &&  strcmp (field + length - 6, ".delay") == 0) {
             domain->has_vcpu_delay = true;
             domain->vcpu_delay_ns += param->value.ul;
         }
         else
-        if (strcmp (field, "balloon.rss") == 0 && param->type == VIR_TYPED_PARAM_ULLONG) {
+        if (strcmp (field, "cpu.time") == 0) {
+            domain->has_cpu_time = true;
+            domain->cpu_time_ns = param->value.ul;
+        }
+        else
+        if (strcmp (field, "balloon.rss") == 0) {
             domain->has_rss = true;
             domain->rss_kib = param->value.ul;
+        }
+        else
+        if (strcmp (field, "balloon.current") == 0) {
+            domain->has_balloon = true;
+            domain->balloon_kib = param->value.ul;
         }
     }
 }
@@ -435,7 +454,8 @@ static void
 s_usage (libvirt_hv_t *self, virDomainPtr *doms, wire_domain_t *domains, uint32_t count)
 {
     virDomainStatsRecordPtr *records = NULL;
-    unsigned int groups = VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BALLOON;
+    unsigned int groups = VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_VCPU
+                        | VIR_DOMAIN_STATS_BALLOON;
     int n = doms? virDomainListGetStats (doms, groups, &records, 0)
                 : virConnectGetAllDomainStats (self->conn, groups, &records,
                                                VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);

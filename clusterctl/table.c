@@ -48,6 +48,9 @@ table_format (const json_t *value, table_format_t format, char *buf, size_t size
         case TABLE_SECONDS:
             snprintf (buf, size, "%.1f s", number);
             return;
+        case TABLE_PERCENT:
+            snprintf (buf, size, "%.1f", number);
+            return;
         case TABLE_YESNO:
             snprintf (buf, size, "%s", json_is_true (value)? "yes": "no");
             return;

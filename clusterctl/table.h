@@ -15,6 +15,7 @@ typedef enum {
     TABLE_MIB,          // integer MiB, shown as "4096 MiB" / "32.0 GiB"
     TABLE_AGE_MS,       // integer milliseconds ago, shown as "120 ms" / "3.2 s"
     TABLE_SECONDS,      // real seconds, shown with one decimal
+    TABLE_PERCENT,      // a real percentage, shown with one decimal ("37.5")
     TABLE_YESNO,        // bool, shown as yes / no
     TABLE_MS,           // integer milliseconds (a duration), shown as TABLE_AGE_MS
     TABLE_WALL_MS       // integer wall-clock milliseconds, shown as local "13:09:55.480"

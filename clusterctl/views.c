@@ -123,6 +123,7 @@ view_host_list (FILE *out, const json_t *document)
         { "GEN", "generation", TABLE_TEXT }, { "CPUS", "cpus", TABLE_TEXT },
         { "MEMORY", "memory_mib", TABLE_MIB }, { "VMS", "vm_count", TABLE_TEXT },
         { "RUNNING", "vms_running", TABLE_TEXT }, { "VCPUS USED", "vcpus_used", TABLE_TEXT },
+        { "CPU %", "cpu_pct", TABLE_PERCENT },
         { "MEM USED", "memory_used_mib", TABLE_MIB }, { "MAINT", "maintenance", TABLE_YESNO },
         { "PROTECTED", "protected", TABLE_YESNO },
         { "LIBVIRT", "hypervisor_connected", TABLE_YESNO },
@@ -143,7 +144,10 @@ view_host_show (FILE *out, const json_t *document)
         { "libvirt connected:", "hypervisor_connected", TABLE_YESNO },
         { "agent version:", "agent_version", TABLE_TEXT }, { "cpus:", "cpus", TABLE_TEXT },
         { "memory:", "memory_mib", TABLE_MIB }, { "vcpus used:", "vcpus_used", TABLE_TEXT },
-        { "memory used:", "memory_used_mib", TABLE_MIB }, { "cpu model:", "cpu_model", TABLE_TEXT },
+        { "memory used:", "memory_used_mib", TABLE_MIB },
+        { "cpu %:", "cpu_pct", TABLE_PERCENT }, { "cpu cores used:", "cpu_cores_used", TABLE_TEXT },
+        { "contention %:", "contention_pct", TABLE_PERCENT },
+        { "memory in use:", "mem_in_use_mib", TABLE_MIB }, { "cpu model:", "cpu_model", TABLE_TEXT },
         { "nested virt:", "nested", TABLE_YESNO }, { "cpu flags:", "cpu_flags", TABLE_TEXT },
         { "watchdog:", "watchdog", TABLE_TEXT },
         { "fence device:", "fence_device", TABLE_YESNO },
@@ -178,7 +182,7 @@ view_vm_list (FILE *out, const json_t *document)
         { "NAME", "name", TABLE_TEXT }, { "HOST", "host", TABLE_TEXT },
         { "STATE", "state", TABLE_TEXT }, { "WANT", "want", TABLE_TEXT },
         { "VCPUS", "vcpus", TABLE_TEXT }, { "MEMORY", "memory_mib", TABLE_MIB },
-        { "CPU TIME", "cpu_time_s", TABLE_SECONDS }, { "UUID", "uuid", TABLE_TEXT },
+        { "CPU %", "cpu_pct", TABLE_PERCENT }, { "UUID", "uuid", TABLE_TEXT },
     };
     table_print (out, columns, S_COUNT (columns), json_object_get (document, "vms"));
 }
@@ -191,6 +195,9 @@ view_vm_show (FILE *out, const json_t *document)
         { "host:", "host", TABLE_TEXT }, { "host id:", "host_id", TABLE_TEXT },
         { "state:", "state", TABLE_TEXT }, { "persistent:", "persistent", TABLE_YESNO },
         { "vcpus:", "vcpus", TABLE_TEXT }, { "memory:", "memory_mib", TABLE_MIB },
+        { "cpu %:", "cpu_pct", TABLE_PERCENT },
+        { "contention %:", "contention_pct", TABLE_PERCENT },
+        { "memory in use:", "mem_in_use_mib", TABLE_MIB },
         { "cpu time:", "cpu_time_s", TABLE_SECONDS }, { "vcpu delay ms:", "vcpu_delay_ms", TABLE_TEXT },
         { "rss:", "rss_mib", TABLE_MIB }, { "updated:", "updated_at", TABLE_TEXT },
         { "managed:", "managed", TABLE_YESNO }, { "want:", "want", TABLE_TEXT },

@@ -269,7 +269,12 @@ s_take_domain (s_check_t *check, const Vmsched__Domain *in, wire_domain_t *out)
     if ((unsigned) in->state >= DOMAIN_STATE_COUNT)
         return s_fail (check, "field 'domain.state' has unknown value %d", (int) in->state);
     if (s_check_range (check, "domain.vcpus", in->vcpus, 4096)
-    ||  s_check_range (check, "domain.memory_kib", in->memory_kib, UINT64_C (1) << 42))
+    ||  s_check_range (check, "domain.memory_kib", in->memory_kib, WIRE_MAX_MEMORY_KIB)
+    ||  s_check_range (check, "domain.cpu_time_ns", in->cpu_time_ns, WIRE_MAX_COUNTER)
+    ||  s_check_range (check, "domain.vcpu_delay_ns", in->vcpu_delay_ns, WIRE_MAX_COUNTER)
+    ||  s_check_range (check, "domain.rss_kib", in->rss_kib, WIRE_MAX_MEMORY_KIB)
+    ||  s_check_range (check, "domain.balloon_current_kib", in->balloon_current_kib,
+                       WIRE_MAX_MEMORY_KIB))
         return -1;
     out->state = (domain_state_t) in->state;
     out->vcpus = in->vcpus;
@@ -281,6 +286,8 @@ s_take_domain (s_check_t *check, const Vmsched__Domain *in, wire_domain_t *out)
     out->vcpu_delay_ns = in->vcpu_delay_ns;
     out->has_rss = in->has_rss_kib;
     out->rss_kib = in->rss_kib;
+    out->has_balloon = in->has_balloon_current_kib;
+    out->balloon_kib = in->balloon_current_kib;
     return 0;
 }
 
@@ -669,6 +676,8 @@ s_put_domain (const wire_domain_t *in, Vmsched__Domain *out)
     out->vcpu_delay_ns = in->vcpu_delay_ns;
     out->has_rss_kib = in->has_rss;
     out->rss_kib = in->rss_kib;
+    out->has_balloon_current_kib = in->has_balloon;
+    out->balloon_current_kib = in->balloon_kib;
 }
 
 static int

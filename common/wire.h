@@ -26,6 +26,9 @@
 #define WIRE_FLAGS_SIZE        4096                 // cpu flags, space separated
 #define WIRE_KEY_SIZE          41                   // CURVE public key, Z85 + NUL
 #define WIRE_MAX_WITNESSES     8                    // witness peers per host (k <= 7)
+#define WIRE_MAX_COUNTER       INT64_MAX            // cumulative usage counters (ns): signed
+                                                    // differences of two never overflow
+#define WIRE_MAX_MEMORY_KIB    (UINT64_C (1) << 42) // memory figures of a domain (4 PiB)
 
 typedef enum {
     WIRE_NONE = 0,
@@ -92,11 +95,13 @@ typedef struct {
     uint64_t memory_kib;                // current memory
     bool persistent;                    // defined (true) or transient
     bool has_cpu_time;                  // cpu_time_ns is valid
-    uint64_t cpu_time_ns;               // total guest CPU time
+    uint64_t cpu_time_ns;               // total CPU time of the domain (<= WIRE_MAX_COUNTER)
     bool has_vcpu_delay;                // vcpu_delay_ns is valid
-    uint64_t vcpu_delay_ns;             // total time vCPUs waited to run
+    uint64_t vcpu_delay_ns;             // total time vCPUs waited to run (<= WIRE_MAX_COUNTER)
     bool has_rss;                       // rss_kib is valid
-    uint64_t rss_kib;                   // resident memory of the QEMU process
+    uint64_t rss_kib;                   // resident memory of the QEMU process (balloon.rss)
+    bool has_balloon;                   // balloon_kib is valid
+    uint64_t balloon_kib;               // memory the guest has now (balloon.current)
 } wire_domain_t;
 
 typedef struct {

@@ -312,8 +312,10 @@ core_on_agent (core_t *self, uint64_t peer, const principal_record_t *principal,
         host->live.hypervisor_connected = msg->body.report.hypervisor_connected;
     }
     else
-    if (msg->kind == WIRE_REPORT)
+    if (msg->kind == WIRE_REPORT) {
         model_apply_report (self->model, host, &msg->body.report, wall, &fx->mutations);
+        model_apply_load (self->model, host, &msg->body.report, now);
+    }
     else
     if (msg->kind == WIRE_EVENT)
         model_apply_event (self->model, host, &msg->body.event, wall, &fx->mutations);

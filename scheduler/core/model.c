@@ -20,7 +20,19 @@ struct model {
     vec_t vms;              // vm_t *, owned, sorted by (name, uuid, host id): every copy
     vec_t vm_by_uuid;       // vm_t *, borrowed from vms, sorted by (uuid, host id)
     uint64_t reports;       // full reports applied so far (numbers them)
+    vec_t gone_loads;       // s_gone_load_t: smoothed load of copies forgotten lately (a
+                            // migration's source), oldest first, at most S_GONE_LOADS
 };
+
+#define S_GONE_LOADS 256    // forgotten copies whose load a new copy may take over
+
+//  The smoothed load of a forgotten copy, for a new copy of the same uuid (a migration's
+//  target reported only after the source's copy was gone).
+typedef struct {
+    char uuid [WIRE_ID_SIZE];   // the VM
+    load_t load;                // its figures when the copy was forgotten
+    int64_t wall;               // wall ms of that; taken over within LOAD_TAU_MS only
+} s_gone_load_t;
 
 //  --------------------------------------------------------------------------
 //  Mutation lists
@@ -104,6 +116,7 @@ model_new (void)
     self->host_by_id = VEC_OF (host_t *);
     self->vms = VEC_OF (vm_t *);
     self->vm_by_uuid = VEC_OF (vm_t *);
+    self->gone_loads = VEC_OF (s_gone_load_t);
     return self;
 }
 
@@ -121,6 +134,7 @@ model_destroy (model_t **self_p)
     vec_free (&self->host_by_id);
     vec_free (&self->vms);
     vec_free (&self->vm_by_uuid);
+    vec_free (&self->gone_loads);
     free (self);
     *self_p = NULL;
 }
@@ -459,6 +473,41 @@ model_check_liveness (model_t *self, const model_timing_t *timing, int64_t now,
 //  --------------------------------------------------------------------------
 //  VMs
 
+//  A new copy vm of a uuid takes over the smoothed load of the copy it came from: another
+//  copy still known (a migration's source, as libvirt shows an incoming domain first), or
+//  one forgotten within LOAD_TAU_MS.
+static void
+s_take_over_load (model_t *self, vm_t *vm, const vm_t *other, int64_t wall)
+{
+    if (other) {
+        load_inherit (&vm->load, &other->load);
+        return;
+    }
+    for (size_t i = self->gone_loads.count; i-- > 0; ) {
+        const s_gone_load_t *gone = vec_at (&self->gone_loads, i);
+        if (strcmp (gone->uuid, vm->record.uuid) == 0) {
+            if (wall - gone->wall <= LOAD_TAU_MS)
+                load_inherit (&vm->load, &gone->load);
+            vec_remove (&self->gone_loads, i);
+            return;
+        }
+    }
+}
+
+//  Keeps the smoothed load of a copy about to be forgotten (see s_take_over_load).
+static void
+s_keep_gone_load (model_t *self, const vm_t *vm, int64_t wall)
+{
+    if (!vm->load.has_cpu && !vm->load.has_mem)
+        return;
+    if (self->gone_loads.count >= S_GONE_LOADS)
+        vec_remove (&self->gone_loads, 0);
+    s_gone_load_t gone = { .load = vm->load, .wall = wall };
+    snprintf (gone.uuid, sizeof gone.uuid, "%s", vm->record.uuid);
+    if (!vec_push (&self->gone_loads, &gone))
+        log_debug ("vm '%s': its load is not kept: out of memory", vm->record.name);
+}
+
 //  Makes the VM entry match what host reports for one domain; records changes.
 static void
 s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int64_t wall,
@@ -491,9 +540,12 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
                 log_info ("vm '%s': %s -> %s", fresh.name, domain_state_name (old->state),
                           domain_state_name (fresh.state));
             if (strcmp (old->name, fresh.name)) {
-                //  The sort key changed: re-insert.
+                //  The sort key changed: re-insert (the smoothed load stays with it).
+                load_t load = vm->load;
                 s_vm_remove (self, vm);
                 vm = s_vm_insert (self, &fresh);
+                if (vm)
+                    vm->load = load;
             }
             else
                 vm->record = fresh;
@@ -504,6 +556,8 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     else {
         vm_t *other = model_vm_by_uuid (self, fresh.uuid);
         vm = s_vm_insert (self, &fresh);
+        if (vm)
+            s_take_over_load (self, vm, other, wall);
         if (vm && other) {
             host_t *elsewhere = model_host_by_id (self, other->record.host_id);
             log_warn ("vm '%s': another copy on host '%s' (%s), besides the one host '%s' "
@@ -523,12 +577,14 @@ s_observe_domain (model_t *self, host_t *host, const wire_domain_t *domain, int6
     if (vm)
         vm->usage = (vm_usage_t) {
             domain->has_cpu_time, domain->cpu_time_ns, domain->has_vcpu_delay,
-            domain->vcpu_delay_ns, domain->has_rss, domain->rss_kib };
+            domain->vcpu_delay_ns, domain->has_rss, domain->rss_kib, domain->has_balloon,
+            domain->balloon_kib };
 }
 
 static void
 s_forget_vm (model_t *self, vm_t *vm, const char *reason, int64_t wall, mutations_t *out)
 {
+    s_keep_gone_load (self, vm, wall);
     log_info ("vm '%s': removed (%s)", vm->record.name, reason);
     mutation_t gone = { .kind = MUTATION_VM_DELETE, .at = wall };
     snprintf (gone.u.vm_delete.uuid, sizeof gone.u.vm_delete.uuid, "%s", vm->record.uuid);
@@ -581,6 +637,31 @@ model_apply_report (model_t *self, host_t *host, const wire_report_t *report, in
 }
 
 void
+model_apply_load (model_t *self, host_t *host, const wire_report_t *report, int64_t now)
+{
+    if (!report->hypervisor_connected)
+        return;
+    for (uint32_t i = 0; i < report->domain_count; i++) {
+        const wire_domain_t *domain = &report->domains [i];
+        vm_t *vm = model_vm_copy (self, domain->uuid, host->record.id);
+        if (!vm)
+            continue;
+        load_sample_t sample = {
+            .vcpus = domain->vcpus,
+            .has_cpu_time = domain->has_cpu_time, .cpu_time_ns = domain->cpu_time_ns,
+            .has_vcpu_delay = domain->has_vcpu_delay, .vcpu_delay_ns = domain->vcpu_delay_ns,
+            .has_mem = domain->has_rss || domain->has_balloon,
+            .mem_kib = domain->has_rss? domain->rss_kib: domain->balloon_kib };
+        if (!model_vm_active (vm))
+            sample.has_cpu_time = sample.has_vcpu_delay = sample.has_mem = false;
+        load_outcome_t outcome = load_update (&vm->load, &sample, now, LOAD_TAU_MS);
+        if (outcome == LOAD_IMPOSSIBLE)
+            log_debug ("vm '%s' on host '%s': usage counters jumped beyond %u vCPUs can do; "
+                       "sample ignored", vm->record.name, host->record.name, domain->vcpus);
+    }
+}
+
+void
 model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64_t wall,
                    mutations_t *out)
 {
@@ -600,6 +681,11 @@ model_apply_event (model_t *self, host_t *host, const wire_event_t *event, int64
         return;
     }
     s_observe_domain (self, host, domain, wall, out);
+    //  A new or ended process: its counters start again from 0.
+    vm = model_vm_copy (self, domain->uuid, host->record.id);
+    if (vm && (event->kind == EVENT_STARTED || event->kind == EVENT_STOPPED
+               || event->kind == EVENT_CRASHED))
+        load_restart (&vm->load);
 }
 
 //  --------------------------------------------------------------------------
@@ -610,6 +696,29 @@ model_vm_active (const vm_t *vm)
 {
     domain_state_t state = vm->record.state;
     return state != DOMAIN_SHUTOFF && state != DOMAIN_CRASHED && state != DOMAIN_UNKNOWN;
+}
+
+void
+model_vm_load (const vm_t *vm, load_figures_t *out)
+{
+    if (!model_vm_active (vm)) {
+        memset (out, 0, sizeof *out);
+        return;
+    }
+    load_vm_figures (&vm->load, vm->record.vcpus, out);
+}
+
+void
+model_host_load (model_t *self, const host_t *host, load_figures_t *out)
+{
+    load_sum_t sum;
+    load_sum_init (&sum);
+    for (size_t i = 0; i < self->vms.count; i++) {
+        const vm_t *vm = model_vm_at (self, i);
+        if (strcmp (vm->record.host_id, host->record.id) == 0 && model_vm_active (vm))
+            load_sum_add (&sum, &vm->load, vm->record.vcpus);
+    }
+    load_sum_figures (&sum, host->record.capacity.cpus, out);
 }
 
 void

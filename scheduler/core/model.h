@@ -10,6 +10,7 @@
 #ifndef VMSCHED_MODEL_H
 #define VMSCHED_MODEL_H
 
+#include "load.h"
 #include "records.h"
 #include "vec.h"
 
@@ -54,11 +55,14 @@ typedef struct {
     uint64_t vcpu_delay_ns;     // total vCPU wait time
     bool has_rss;               // rss_kib valid
     uint64_t rss_kib;           // QEMU resident memory
+    bool has_balloon;           // balloon_kib valid
+    uint64_t balloon_kib;       // memory the guest has now (balloon.current)
 } vm_usage_t;
 
 typedef struct {
     vm_record_t record;         // persistent part
-    vm_usage_t usage;           // in-memory part
+    vm_usage_t usage;           // in-memory part: the latest counters
+    load_t load;                // in-memory part: smoothed load from full reports
 } vm_t;
 
 //  Liveness thresholds (from the scheduler's config).
@@ -144,6 +148,12 @@ void model_check_liveness (model_t *self, const model_timing_t *timing, int64_t 
 void model_apply_report (model_t *self, host_t *host, const wire_report_t *report,
                          int64_t wall, mutations_t *out);
 
+//  Feed a full report's usage counters (received at now, boot ms) into the smoothed load of
+//  host's copies it lists (load.h, time constant LOAD_TAU_MS). Memory in use is balloon.rss
+//  where reported, else balloon.current. Call after model_apply_report. Memory only.
+void model_apply_load (model_t *self, host_t *host, const wire_report_t *report,
+                       int64_t now);
+
 //  One lifecycle event of a domain on host.
 void model_apply_event (model_t *self, host_t *host, const wire_event_t *event,
                         int64_t wall, mutations_t *out);
@@ -161,6 +171,11 @@ bool model_vm_active (const vm_t *vm);
 
 //  Cluster-wide totals.
 void model_totals (model_t *self, model_totals_t *totals);
+
+//  Smoothed load of one VM copy (none when it is not active), and of a host: the sums over
+//  the active copies it reports, against its CPUs (load.h).
+void model_vm_load (const vm_t *vm, load_figures_t *out);
+void model_host_load (model_t *self, const host_t *host, load_figures_t *out);
 
 //  VMs placed on host: count, running count, vCPUs and memory (MiB) of running ones.
 void model_host_usage (model_t *self, const host_t *host, size_t *vms, size_t *running,

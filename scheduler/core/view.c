@@ -19,6 +19,8 @@ struct view {
     place_cluster_t cluster;    // the engine's input, pointing into the arrays below
     place_host_t *hosts;        // owned, model order
     place_vm_t *vms;            // owned
+    const vm_t **copies;        // owned: the observed copy behind each vms[] entry (NULL:
+                                // none, e.g. a stopped managed VM); for view_load
     place_rule_t *rules;        // owned
     int *members;               // owned storage of every rule's index lists
     vec_t vm_index;             // s_named_t sorted by name: VM name -> index in vms
@@ -100,11 +102,12 @@ s_add_vms (view_t *self)
         const spec_t *spec = managed_spec_at (self->managed, i);
         const spec_record_t *r = &spec->record;
         place_vm_t *vm = &self->vms [count];
+        const vm_t *copy = model_vm_placed (self->model, r->uuid, r->host_id);
+        self->copies [count] = copy;
         *vm = (place_vm_t) { .name = r->name, .vcpus = r->vcpus, .memory_mib = r->memory_mib,
                              .cpu_reserve = r->cpu_reserve, .mem_reserve_mib = r->mem_reserve_mib,
                              .needs_nested = r->needs_nested, .ha = r->ha,
-                             .host = s_observed_host (self, model_vm_placed (self->model,
-                                                                 r->uuid, r->host_id)) };
+                             .host = s_observed_host (self, copy) };
         if (vm->host >= 0)
             place_host_add (&self->hosts [vm->host], vm);
         //  Starts and migrations in flight already hold their target's capacity.
@@ -136,6 +139,7 @@ s_add_vms (view_t *self)
         if (managed_spec_by_uuid (self->managed, observed->record.uuid))
             continue;
         place_vm_t *vm = &self->vms [count];
+        self->copies [count] = observed;
         *vm = (place_vm_t) { .name = observed->record.name, .vcpus = observed->record.vcpus,
                              .memory_mib = observed->record.memory_kib / 1024,
                              .host = s_observed_host (self, observed) };
@@ -190,10 +194,11 @@ view_new (model_t *model, managed_t *managed, const place_policy_t *policy,
     size_t rules = managed_rule_count (managed) + (extra? 1: 0);
     self->hosts = calloc (hosts + 1, sizeof *self->hosts);
     self->vms = calloc (vms + 1, sizeof *self->vms);
+    self->copies = calloc (vms + 1, sizeof *self->copies);
     self->rules = calloc (rules + 1, sizeof *self->rules);
     self->members = calloc (rules * RULE_MAX_MEMBERS * 2 + 1, sizeof *self->members);
     self->vm_index = VEC_OF (s_named_t);
-    if (!self->hosts || !self->vms || !self->rules || !self->members
+    if (!self->hosts || !self->vms || !self->copies || !self->rules || !self->members
     ||  vec_reserve (&self->vm_index, vms)) {
         log_error ("cannot build the placement view: out of memory");
         view_destroy (&self);
@@ -220,6 +225,7 @@ view_destroy (view_t **self_p)
         return;
     free (self->hosts);
     free (self->vms);
+    free (self->copies);
     free (self->rules);
     free (self->members);
     vec_free (&self->vm_index);
@@ -231,6 +237,19 @@ place_cluster_t *
 view_cluster (view_t *self)
 {
     return &self->cluster;
+}
+
+void
+view_load (view_t *self, load_figures_t *hosts, load_figures_t *vms)
+{
+    for (size_t i = 0; hosts && i < self->cluster.host_count; i++)
+        model_host_load (self->model, model_host_at (self->model, i), &hosts [i]);
+    for (size_t i = 0; vms && i < self->cluster.vm_count; i++) {
+        if (self->copies [i])
+            model_vm_load (self->copies [i], &vms [i]);
+        else
+            memset (&vms [i], 0, sizeof vms [i]);
+    }
 }
 
 int

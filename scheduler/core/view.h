@@ -24,6 +24,14 @@ void view_destroy (view_t **self_p);
 //  The engine's input (borrowed).
 place_cluster_t *view_cluster (view_t *self);
 
+//  Smoothed load (load.h) of the engine's input, for the balancer: hosts[i] for
+//  cluster->hosts[i] (host_count entries) and vms[i] for cluster->vms[i] (vm_count entries;
+//  a VM without an active observed copy has no figures: every has_ flag false). Either
+//  array may be NULL. The figures are as of the last full reports (updated_at); a consumer
+//  that wants memory where none is measured (libvirt's test driver) falls back to the
+//  configured memory_mib.
+void view_load (view_t *self, load_figures_t *hosts, load_figures_t *vms);
+
 //  Host index of host (-1 when unknown) and the host at an index.
 int view_host_index (view_t *self, const host_t *host);
 host_t *view_host (view_t *self, int index);

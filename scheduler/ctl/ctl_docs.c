@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,31 @@ s_timeline_json (const ha_t *ha, const char *host_id)
     return timeline;
 }
 
+//  A figure rounded to 0.1 (they are smoothed estimates), or null.
+static json_t *
+s_figure (bool known, double value)
+{
+    return known? json_real (round (value * 10) / 10): json_null ();
+}
+
+//  The smoothed load of a host or VM (load.h) into object: cpu_pct (a VM: percent of one
+//  core, up to 100 per vCPU; a host: percent of all its CPUs, 0..100), cpu_cores_used,
+//  contention_pct (vCPU wait per vCPU), mem_in_use_mib and load_age_ms (since the newest
+//  report behind them); null where not known.
+static void
+s_add_load (json_t *object, const ctl_context_t *context, const load_figures_t *load,
+            double cpu_pct)
+{
+    json_object_update_new (object, json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+        "cpu_pct", s_figure (load->has_cpu, cpu_pct),
+        "cpu_cores_used", load->has_cpu? json_real (round (load->cpu_load * 1000) / 1000)
+                                       : json_null (),
+        "contention_pct", s_figure (load->has_contention, 100 * load->contention),
+        "mem_in_use_mib", s_figure (load->has_mem, load->mem_used_mib),
+        "load_age_ms", load->updated_at? json_integer (context->now - load->updated_at)
+                                       : json_null ()));
+}
+
 json_t *
 ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
 {
@@ -79,6 +105,9 @@ ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "hypervisor_connected", connected, "last_seen_ms", last_seen);
     json_object_set_new (object, "maintenance", json_boolean (record->maintenance));
     json_object_set_new (object, "protected", json_boolean (ha_host_protected (host)));
+    load_figures_t load;
+    model_host_load (context->model, host, &load);
+    s_add_load (object, context, &load, 100 * load.cpu_util);
     if (!detailed)
         return object;
 
@@ -165,6 +194,10 @@ ctl_vm_json_of (const ctl_context_t *context, const vm_t *vm, const spec_t *spec
                                               : json_null (),
         "rss_mib", usage->has_rss? json_integer ((json_int_t) (usage->rss_kib / 1024))
                                  : json_null ());
+    load_figures_t load = { 0 };
+    if (vm)
+        model_vm_load (vm, &load);
+    s_add_load (object, context, &load, 100 * load.cpu_load);
     json_object_update_new (object, json_pack ("{s:b, s:o, s:o, s:o}",
         "managed", spec != NULL,
         "want", managed? json_string (vm_want_name (managed->want)): json_null (),

@@ -124,22 +124,28 @@ s_restore_spec (store_t *store, spec_t *spec, const spec_t *old)
 int
 loader_reload (core_t *core, store_t *store, int64_t now)
 {
-    //  What the database never held: each host's connection and liveness, each managed
-    //  VM's operation in flight and retry bookkeeping.
+    //  What the database never held: each host's connection and liveness, each observed
+    //  copy's usage and smoothed load, each managed VM's operation in flight and retry
+    //  bookkeeping.
     model_t *model = core_model (core);
     managed_t *managed = core_managed (core);
     size_t host_count = model_host_count (model);
+    size_t vm_count = model_vm_count (model);
     size_t spec_count = managed_spec_count (managed);
     host_t *hosts = calloc (host_count + 1, sizeof *hosts);
+    vm_t *vms = calloc (vm_count + 1, sizeof *vms);
     spec_t *specs = calloc (spec_count + 1, sizeof *specs);
-    if (!hosts || !specs) {
+    if (!hosts || !vms || !specs) {
         free (hosts);
+        free (vms);
         free (specs);
         log_error ("cannot roll the scheduler back to its database: out of memory");
         return -1;
     }
     for (size_t i = 0; i < host_count; i++)
         hosts [i] = *model_host_at (model, i);
+    for (size_t i = 0; i < vm_count; i++)
+        vms [i] = *model_vm_at (model, i);
     for (size_t i = 0; i < spec_count; i++) {
         specs [i] = *managed_spec_at (managed, i);
         specs [i].xml = NULL;                   // borrowed no more after the reset
@@ -161,6 +167,13 @@ loader_reload (core_t *core, store_t *store, int64_t now)
         host->live.report_serial = 0;
         host->live.report_requested = 0;
     }
+    for (size_t i = 0; rc == 0 && i < vm_count; i++) {
+        vm_t *vm = model_vm_copy (model, vms [i].record.uuid, vms [i].record.host_id);
+        if (vm) {
+            vm->usage = vms [i].usage;
+            vm->load = vms [i].load;
+        }
+    }
     for (size_t i = 0; rc == 0 && i < spec_count; i++) {
         spec_t *spec = managed_spec_by_uuid (managed, specs [i].record.uuid);
         if (spec)
@@ -168,6 +181,7 @@ loader_reload (core_t *core, store_t *store, int64_t now)
     }
     managed_set_op_base (managed, op_base);
     free (hosts);
+    free (vms);
     free (specs);
     if (rc == 0)
         log_warn ("scheduler state rolled back to the database after a failed write: %zu "

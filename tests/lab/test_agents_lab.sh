@@ -9,7 +9,9 @@
 # event can deliver it); a live migration moves the VM to the target host in the scheduler's
 # view; a libvirtd restart on one host is survived (the agent reconnects, the host never
 # leaves "up", the domains stay, and events flow again); an agent restart leaves the domains
-# running and re-registers with generation + 1.
+# running and re-registers with generation + 1, and the report after it (the second sample of
+# web-1's counters) gives web-1 and h1 a smoothed CPU % from real QEMU usage, with contention
+# (vcpu.N.delay) and memory in use (balloon.rss).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
 : "${VMSCHED_BIN:?set VMSCHED_BIN to the directory with the built programs}"
 
-export LAB_NAME=vla LAB_DIR=$(mktemp -d /tmp/vmsched-lab.XXXXXX)
+export LAB_NAME=${LAB_NAME:-vla} LAB_DIR=$(mktemp -d /tmp/vmsched-lab.XXXXXX)
 . "$here/lab.sh"
 export CLUSTER_DIR="$LAB_DIR/cluster" CLUSTER_PORT=7100 CLUSTER_ADDR=$(lab_ip 254)
 export CLUSTER_EXEC="ip netns exec $(lab_ctl_ns)"
@@ -140,6 +142,27 @@ regen() { [ "$(field h1 .generation)" = "$((gen + 1))" ] && [ "$(field h1 .state
 check agent-reregisters "h1 should be up with generation $((gen + 1)), is $(field h1 .generation)" \
     cluster_wait 10 regen
 check vms-kept "web-1 still listed running on h1" test "$(vm_field web-1 .host)/$(vm_field web-1 .state)" = h1/running
+
+# ---------------------------------------------------------------------------------------
+# Load from real usage: the full report after the re-registration is web-1's second sample
+
+measured() { [ "$(vm_field web-1 .cpu_pct)" != null ] && [ "$(field h1 .cpu_pct)" != null ]; }
+check real-load "web-1 and h1 should have a CPU % after the second report, got '$(vm_field web-1 .cpu_pct)' / '$(field h1 .cpu_pct)'" \
+    cluster_wait 10 measured
+load=$(vm_field web-1 '"\(.cpu_pct) \(.vcpus) \(.contention_pct) \(.mem_in_use_mib)"')
+host_pct=$(field h1 .cpu_pct)
+in_range() {    # in_range LOAD HOST_PCT - numbers, within 0..100 per vCPU and 0..100
+    local pct vcpus contention mem
+    read -r pct vcpus contention mem <<< "$1"
+    awk -v p="$pct" -v v="$vcpus" -v c="$contention" -v m="$mem" -v h="$2" 'BEGIN {
+        ok = p ~ /^[0-9.]+$/ && c ~ /^[0-9.]+$/ && m ~ /^[0-9.]+$/ && h ~ /^[0-9.]+$/
+        exit !(ok && p >= 0 && p <= 100 * v && c >= 0 && c <= 100 && m > 0 && h >= 0 && h <= 100) }'
+}
+if in_range "$load" "$host_pct"; then
+    pass real-load-range "web-1 cpu_pct, vcpus, contention_pct, mem_in_use_mib: $load; h1 cpu_pct: $host_pct"
+else
+    fail real-load-range "web-1's cpu_pct within 0..100 per vCPU with contention and memory in use, h1's within 0..100: got '$load' / '$host_pct'"
+fi
 
 check scheduler-alive "the scheduler must still run" kill -0 "$(cluster_pid scheduler)"
 testing_done

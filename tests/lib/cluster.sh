@@ -203,6 +203,14 @@ cluster_hosts_up() {
     [ "$(ctl -o json status 2>/dev/null | jq -r '.hosts.up')" = "$1" ]
 }
 
+# cluster_test_dir PREFIX - for a test without a lab: a fresh CLUSTER_DIR (/tmp/PREFIX.XXXXXX),
+# whose recorded processes are stopped and which is removed when the shell exits.
+cluster_test_dir() {
+    CLUSTER_DIR=$(mktemp -d "/tmp/$1.XXXXXX") || return 1
+    export CLUSTER_DIR
+    trap 'cluster_stop; rm -rf "$CLUSTER_DIR"' EXIT
+}
+
 # cluster_stop - stops every recorded process (TERM, then KILL), newest first.
 cluster_stop() {
     [ -f "$CLUSTER_DIR/pids" ] || return 0

@@ -375,6 +375,53 @@ s_domain_of (sim_t *self, int vm, wire_domain_t *domain)
     domain->vcpus = self->vms [vm].vcpus;
     domain->memory_kib = self->vms [vm].memory_mib * 1024;
     domain->persistent = true;
+    const s_vm_t *v = &self->vms [vm];
+    if (v->usage_set) {
+        double ms = (double) (self->now - v->usage_at);
+        domain->has_cpu_time = domain->has_vcpu_delay = domain->has_rss = true;
+        domain->cpu_time_ns = v->cpu_ns + (uint64_t) (v->cores * ms * 1e6);
+        domain->vcpu_delay_ns = v->delay_ns + (uint64_t) (v->wait * ms * 1e6);
+        domain->rss_kib = v->rss_kib;
+    }
+}
+
+//  `usage VM CORES [WAIT [RSS_MIB]]`: from now on the VM's counters grow by CORES and WAIT.
+static void
+s_set_usage (sim_t *self, int vm, char **words, int count)
+{
+    s_vm_t *v = &self->vms [vm];
+    double ms = v->usage_set? (double) (self->now - v->usage_at): 0;
+    v->cpu_ns += (uint64_t) (v->cores * ms * 1e6);
+    v->delay_ns += (uint64_t) (v->wait * ms * 1e6);
+    v->cores = atof (words [3]);
+    v->wait = count > 4? atof (words [4]): 0;
+    v->rss_kib = count > 5? (uint64_t) atoll (words [5]) * 1024: v->memory_mib * 1024;
+    v->usage_at = self->now;
+    v->usage_set = true;
+    sim_say (self, "vm '%s' uses %.2f cores, %.2f vCPUs waiting", v->name, v->cores, v->wait);
+}
+
+//  `load VM`: the scheduler's smoothed load of the VM and of its host (core/load.h).
+static void
+s_say_load (sim_t *self, int vm)
+{
+    model_t *model = core_model (self->core);
+    spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);
+    vm_t *copy = model_vm_placed (model, self->vms [vm].uuid, spec? spec->record.host_id: "");
+    host_t *host = copy? model_host_by_id (model, copy->record.host_id): NULL;
+    load_figures_t vm_load = { 0 }, host_load = { 0 };
+    if (copy)
+        model_vm_load (copy, &vm_load);
+    if (host)
+        model_host_load (model, host, &host_load);
+    if (!vm_load.has_cpu || !host) {
+        sim_say (self, "load of vm '%s': not measured", self->vms [vm].name);
+        return;
+    }
+    sim_say (self, "load of vm '%s': %.3f cores (%.1f %% of its vCPUs), contention %.1f %%; "
+             "host '%s': %.1f %% of %u cpus", self->vms [vm].name, vm_load.cpu_load,
+             100 * vm_load.cpu_util, 100 * vm_load.contention, host->record.name,
+             100 * host_load.cpu_util, host->record.capacity.cpus);
 }
 
 //  What agent's hypervisor runs, into domains (room for run_count); returns how many.
@@ -1252,6 +1299,14 @@ sim_command (sim_t *self, char *line)
         int rc = sim_ha_command (self, words, count);
         if (rc <= 0)
             return rc;
+    }
+    if (strcmp (verb, "usage") == 0 && vm >= 0 && count > 3) {
+        s_set_usage (self, vm, words, count);
+        return 0;
+    }
+    if (strcmp (verb, "load") == 0 && vm >= 0 && self->core) {
+        s_say_load (self, vm);
+        return 0;
     }
     if (strcmp (verb, "why") == 0 && vm >= 0) {
         spec_t *spec = managed_spec_by_uuid (core_managed (self->core), self->vms [vm].uuid);

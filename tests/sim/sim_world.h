@@ -34,6 +34,13 @@ typedef struct {
     bool s2_reported;                   // S2 said for the current outage
     bool s1_reported;                   // S1 said for the current double run
     uint32_t failures;                  // S2: the restart policy's count when last seen
+    bool usage_set;                     // `usage` was given: reports carry usage counters
+    double cores;                       // CPU the VM uses from usage_at on (cores)
+    double wait;                        // vCPUs waiting for a CPU from usage_at on
+    uint64_t cpu_ns;                    // CPU counter at usage_at
+    uint64_t delay_ns;                  // vCPU wait counter at usage_at
+    uint64_t rss_kib;                   // memory in use (reported as balloon.rss)
+    int64_t usage_at;                   // virtual ms of the last change of usage
 } s_vm_t;
 
 //  The last command an agent received for a VM (what `result` answers).

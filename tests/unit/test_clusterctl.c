@@ -43,10 +43,12 @@ static const char *s_hosts_json =
     "{\"hosts\": ["
     "{\"name\": \"alpha-long-hostname\", \"state\": \"up\", \"generation\": 3, \"cpus\": 8,"
     " \"memory_mib\": 16384, \"vm_count\": 2, \"vms_running\": 1, \"vcpus_used\": 2,"
-    " \"memory_used_mib\": 2048, \"hypervisor_connected\": true, \"last_seen_ms\": 120},"
+    " \"memory_used_mib\": 2048, \"hypervisor_connected\": true, \"last_seen_ms\": 120,"
+    " \"cpu_pct\": 12.5},"
     "{\"name\": \"b\", \"state\": \"suspect\", \"generation\": 12, \"cpus\": 64,"
     " \"memory_mib\": 262144, \"vm_count\": 0, \"vms_running\": 0, \"vcpus_used\": 0,"
-    " \"memory_used_mib\": 0, \"hypervisor_connected\": false, \"last_seen_ms\": 4500}"
+    " \"memory_used_mib\": 0, \"hypervisor_connected\": false, \"last_seen_ms\": 4500,"
+    " \"cpu_pct\": null}"
     "]}";
 
 static const char *s_host_json =
@@ -327,13 +329,13 @@ s_case_host_list_table (void)
     if (count == 3) {
         static const char *headers [] = {
             "NAME", "STATE", "GEN", "CPUS", "MEMORY", "VMS", "RUNNING", "VCPUS USED",
-            "MEM USED", "LIBVIRT", "LAST SEEN"
+            "CPU %", "MEM USED", "LIBVIRT", "LAST SEEN"
         };
         CHECK (strncmp (lines [0], "NAME ", 5) == 0);
         //  Header offsets, in order; each row has a value starting at each of them.
-        size_t offset [11];
+        size_t offset [12];
         const char *from = lines [0];
-        for (size_t h = 0; h < 11; h++) {
+        for (size_t h = 0; h < 12; h++) {
             const char *at = strstr (from, headers [h]);
             CHECK (at != NULL);
             offset [h] = at? (size_t) (at - lines [0]): 0;
@@ -342,7 +344,7 @@ s_case_host_list_table (void)
         for (int r = 0; r < 3; r++) {
             size_t length = strlen (lines [r]);
             CHECK (lines [r][length - 1] != ' ');   // no trailing blanks
-            for (size_t h = 1; h < 11; h++)
+            for (size_t h = 1; h < 12; h++)
                 CHECK (offset [h] < length && lines [r][offset [h]] != ' '
                        && strncmp (lines [r] + offset [h] - 2, "  ", 2) == 0);
         }
@@ -352,11 +354,13 @@ s_case_host_list_table (void)
         CHECK (strncmp (lines [1], "alpha-long-hostname  up", 23) == 0);
         CHECK (strncmp (lines [1] + offset [4], "16.0 GiB", 8) == 0);
         CHECK (strncmp (lines [2] + offset [4], "256.0 GiB", 9) == 0);
-        CHECK (strncmp (lines [1] + offset [8], "2048 MiB", 8) == 0);
-        CHECK (strncmp (lines [1] + offset [9], "yes", 3) == 0);
-        CHECK (strncmp (lines [2] + offset [9], "no ", 3) == 0);
-        CHECK (streq (lines [1] + offset [10], "120 ms"));
-        CHECK (streq (lines [2] + offset [10], "4.5 s"));
+        CHECK (strncmp (lines [1] + offset [8], "12.5 ", 5) == 0);
+        CHECK (strncmp (lines [2] + offset [8], "- ", 2) == 0);      // not measured yet
+        CHECK (strncmp (lines [1] + offset [9], "2048 MiB", 8) == 0);
+        CHECK (strncmp (lines [1] + offset [10], "yes", 3) == 0);
+        CHECK (strncmp (lines [2] + offset [10], "no ", 3) == 0);
+        CHECK (streq (lines [1] + offset [11], "120 ms"));
+        CHECK (streq (lines [2] + offset [11], "4.5 s"));
     }
     s_result_free (&result);
     return failures;

@@ -13,11 +13,13 @@
 #include "core.h"
 #include "ctl.h"
 #include "fixture_files.h"
+#include "loader.h"
 #include "log.h"
 #include "managed.h"
 #include "model.h"
 #include "reconcile.h"
 #include "store.h"
+#include "view.h"
 #include "xmlns.h"
 
 #include <jansson.h>
@@ -513,7 +515,115 @@ s_case_create_ha_marks_xml (void)
 
 //  --------------------------------------------------------------------------
 
+
+//  One full report from host id of a running domain with its usage counters, at now.
+static void
+s_report_usage (s_world_t *world, const char *host_id, const wire_domain_t *domain,
+                int64_t now)
+{
+    host_t *host = model_host_by_id (world->model, host_id);
+    wire_report_t report = { .hypervisor_connected = true, .domain_count = 1,
+                             .domains = (wire_domain_t *) domain };
+    mutations_clear (&world->out);
+    model_apply_report (world->model, host, &report, now, &world->out);
+    model_apply_load (world->model, host, &report, now);
+    for (size_t i = 0; i < world->out.count; i++)       // committed, as the daemon does
+        store_apply (world->store, vec_at (&world->out, i));
+    store_commit (world->store);
+}
+
+//  The number at key of object, or -1 when it is not a number (null: not known).
+static double
+s_number (const json_t *object, const char *key)
+{
+    const json_t *value = json_object_get (object, key);
+    return json_is_number (value)? json_number_value (value): -1;
+}
+
+//  host list, vm list and vm show carry the smoothed load: cpu_pct (a VM: of one core; a
+//  host: of all its CPUs), cpu_cores_used, contention_pct, mem_in_use_mib, load_age_ms;
+//  null before two reports; view_load hands the same figures to the balancer.
+static int
+s_case_load (void)
+{
+    int failures = 0;
+    s_world_t world;
+    CHECK (s_world_init (&world, "load") == 0);
+    wire_domain_t web;
+    memset (&web, 0, sizeof web);
+    strcpy (web.uuid, "aaaaaaaa-0000-4000-8000-000000000001");
+    strcpy (web.name, "web-1");
+    web.state = DOMAIN_RUNNING;
+    web.vcpus = 4;
+    web.memory_kib = 4194304;
+    web.persistent = true;
+    web.has_cpu_time = web.has_vcpu_delay = web.has_rss = true;
+    web.cpu_time_ns = UINT64_C (50000000000);
+    web.rss_kib = 2097152;
+    s_report_usage (&world, S_H1, &web, 1000);
+
+    json_t *vms = NULL, *hosts = NULL;
+    CHECK (s_ask (&world, "vm.list", json_object (), NULL, 0, &vms) == 0);
+    json_t *row = json_array_get (json_object_get (vms, "vms"), 0);
+    CHECK (row && json_is_null (json_object_get (row, "cpu_pct")));
+    CHECK (row && s_number (row, "mem_in_use_mib") == 2048);
+    json_decref (vms);
+
+    //  3 cores for 10 s, 0.2 vCPUs waiting: 300 % of a core; 3 of h1's 8 CPUs.
+    web.cpu_time_ns += UINT64_C (30000000000);
+    web.vcpu_delay_ns += UINT64_C (2000000000);
+    s_report_usage (&world, S_H1, &web, 11000);
+    CHECK (s_ask (&world, "vm.list", json_object (), NULL, 0, &vms) == 0);
+    row = json_array_get (json_object_get (vms, "vms"), 0);
+    CHECK (s_number (row, "cpu_pct") == 300 && s_number (row, "cpu_cores_used") == 3);
+    CHECK (s_number (row, "contention_pct") == 5);
+    CHECK (s_number (row, "load_age_ms") == 100000 - 11000);
+    CHECK (s_number (row, "cpu_time_s") == 80);            // the counter itself stays
+    json_decref (vms);
+    CHECK (s_ask (&world, "host.list", json_object (), NULL, 0, &hosts) == 0);
+    CHECK (s_number (s_row (hosts, "h1"), "cpu_pct") == 37.5);
+    CHECK (s_number (s_row (hosts, "h1"), "cpu_cores_used") == 3);
+    CHECK (s_number (s_row (hosts, "h1"), "mem_in_use_mib") == 2048);
+    CHECK (s_number (s_row (hosts, "h2"), "cpu_pct") == 0);        // no VMs: known idle
+    json_decref (hosts);
+    json_t *shown = NULL;
+    CHECK (s_ask (&world, "vm.show", json_pack ("{s:s}", "name", "web-1"), NULL, 0,
+                  &shown) == 0);
+    CHECK (s_number (shown, "cpu_pct") == 300);
+    json_decref (shown);
+
+    //  The balancer's input: the same figures, by the engine's indices.
+    place_policy_t policy = place_policy_default ();
+    view_t *view = view_new (world.model, world.managed, &policy, NULL);
+    CHECK (view != NULL);
+    if (view) {
+        place_cluster_t *cluster = view_cluster (view);
+        load_figures_t host_load [8], vm_load [8];
+        CHECK (cluster->host_count == 3 && cluster->vm_count == 1);
+        view_load (view, host_load, vm_load);
+        CHECK (strcmp (cluster->hosts [0].name, "h1") == 0);
+        CHECK (host_load [0].has_cpu && host_load [0].cpu_load == 3
+               && host_load [0].cpu_util == 3.0 / 8);
+        CHECK (vm_load [0].has_cpu && vm_load [0].cpu_util == 0.75
+               && vm_load [0].contention == 0.05 && vm_load [0].mem_used_mib == 2048);
+        CHECK (host_load [1].has_cpu && host_load [1].cpu_load == 0 && host_load [1].vms == 0);
+        view_destroy (&view);
+    }
+
+    //  A failed commit rolls memory back to the database: the load survives (live facts).
+    CHECK (loader_reload (world.core, world.store, 11000) == 0);
+    world.model = world.context.model = core_model (world.core);
+    world.managed = world.context.managed = core_managed (world.core);
+    CHECK (s_ask (&world, "vm.list", json_object (), NULL, 0, &vms) == 0);
+    row = json_array_get (json_object_get (vms, "vms"), 0);
+    CHECK (s_number (row, "cpu_pct") == 300 && s_number (row, "mem_in_use_mib") == 2048);
+    json_decref (vms);
+    s_world_free (&world);
+    return failures;
+}
+
 static const check_case_t s_cases [] = {
+    { "load", s_case_load },
     { "create_ha_marks_xml", s_case_create_ha_marks_xml },
     { "status_ha", s_case_status_ha },
     { "host_show_timeline", s_case_host_show_timeline },

@@ -49,11 +49,115 @@ s_count (const mutations_t *list, mutation_kind_t kind)
     return count;
 }
 
+//  One full report of h with one running domain and its counters, received at now.
+static void
+s_report_usage (model_t *model, host_t *host, const wire_domain_t *domain, int64_t now,
+                mutations_t *out)
+{
+    wire_report_t report = { .hypervisor_connected = true, .domain_count = 1,
+                             .domains = (wire_domain_t *) domain };
+    model_apply_report (model, host, &report, now, out);
+    model_apply_load (model, host, &report, now);
+}
+
+//  Smoothed load through the model: reports feed it, hosts sum their active copies, a
+//  migration's target copy takes over the figures, a restart event re-bases the counters.
+static int
+s_load (void)
+{
+    int failures = 0;
+    model_t *model = model_new ();
+    mutations_t out = VEC_OF (mutation_t);
+    char err [256];
+    wire_hello_t hello = s_hello (s_id1, "h1");
+    host_t *h1 = model_host_register (model, &hello, 0, "", 0, 1, &out, err, sizeof err);
+    hello = s_hello (s_id2, "h2");
+    host_t *h2 = model_host_register (model, &hello, 0, "", 0, 1, &out, err, sizeof err);
+    load_figures_t figures;
+    model_host_load (model, h1, &figures);
+    CHECK (figures.has_cpu && figures.cpu_load == 0 && figures.vms == 0);
+
+    wire_domain_t web = s_domain (s_vm1, "web-1", DOMAIN_RUNNING);
+    web.vcpus = 2;
+    web.has_cpu_time = web.has_vcpu_delay = web.has_balloon = true;
+    web.cpu_time_ns = UINT64_C (100000000000);
+    web.balloon_kib = 1048576;
+    s_report_usage (model, h1, &web, 1000, &out);
+    vm_t *vm = model_vm_copy (model, s_vm1, s_id1);
+    CHECK (vm && vm->usage.has_balloon && vm->usage.balloon_kib == 1048576);
+    model_vm_load (vm, &figures);
+    CHECK (!figures.has_cpu && figures.has_mem && figures.mem_used_mib == 1024);
+    model_host_load (model, h1, &figures);
+    CHECK (!figures.has_cpu && figures.vms == 1 && figures.vms_measured == 0);
+
+    //  1.5 cores for 5 s; RSS, when there is one, is what counts as memory in use.
+    web.cpu_time_ns += UINT64_C (7500000000);
+    web.vcpu_delay_ns += UINT64_C (500000000);
+    web.has_rss = true;
+    web.rss_kib = 1048576;
+    s_report_usage (model, h1, &web, 6000, &out);
+    vm = model_vm_copy (model, s_vm1, s_id1);
+    model_vm_load (vm, &figures);
+    CHECK (figures.has_cpu && figures.cpu_load == 1.5 && figures.cpu_util == 0.75);
+    CHECK (figures.has_contention && figures.contention == 0.05);
+    model_host_load (model, h1, &figures);
+    CHECK (figures.has_cpu && figures.cpu_load == 1.5 && figures.cpu_util == 1.5 / 4);
+
+    //  Migrated to h2: the target copy starts with the figures, its counters from 0.
+    wire_domain_t moved = web;
+    moved.cpu_time_ns = 1000;
+    moved.vcpu_delay_ns = 0;
+    s_report_usage (model, h2, &moved, 7000, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    model_vm_load (vm, &figures);
+    CHECK (vm && figures.has_cpu && figures.cpu_load == 1.5 && vm->load.has_base_cpu
+           && vm->load.base_cpu_ns == 1000);
+    moved.cpu_time_ns += UINT64_C (5000000000);     // 1 core
+    s_report_usage (model, h2, &moved, 12000, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    CHECK (vm->load.cpu_cores < 1.5 && vm->load.cpu_cores > 1.4);
+
+    //  A stop and start in between: the next counters are a baseline, not a rate.
+    wire_event_t event = { .kind = EVENT_STOPPED, .domain = moved };
+    event.domain.state = DOMAIN_SHUTOFF;
+    model_apply_event (model, h2, &event, 13, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    model_vm_load (vm, &figures);
+    CHECK (!vm->load.has_base_cpu && !figures.has_cpu);     // inactive: no load
+    model_host_load (model, h2, &figures);
+    CHECK (figures.vms == 0 && figures.cpu_load == 0);
+    event.kind = EVENT_STARTED;
+    event.domain.state = DOMAIN_RUNNING;
+    model_apply_event (model, h2, &event, 14, &out);
+    moved.cpu_time_ns = UINT64_C (900000000000);
+    s_report_usage (model, h2, &moved, 20000, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    CHECK (vm->load.has_base_cpu && vm->load.cpu_cores < 1.5 && vm->load.discarded == 0);
+
+    //  The source's copy forgotten before the target reports (a fast migration): the new
+    //  copy takes over the figures all the same, within LOAD_TAU_MS of the forgetting.
+    wire_report_t none = { .hypervisor_connected = true };
+    model_apply_report (model, h1, &none, 29, &out);
+    model_apply_report (model, h2, &none, 30, &out);
+    CHECK (model_vm_by_uuid (model, s_vm1) == NULL);
+    s_report_usage (model, h1, &moved, 40, &out);
+    vm = model_vm_copy (model, s_vm1, s_id1);
+    CHECK (vm && vm->load.has_cpu && vm->load.cpu_cores > 1.4 && vm->load.has_base_cpu);
+    model_apply_report (model, h1, &none, 50, &out);
+    s_report_usage (model, h2, &moved, 50 + LOAD_TAU_MS + 1, &out);
+    vm = model_vm_copy (model, s_vm1, s_id2);
+    CHECK (vm && !vm->load.has_cpu);                        // too long ago: a fresh start
+
+    mutations_free (&out);
+    model_destroy (&model);
+    return failures;
+}
+
 int
 main (void)
 {
-    int failures = 0;
     log_init ("test_model", LOG_LEVEL_WARN);
+    int failures = s_load ();
     model_t *model = model_new ();
     mutations_t out = VEC_OF (mutation_t);
     char err [256];

@@ -82,6 +82,10 @@ s_round_trips (void)
         domain->memory_kib = 524288;
         domain->has_cpu_time = i == 1;
         domain->cpu_time_ns = i == 1? 12345: 0;
+        domain->has_vcpu_delay = domain->has_rss = domain->has_balloon = i == 1;
+        domain->vcpu_delay_ns = i == 1? WIRE_MAX_COUNTER: 0;
+        domain->rss_kib = i == 1? 40000: 0;
+        domain->balloon_kib = i == 1? WIRE_MAX_MEMORY_KIB: 0;
     }
     CHECK (wire_encode (&in, &data, &size, err, sizeof err) == 0);
     CHECK (wire_decode (data, size, &out, err, sizeof err) == 0);
@@ -197,6 +201,35 @@ s_refusals (void)
     domain.vcpus = 100000;
     CHECK (s_decode_envelope (&envelope, err, sizeof err) == -1);
     CHECK (strstr (err, "domain.vcpus") != NULL);
+    domain.vcpus = 2;
+    //  Usage: counters up to WIRE_MAX_COUNTER, memory up to WIRE_MAX_MEMORY_KIB.
+    domain.has_cpu_time_ns = domain.has_vcpu_delay_ns = true;
+    domain.has_rss_kib = domain.has_balloon_current_kib = true;
+    domain.cpu_time_ns = domain.vcpu_delay_ns = WIRE_MAX_COUNTER;
+    domain.rss_kib = domain.balloon_current_kib = WIRE_MAX_MEMORY_KIB;
+    CHECK (s_decode_envelope (&envelope, err, sizeof err) == 0);
+    const char *usage_fields [] = { "domain.cpu_time_ns", "domain.vcpu_delay_ns",
+                                    "domain.rss_kib", "domain.balloon_current_kib" };
+    uint64_t *usage_values [] = { &domain.cpu_time_ns, &domain.vcpu_delay_ns,
+                                  &domain.rss_kib, &domain.balloon_current_kib };
+    for (int i = 0; i < 4; i++) {
+        uint64_t kept = *usage_values [i];
+        *usage_values [i] = i < 2? (uint64_t) WIRE_MAX_COUNTER + 1: WIRE_MAX_MEMORY_KIB + 1;
+        CHECK (s_decode_envelope (&envelope, err, sizeof err) == -1);
+        CHECK (strstr (err, usage_fields [i]) != NULL);
+        *usage_values [i] = kept;
+    }
+    //  A domain of an old agent (no balloon field) decodes with the field absent.
+    domain.has_balloon_current_kib = false;
+    wire_msg_t old;
+    size_t old_size = vmsched__envelope__get_packed_size (&envelope);
+    uint8_t *old_data = malloc (old_size);
+    vmsched__envelope__pack (&envelope, old_data);
+    CHECK (wire_decode (old_data, old_size, &old, err, sizeof err) == 0);
+    CHECK (old.body.report.domain_count == 1 && !old.body.report.domains [0].has_balloon
+           && old.body.report.domains [0].has_rss);
+    wire_msg_reset (&old);
+    free (old_data);
     free (report.domains);
 
     //  A hello whose body names another host than its envelope.
