@@ -105,6 +105,7 @@ ctl_host_json (const ctl_context_t *context, host_t *host, bool detailed)
         "hypervisor_connected", connected, "last_seen_ms", last_seen);
     json_object_set_new (object, "maintenance", json_boolean (record->maintenance));
     json_object_set_new (object, "protected", json_boolean (ha_host_protected (host)));
+    json_object_set_new (object, "leased", json_boolean (host->live.leased));
     load_figures_t load;
     model_host_load (context->model, host, &load);
     s_add_load (object, context, &load, 100 * load.cpu_util);
