@@ -33,8 +33,8 @@ static const double s_level_threshold [BALANCE_LEVEL_MAX + 1] = {
 //  Hosts tried per round as sources and targets, then once more, wider.
 #define S_SOURCES 8
 #define S_TARGETS 16
-#define S_SOURCES_WIDE 64
-#define S_TARGETS_WIDE 256
+#define S_SOURCES_WIDE 32
+#define S_TARGETS_WIDE 64
 
 //  Working state of one plan.
 typedef struct {

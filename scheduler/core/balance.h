@@ -42,7 +42,7 @@
     candidate of the 8 most loaded hosts on each of the 16 least loaded, each move scored in
     O(1) from running sums (no rescore of the cluster); the best move with the highest
     gain - cost that clears the threshold and passes place_fits is taken. When none does,
-    the round is tried once more with 64 sources and 256 targets; when that finds none
+    the round is tried once more with 32 sources and 64 targets; when that finds none
     either, the plan is done. Ties go to the earlier host rank, then VM list order, then
     target rank, all of which derive from indices: plans are deterministic.
 

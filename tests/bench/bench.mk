@@ -6,17 +6,25 @@
 
 BENCH_OUT := $(BUILD)/bench
 
-$(BIN)/bench_place: $(OBJ)/tests/bench/bench_place.o $(SCHEDULER_LIB_OBJ) $(AGENT_LIB_OBJ) \
+$(BIN)/bench_place: $(OBJ)/tests/bench/bench_place.o $(OBJ)/tests/unit/gen_cluster.o $(SCHEDULER_LIB_OBJ) $(AGENT_LIB_OBJ) \
                     $(CTL_LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_TEST)) -lm
 
 # The same program linked with the engine and jansson only: what one allocator request costs
 # end to end without the 70-odd shared libraries every module pulls in (libvirt, zmq, ...).
-$(BIN)/bench_place_one: $(OBJ)/tests/bench/bench_place.o $(OBJ)/scheduler/core/place.o \
+$(BIN)/bench_place_one: $(OBJ)/tests/bench/bench_place.o $(OBJ)/tests/unit/gen_cluster.o \
+                        $(OBJ)/scheduler/core/place.o \
                         $(OBJ)/scheduler/core/cluster_v1.o
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,jansson) -lm
+
+# The cluster generator (tests/unit/gen_cluster.c) on the command line.
+$(BIN)/gen_cluster: $(OBJ)/tests/bench/gen_cluster_cli.o $(OBJ)/tests/unit/gen_cluster.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+all: $(BIN)/gen_cluster
 
 bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
 	@if ! dpkg-query -W -f='$${Status}\n' ganeti-htools 2>/dev/null | grep -q '^install ok installed'; then \
