@@ -19,7 +19,7 @@
 #include <string.h>
 
 //  Weights of the terms (CPU, memory, commitment, contention): see balance.h.
-static const double s_weight [BALANCE_TERMS] = { 1.0, 0.5, 0.5, 1.0 };
+static const double s_weight [BALANCE_TERMS] = { 1.0, 1.0, 1.0, 1.0 };
 
 //  T(level) of the threshold table, by level.
 static const double s_level_threshold [BALANCE_LEVEL_MAX + 1] = {
@@ -490,8 +490,8 @@ balance_options_default (void)
 const char *
 balance_metric (void)
 {
-    return "1.0*sd(cpu_load/cpus) + 0.5*sd(mem_used/mem) + 0.5*sd(vcpus/cpus) "
-           "+ 1.0*sd(cpu_ready/cpus) over up hosts not in maintenance (population sd)";
+    return "sd(cpu_load/cpus) + sd(mem_used/mem) + sd(vcpus/cpus) + sd(cpu_ready/cpus) "
+           "over up hosts not in maintenance (population sd)";
 }
 
 double

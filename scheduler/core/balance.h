@@ -11,13 +11,17 @@
     Imbalance (the plan's "metric"), over the counted hosts (up, available, not in
     maintenance, with cpus and memory > 0), N of them, each term a population standard
     deviation over those hosts:
-        imbalance = 1.0 * sd(cpu_load / cpus)          CPU utilisation
-                  + 0.5 * sd(mem_used / memory_mib)    memory utilisation
-                  + 0.5 * sd(vcpus / cpus)             CPU commitment
-                  + 1.0 * sd(cpu_ready / cpus)         contention (vCPU delay; 0 when unknown)
+        imbalance = sd(cpu_load / cpus)          CPU utilisation
+                  + sd(mem_used / memory_mib)    memory utilisation
+                  + sd(vcpus / cpus)             CPU commitment
+                  + sd(cpu_ready / cpus)         contention (vCPU delay; 0 when unknown)
     where each host's figure sums its VMs' (cpu_load, mem_used_mib or mem_mib, vcpus,
-    cpu_ready). The weights are those Ganeti's hbal gives its matching terms (cpu_load_cv,
-    free_mem_cv, vcpu_ratio_cv), so both are judged on the same ground.
+    cpu_ready). The weights (all 1) are the ones Ganeti's hbal (Cluster/Metrics.hs,
+    compCV) gives in effect to the matching terms: cpu_load_cv 1, free_mem_cv 0.5 and
+    free_mem_cv_forth 0.5, vcpu_ratio_cv 0.5 and vcpu_ratio_cv_forth 0.5 (the _forth terms
+    equal the others without forthcoming instances), so on shared storage, without
+    DRBD, N+1 or tags, the first three terms are hbal's score and both planners are judged on
+    the same ground.
 
     Cost of migrating a VM: memory copied = mem / (1 - dirty / bandwidth) (pre-copy rounds
     resend what the guest dirties; mem is mem_used_mib when known, else mem_mib; no dirty rate

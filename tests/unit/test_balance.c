@@ -72,27 +72,28 @@ s_imbalance (void)
     s_small (&s, 2);
     s_add (&s, 0, 2, 500, 2.0);
     double terms [BALANCE_TERMS];
-    //  x: cpu {0.5, 0}, mem {0.5, 0}, vcpus {0.5, 0}: sd 0.25 each; weights 1, .5, .5.
-    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.5));
-    CHECK (S_NEAR (terms [0], 0.25) && S_NEAR (terms [1], 0.125) && S_NEAR (terms [2], 0.125));
+    //  x: cpu {0.5, 0}, mem {0.5, 0}, vcpus {0.5, 0}: sd 0.25 each, weight 1 each.
+    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.75));
+    CHECK (S_NEAR (terms [0], 0.25) && S_NEAR (terms [1], 0.25) && S_NEAR (terms [2], 0.25));
     CHECK (S_NEAR (terms [3], 0));
     //  Contention: 1 core waiting on h0: {0.25, 0}, sd 0.125, weight 1.
     s.load [0].cpu_ready = 1.0;
-    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.625));
+    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.875));
     CHECK (S_NEAR (terms [3], 0.125));
-    //  Memory in use counts instead of the configured size: {0.25, 0}: 0.5 * 0.125.
+    //  Memory in use counts instead of the configured size: {0.25, 0}: sd 0.125.
     s.load [0].mem_used_mib = 250;
-    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.5625));
+    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, terms), 0.75));
+    CHECK (S_NEAR (terms [1], 0.125));
     s.load [0].mem_used_mib = 0;
     s.load [0].cpu_ready = 0;
     //  A third host in maintenance is not counted; a third host up is.
     s.hosts [2] = (place_host_t) { .name = "h2", .up = true, .maintenance = true, .cpus = 4,
                                    .memory_mib = 1000 };
     s.cluster.host_count = 3;
-    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, NULL), 0.5));
+    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, NULL), 0.75));
     s.hosts [2].maintenance = false;
-    //  {0.5, 0, 0}: sd = sqrt(1/12 - 1/36) = 0.2357; times (1 + .5 + .5).
-    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, NULL), 2 * sqrt (0.25 / 3 - 0.25 / 9)));
+    //  {0.5, 0, 0}: sd = sqrt(1/12 - 1/36) = 0.2357; three terms.
+    CHECK (S_NEAR (balance_imbalance (&s.cluster, s.load, NULL), 3 * sqrt (0.25 / 3 - 0.25 / 9)));
     //  Equal hosts: 0.
     s_small (&s, 2);
     s_add (&s, 0, 1, 100, 0.5);
