@@ -1,6 +1,7 @@
-# tests/bench/bench.mk - `make bench`: placement latency and throughput, and the end-to-end
-# comparison with Ganeti's allocator hail (Debian package ganeti-htools, installed here when
-# missing: only this target needs it). Included at the end of the main Makefile, whose
+# tests/bench/bench.mk - `make bench`: placement latency and throughput, the end-to-end
+# comparison with Ganeti's allocator hail, and the balancer against hbal (run_balance.sh)
+# (both in Debian package ganeti-htools, installed here when missing: only this target
+# needs it). Included at the end of the main Makefile, whose
 # variables (BUILD, OBJ, BIN, CC, LDFLAGS, *_OBJ, PKGS_TEST, pkg_libs) it uses. Prints figures;
 # asserts none.
 
@@ -35,9 +36,11 @@ bench: deps $(BIN)/bench_place $(BIN)/bench_place_one
 	    || { tail -20 $(or $(TMPDIR),/tmp)/vmsched-apt-bench.log >&2; echo "bench: apt-get failed (log above)" >&2; exit 1; }; \
 	fi
 	tests/bench/run_bench.sh $(BIN) $(BENCH_OUT)
+	@echo
+	tests/bench/run_balance.sh $(BIN) $(BENCH_OUT)
 	@echo "== simulator: the real scheduler and agent cores and store, 1,000 hosts x 15 vms, one simulated hour"
 	$(BIN)/sim_run --scale-real 1000 15 3600
 	@echo "== simulator: seeded random fault schedules"
 	$(BIN)/sim_run --random-real 1 2000
 
-bench: $(BIN)/sim_run
+bench: $(BIN)/sim_run $(BIN)/vmsched-scheduler $(BIN)/gen_cluster
