@@ -13,7 +13,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,6 @@ typedef struct {
 
 //  --------------------------------------------------------------------------------------
 //  Figures
-
-static int
-s_fail (char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list args;
-        va_start (args, fmt);
-        vsnprintf (err, err_size, fmt, args);
-        va_end (args);
-    }
-    return -1;
-}
 
 static bool
 s_counted (const place_host_t *host)
@@ -168,20 +155,13 @@ s_counted_memory (const place_cluster_t *cluster)
 static void
 s_plan_free (s_plan_t *self)
 {
-    free (self->work.hosts);
-    free (self->work.vms);
-    free (self->counted);
-    free (self->x);
-    free (self->inverse);
-    free (self->cost);
-    free (self->candidate);
-    free (self->head);
-    free (self->next);
-    free (self->prev);
-    free (self->movable);
-    free (self->rank);
-    free (self->sources);
-    free (self->targets);
+    void *blocks [] = {
+        self->work.hosts, self->work.vms, self->counted, self->x, self->inverse, self->cost,
+        self->candidate, self->head, self->next, self->prev, self->movable, self->rank,
+        self->sources, self->targets
+    };
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks [0]; i++)
+        free (blocks [i]);
 }
 
 //  Put vm at the head of host's list.
@@ -556,17 +536,27 @@ balance_plan (const place_cluster_t *cluster, const balance_vm_t *vms,
 {
     assert (cluster && (vms || cluster->vm_count == 0) && options && out);
     memset (out, 0, sizeof *out);
-    if (options->level < BALANCE_LEVEL_MIN || options->level > BALANCE_LEVEL_MAX)
-        return s_fail (err, err_size, "level %d is not within %d..%d", options->level,
-                       BALANCE_LEVEL_MIN, BALANCE_LEVEL_MAX);
-    if (options->max_in == 0 || options->max_out == 0)
-        return s_fail (err, err_size, "per-host migration limits must be 1 or more "
-                       "(in %u, out %u)", options->max_in, options->max_out);
+    char unused [1];
+    if (!err || !err_size) {
+        err = unused;
+        err_size = sizeof unused;
+    }
+    if (options->level < BALANCE_LEVEL_MIN || options->level > BALANCE_LEVEL_MAX) {
+        snprintf (err, err_size, "level %d is not within %d..%d", options->level,
+                  BALANCE_LEVEL_MIN, BALANCE_LEVEL_MAX);
+        return -1;
+    }
+    if (options->max_in == 0 || options->max_out == 0) {
+        snprintf (err, err_size, "per-host migration limits must be 1 or more (in %u, out %u)",
+                  options->max_in, options->max_out);
+        return -1;
+    }
     s_plan_t self;
     if (s_plan_init (&self, cluster, vms, options)) {
         s_plan_free (&self);
-        return s_fail (err, err_size, "cannot plan %zu vms on %zu hosts: out of memory",
-                       cluster->vm_count, cluster->host_count);
+        snprintf (err, err_size, "cannot plan %zu vms on %zu hosts: out of memory",
+                  cluster->vm_count, cluster->host_count);
+        return -1;
     }
     out->imbalance_before = self.imbalance;
     out->hosts_counted = self.n;
@@ -584,8 +574,9 @@ balance_plan (const place_cluster_t *cluster, const balance_vm_t *vms,
             size_t grown = capacity? capacity * 2: 64;
             balance_move_t *moves = realloc (out->moves, grown * sizeof (balance_move_t));
             if (!moves) {
-                rc = s_fail (err, err_size, "cannot plan: out of memory after %zu moves",
-                             out->move_count);
+                snprintf (err, err_size, "cannot plan: out of memory after %zu moves",
+                          out->move_count);
+                rc = -1;
                 break;
             }
             out->moves = moves;
@@ -598,9 +589,10 @@ balance_plan (const place_cluster_t *cluster, const balance_vm_t *vms,
     }
     if (rc == 0) {
         out->imbalance_after = balance_imbalance (&self.work, vms, NULL);
-        if (s_batch (out, self.hosts, options))
-            rc = s_fail (err, err_size, "cannot batch %zu moves: out of memory",
-                         out->move_count);
+        if (s_batch (out, self.hosts, options)) {
+            snprintf (err, err_size, "cannot batch %zu moves: out of memory", out->move_count);
+            rc = -1;
+        }
     }
     s_plan_free (&self);
     if (rc)

@@ -90,7 +90,7 @@ typedef struct {
     size_t max_moves;           // at most this many moves; 0: no limit
     uint32_t max_in;            // migrations into one host per batch (>= 1, default 1)
     uint32_t max_out;           // migrations out of one host per batch (>= 1, default 1)
-    double now;                 // the caller's time (s), the clock of last_move
+    double now;                 // the caller's clock, in seconds (the clock of last_move)
     double cooldown_s;          // VMs moved less than this before now stay (default 3600)
     double bandwidth_mib_s;     // migration bandwidth of the cost model (default 1170, 10 GbE)
 } balance_options_t;

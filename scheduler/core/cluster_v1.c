@@ -49,7 +49,7 @@ struct _cluster_v1_t {
     bool *ha;                   // per VM: vms[].ha (false when absent)
     bool *migratable;           // per VM: vms[].migratable (true when absent)
     balance_vm_t *load;         // per VM: measured load and migratability, for the balancer
-    double time;                // top-level "time": the snapshot's time (s; 0 when absent)
+    double time;                // top-level "time": when the snapshot was taken, in s (or 0)
     place_rule_t *rules;        // rule_count entries
     char **rule_names;          // owned, by rule index
     int **rule_vms;             // owned, per rule: its VM indices

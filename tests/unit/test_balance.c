@@ -341,6 +341,18 @@ s_replay (cluster_v1_t *file, const balance_plan_t *plan, const balance_options_
     return failures;
 }
 
+//  A generated unbalanced cluster with extras and default options at its time; NULL (and a
+//  failed check) when it cannot be written or read.
+static cluster_v1_t *
+s_open (size_t hosts, uint64_t seed, bool extras, balance_options_t *options, int *failures)
+{
+    cluster_v1_t *file = s_generated (hosts, seed, false, extras);
+    *failures += file == NULL;
+    *options = balance_options_default ();
+    options->now = cluster_v1_time (file);
+    return file;
+}
+
 static int
 s_balanced (void)
 {
@@ -370,14 +382,11 @@ s_converges (void)
     const size_t sizes [] = { 10, 100, 200 };
     for (size_t k = 0; k < 3; k++)
         for (uint64_t seed = 1; seed <= 3; seed++) {
-            bool extras = seed != 2;
-            cluster_v1_t *file = s_generated (sizes [k], seed, false, extras);
-            CHECK (file != NULL);
+            balance_options_t options;
+            cluster_v1_t *file = s_open (sizes [k], seed, seed != 2, &options, &failures);
             if (!file)
                 continue;
             place_cluster_t *c = cluster_v1_place (file);
-            balance_options_t options = balance_options_default ();
-            options.now = cluster_v1_time (file);
             CHECK (s_violations (c) == 0);
             balance_plan_t plan, again, second;
             CHECK (balance_plan (c, cluster_v1_load_figures (file), &options, &plan, NULL, 0) == 0);
@@ -416,13 +425,11 @@ static int
 s_levels_and_limits (void)
 {
     int failures = 0;
-    cluster_v1_t *file = s_generated (100, 11, false, true);
-    CHECK (file != NULL);
+    balance_options_t options;
+    cluster_v1_t *file = s_open (100, 11, true, &options, &failures);
     if (!file)
         return failures;
     place_cluster_t *c = cluster_v1_place (file);
-    balance_options_t options = balance_options_default ();
-    options.now = cluster_v1_time (file);
     size_t previous = 0;
     double first_after = 0, previous_after = 0;
     for (int level = 1; level <= 5; level++) {
@@ -470,12 +477,11 @@ static int
 s_json (void)
 {
     int failures = 0;
-    cluster_v1_t *file = s_generated (20, 5, false, false);
-    CHECK (file != NULL);
+    balance_options_t options;
+    cluster_v1_t *file = s_open (20, 5, false, &options, &failures);
     if (!file)
         return failures;
     place_cluster_t *c = cluster_v1_place (file);
-    balance_options_t options = balance_options_default ();
     balance_plan_t plan;
     CHECK (balance_plan (c, cluster_v1_load_figures (file), &options, &plan, NULL, 0) == 0);
     CHECK (plan.move_count > 0);
