@@ -12,7 +12,9 @@
 #      it prints the moves it found so far, which are then its result; the cap is printed);
 #   3. each result written back into the text backend (the moves applied to the input) and
 #      scored by `hbal -l 0` ("Initial score"), and by vmsched's formula (a plan's
-#      imbalance_before on the cluster with the moves applied).
+#      imbalance_before on the cluster with the moves applied). A capped hbal run without a
+#      move leaves the input as its result (not scored again: hbal's scoring alone takes
+#      many minutes at 5,000 hosts).
 # Prints one row per size; asserts nothing. Needs python3 and hbal (make bench installs
 # ganeti-htools).
 set -euo pipefail
@@ -67,10 +69,15 @@ print(len(p["moves"]), "%.6f" % p["imbalance_before"], "%.6f" % p["imbalance_aft
     [ -n "$before_by_hbal" ] || before_by_hbal="n/a (not loaded within the cap)"
     $conv --hbal-plan "$out/hbal$hosts.out" "$out/hbal$hosts.plan.json"
     hbal_moves=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["moves"]))' "$out/hbal$hosts.plan.json")
-    $conv "$c" "$out/hres$hosts.data" "$out/hres$hosts.util" "$out/hbal$hosts.plan.json"
-    hbal_by_hbal=$(hbal_score "$out/hres$hosts.data" "$out/hres$hosts.util")
-    $conv --apply "$c" "$out/hbal$hosts.plan.json" "$out/hres$hosts.json"
-    hbal_by_ours=$(our_score "$out/hres$hosts.json")
+    if [ "$hbal_moves" -gt 0 ]; then
+        $conv "$c" "$out/hres$hosts.data" "$out/hres$hosts.util" "$out/hbal$hosts.plan.json"
+        hbal_by_hbal=$(hbal_score "$out/hres$hosts.data" "$out/hres$hosts.util")
+        $conv --apply "$c" "$out/hbal$hosts.plan.json" "$out/hres$hosts.json"
+        hbal_by_ours=$(our_score "$out/hres$hosts.json")
+    else                # no move within the cap: its result is the input
+        hbal_by_hbal=$before_by_hbal
+        hbal_by_ours=$our_before
+    fi
     printf '%-6s %-7s | %-28s | %-30s | %s\n' "$hosts" "$vms" "$before_by_hbal / $our_before" \
         "$our_moves, $ours_by_hbal / $our_after" "$hbal_moves, $hbal_by_hbal / $hbal_by_ours$capped"
     printf '%-6s %-7s   time: vmsched plan %s ms (process %s s, %s MiB peak); hbal %s s, %s MiB peak\n' \
