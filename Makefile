@@ -24,7 +24,8 @@ PKGS_CTL       := $(PKGS_COMMON) jansson
 PKGS_TEST      := $(PKGS_COMMON) sqlite3 jansson libvirt libxml-2.0
 
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
-pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null) -lm    # libm: load.c's exp
+# (with libm: load.c's exp, the balancer's standard deviations)
+pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null) -lm
 
 GEN      := $(BUILD)/gen
 OBJ      := $(BUILD)/obj

@@ -10,6 +10,12 @@
 
     Host state: "up" (or absent) and "maintenance" hosts are up (they are heard from);
     "down" hosts are not. Maintenance hosts are also flagged maintenance.
+
+    Load, for the balancer (balance_vm_t per VM): cpu_load (or vcpus x cpu_util when only
+    that is given; 0 when neither), cpu_ready, mem_used_mib, dirty_mib_s, last_migrated (the
+    clock of the top-level "time", the snapshot's time in seconds). A VM is migratable unless
+    it says "migratable": false, "nested": true (it runs hypervisors: it also needs a host
+    with "nested": true) or "host_devices": true.
 */
 #include "cluster_v1.h"
 
@@ -42,6 +48,8 @@ struct _cluster_v1_t {
     int *priorities;            // per VM: vms[].priority (0 when absent)
     bool *ha;                   // per VM: vms[].ha (false when absent)
     bool *migratable;           // per VM: vms[].migratable (true when absent)
+    balance_vm_t *load;         // per VM: measured load and migratability, for the balancer
+    double time;                // top-level "time": when the snapshot was taken, in s (or 0)
     place_rule_t *rules;        // rule_count entries
     char **rule_names;          // owned, by rule index
     int **rule_vms;             // owned, per rule: its VM indices
@@ -189,6 +197,29 @@ s_boolean (s_loader_t *self, json_t *obj, const char *where, const char *key, bo
     return 0;
 }
 
+//  Number member (integer or fraction) in [min, max]; *out untouched when absent.
+static int
+s_number (s_loader_t *self, json_t *obj, const char *where, const char *key, double min,
+          double max, double *out)
+{
+    json_t *value;
+    s_member (self, obj, where, key, false, &value);
+    if (!value)
+        return 0;
+    if (!json_is_number (value))
+        return s_fail (self, "%s%s%s is %s, expected a number", where, *where? ".": "", key,
+                       s_type_name (value));
+    double n = json_number_value (value);
+    if (!(n >= min))
+        return s_fail (self, "%s%s%s is %g, expected %g or more", where, *where? ".": "", key,
+                       n, min);
+    if (!(n <= max))
+        return s_fail (self, "%s%s%s is %g, expected at most %g", where, *where? ".": "", key,
+                       n, max);
+    *out = n;
+    return 0;
+}
+
 //  String member (borrowed from the document); *out untouched when absent and optional.
 static int
 s_string (s_loader_t *self, json_t *obj, const char *where, const char *key, bool required,
@@ -252,7 +283,9 @@ s_load_hosts (cluster_v1_t *self, s_loader_t *ld, json_t *array)
             return s_fail (ld, "%s is %s, expected an object", where, s_type_name (obj));
         const char *name = NULL, *state = "up";
         long long cpus = 0, mem = 0, reserved = 0;
+        bool nested = false;
         if (s_string (ld, obj, where, "name", true, &name)
+        ||  s_boolean (ld, obj, where, "nested", &nested)
         ||  s_integer (ld, obj, where, "cpus", true, 0, UINT32_MAX, &cpus)
         ||  s_integer (ld, obj, where, "mem_mib", true, 0, INT64_MAX, &mem)
         ||  s_integer (ld, obj, where, "mem_reserved_mib", false, 0, INT64_MAX, &reserved)
@@ -272,7 +305,7 @@ s_load_hosts (cluster_v1_t *self, s_loader_t *ld, json_t *array)
         host->name = self->host_names [i];
         host->up = strcmp (state, "down") != 0;
         host->maintenance = strcmp (state, "maintenance") == 0;
-        host->nested = false;
+        host->nested = nested;
         host->cpus = (uint32_t) cpus;
         host->memory_mib = (uint64_t) (mem - reserved);
     }
@@ -289,8 +322,9 @@ s_load_vms (cluster_v1_t *self, s_loader_t *ld, json_t *array)
     self->priorities = calloc (alloc, sizeof (int));
     self->ha = calloc (alloc, sizeof (bool));
     self->migratable = calloc (alloc, sizeof (bool));
+    self->load = calloc (alloc, sizeof (balance_vm_t));
     if (!self->vms || !self->vm_names || !self->priorities || !self->ha || !self->migratable
-    ||  s_names_init (&self->vm_index, count))
+    ||  !self->load || s_names_init (&self->vm_index, count))
         return s_fail (ld, "out of memory reading %zu vms", count);
     self->place.vms = self->vms;
     self->place.vm_count = count;           // so that destroy frees the names read so far
@@ -302,14 +336,23 @@ s_load_vms (cluster_v1_t *self, s_loader_t *ld, json_t *array)
             return s_fail (ld, "%s is %s, expected an object", where, s_type_name (obj));
         const char *name = NULL, *host_name = NULL;
         long long vcpus = 0, mem = 0, priority = 0;
-        bool ha = false, migratable = true;
+        bool ha = false, migratable = true, nested = false, devices = false;
+        double util = 0, load = -1, ready = 0, used = 0, dirty = -1, moved = -1;
         if (s_string (ld, obj, where, "name", true, &name)
         ||  s_integer (ld, obj, where, "vcpus", true, 1, UINT32_MAX, &vcpus)
         ||  s_integer (ld, obj, where, "mem_mib", true, 1, INT64_MAX, &mem)
         ||  s_string (ld, obj, where, "host", false, &host_name)
         ||  s_integer (ld, obj, where, "priority", false, INT32_MIN, INT32_MAX, &priority)
         ||  s_boolean (ld, obj, where, "ha", &ha)
-        ||  s_boolean (ld, obj, where, "migratable", &migratable))
+        ||  s_boolean (ld, obj, where, "migratable", &migratable)
+        ||  s_boolean (ld, obj, where, "nested", &nested)
+        ||  s_boolean (ld, obj, where, "host_devices", &devices)
+        ||  s_number (ld, obj, where, "cpu_util", 0, 1, &util)
+        ||  s_number (ld, obj, where, "cpu_load", 0, (double) vcpus, &load)
+        ||  s_number (ld, obj, where, "cpu_ready", 0, (double) vcpus, &ready)
+        ||  s_number (ld, obj, where, "mem_used_mib", 0, (double) mem, &used)
+        ||  s_number (ld, obj, where, "dirty_mib_s", 0, 1e9, &dirty)
+        ||  s_number (ld, obj, where, "last_migrated", 0, 1e12, &moved))
             return -1;
         int host = -1;
         if (host_name && (host = s_names_find (&self->host_index, host_name)) < 0)
@@ -324,6 +367,11 @@ s_load_vms (cluster_v1_t *self, s_loader_t *ld, json_t *array)
         vm->vcpus = (uint32_t) vcpus;
         vm->memory_mib = (uint64_t) mem;
         vm->host = host;
+        vm->needs_nested = nested;
+        self->load [i] = (balance_vm_t) {
+            load >= 0? load: util * (double) vcpus, ready, used, dirty,
+            migratable && !nested && !devices, moved
+        };
         if (host >= 0)
             place_host_add (&self->hosts [host], vm);
         self->priorities [i] = (int) priority;
@@ -502,7 +550,8 @@ s_from_root (const char *path, json_t *root, char *err, size_t err_size)
     if (!(self->path = s_strdup (path)))
         s_fail (&ld, "out of memory");
     else
-    if (s_array (&ld, root, "", "hosts", true, &hosts) == 0
+    if (s_number (&ld, root, "", "time", 0, 1e12, &self->time) == 0
+    &&  s_array (&ld, root, "", "hosts", true, &hosts) == 0
     &&  s_array (&ld, root, "", "vms", true, &vms) == 0
     &&  s_array (&ld, root, "", "rules", false, &rules) == 0
     &&  s_load_hosts (self, &ld, hosts) == 0
@@ -532,6 +581,7 @@ cluster_v1_destroy (cluster_v1_t **self_p)
     free (self->priorities);
     free (self->ha);
     free (self->migratable);
+    free (self->load);
     for (size_t i = 0; self->rule_names && i < self->place.rule_count; i++) {
         free (self->rule_names [i]);
         free (self->rule_vms [i]);
@@ -570,6 +620,18 @@ bool
 cluster_v1_vm_migratable (const cluster_v1_t *self, size_t vm)
 {
     return self && vm < self->place.vm_count && self->migratable [vm];
+}
+
+const balance_vm_t *
+cluster_v1_load_figures (const cluster_v1_t *self)
+{
+    return self? self->load: NULL;
+}
+
+double
+cluster_v1_time (const cluster_v1_t *self)
+{
+    return self? self->time: 0;
 }
 
 int

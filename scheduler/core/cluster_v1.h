@@ -5,11 +5,14 @@
     out a place_cluster_t pointing into it, valid until cluster_v1_destroy. Hosts offer
     mem_mib - mem_reserved_mib; each placed VM's usage is already added to its host; rules
     become place_rule_t (hard or weighted). What the engine has no field for (ha, priority,
-    migratable) is kept here, per VM, by the same index.
+    migratable) is kept here, per VM, by the same index, with the measured load the balancer
+    reads (cpu_load / cpu_util, cpu_ready, mem_used_mib, dirty_mib_s, last_migrated; nested
+    and host_devices VMs are not migratable).
 */
 #ifndef VMSCHED_CLUSTER_V1_H
 #define VMSCHED_CLUSTER_V1_H
 
+#include "balance.h"
 #include "place.h"
 
 #include <stdbool.h>
@@ -44,6 +47,13 @@ bool cluster_v1_vm_ha (const cluster_v1_t *self, size_t vm);
 
 //  Whether the VM at index vm can live-migrate (vms[].migratable, default true).
 bool cluster_v1_vm_migratable (const cluster_v1_t *self, size_t vm);
+
+//  Per VM (same index): the load and migratability the balancer takes. Borrowed; vm_count
+//  entries (the caller may change them).
+const balance_vm_t *cluster_v1_load_figures (const cluster_v1_t *self);
+
+//  The snapshot's time (top-level "time", seconds; 0 when absent): `now` for the cooldown.
+double cluster_v1_time (const cluster_v1_t *self);
 
 //  Index of the host / VM with this name, or -1.
 int cluster_v1_host_index (const cluster_v1_t *self, const char *name);

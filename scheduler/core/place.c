@@ -471,6 +471,46 @@ s_score (const s_room_t *room, place_strategy_t strategy)
     return strategy == PLACE_PACK? 1.0 - tight: tight;
 }
 
+//  The marks of host (sorted by host) from *cursor on: returns the first and sets *len to
+//  how many there are; *cursor moves to the first mark not before host, so a walk over the
+//  hosts in index order costs O(marks) in all. NULL (len 0) when no marks are gathered.
+static const s_mark_t *
+s_rules_run (const s_rules_t *self, int host, size_t *cursor, size_t *len)
+{
+    *len = 0;
+    if (!self->active || self->slow)
+        return NULL;
+    while (*cursor < self->mark_count && self->marks [*cursor].host < host)
+        (*cursor)++;
+    const s_mark_t *run = self->marks + *cursor;
+    while (*cursor + *len < self->mark_count && run [*len].host == host)
+        (*len)++;
+    return run;
+}
+
+//  Every hard filter for vm on host h, in order (state, rules, capacity): the binding kind
+//  (S_FITS when it fits); judgement gets the rules' verdict (and soft penalty), room the
+//  resource figures. rules: gathered for vm; run / run_len: its marks on h.
+static s_kind_t
+s_judge_host (const place_cluster_t *cluster, const s_rules_t *rules, int vm, int h,
+              int exclude_host, const s_mark_t *run, size_t run_len,
+              s_judgement_t *judgement, s_room_t *room)
+{
+    const place_host_t *host = &cluster->hosts [h];
+    const place_vm_t *v = &cluster->vms [vm];
+    *judgement = (s_judgement_t) { S_FITS, -1, -1, 0 };
+    *room = (s_room_t) { 0, 0, 0, 0 };
+    s_kind_t kind = s_state_filter (host, v, h == exclude_host,
+                                    cluster->policy.allow_unprotected);
+    if (kind == S_FITS && rules->active) {
+        s_rules_judge (rules, cluster, vm, h, run, run_len, judgement, NULL, 0, NULL);
+        kind = judgement->kind;
+    }
+    if (kind == S_FITS)
+        kind = s_capacity_filter (host, v, &cluster->policy, room);
+    return kind;
+}
+
 static uint64_t
 s_free (uint64_t limit, uint64_t used)
 {
@@ -609,7 +649,6 @@ place_vm (const place_cluster_t *cluster, int vm, int exclude_host,
 {
     assert (cluster && out);
     assert (vm >= 0 && (size_t) vm < cluster->vm_count);
-    const place_vm_t *v = &cluster->vms [vm];
     const place_policy_t *policy = &cluster->policy;
     s_rules_t rules;
     s_rules_gather (&rules, cluster, vm);
@@ -620,26 +659,12 @@ place_vm (const place_cluster_t *cluster, int vm, int exclude_host,
     s_room_t best_room = { 0, 0, 0, 0 };
     size_t cursor = 0;              // first mark not before the current host
     for (size_t h = 0; h < cluster->host_count; h++) {
-        const place_host_t *host = &cluster->hosts [h];
-        const s_mark_t *run = NULL;
-        size_t run_len = 0;
-        if (rules.active && !rules.slow) {
-            while (cursor < rules.mark_count && rules.marks [cursor].host < (int) h)
-                cursor++;
-            run = rules.marks + cursor;
-            while (cursor + run_len < rules.mark_count && run [run_len].host == (int) h)
-                run_len++;
-        }
-        s_judgement_t judgement = { S_FITS, -1, -1, 0 };
-        s_room_t room = { 0, 0, 0, 0 };
-        s_kind_t kind = s_state_filter (host, v, (int) h == exclude_host,
-                                        cluster->policy.allow_unprotected);
-        if (kind == S_FITS && rules.active) {
-            s_rules_judge (&rules, cluster, vm, (int) h, run, run_len, &judgement, NULL, 0, NULL);
-            kind = judgement.kind;
-        }
-        if (kind == S_FITS)
-            kind = s_capacity_filter (host, v, policy, &room);
+        size_t run_len;
+        const s_mark_t *run = s_rules_run (&rules, (int) h, &cursor, &run_len);
+        s_judgement_t judgement;
+        s_room_t room;
+        s_kind_t kind = s_judge_host (cluster, &rules, vm, (int) h, exclude_host, run, run_len,
+                                      &judgement, &room);
         counts [kind]++;
         double score = 0;
         if (kind == S_FITS) {
@@ -676,21 +701,35 @@ place_vm (const place_cluster_t *cluster, int vm, int exclude_host,
         return -1;
     }
     //  The chosen host's marks, for the names of the soft rules it violates.
-    const s_mark_t *run = NULL;
-    size_t run_len = 0;
-    if (rules.active && !rules.slow) {
-        size_t i = 0;
-        while (i < rules.mark_count && rules.marks [i].host < best)
-            i++;
-        run = rules.marks + i;
-        while (i + run_len < rules.mark_count && run [run_len].host == best)
-            run_len++;
-    }
+    size_t run_len, first = 0;
+    const s_mark_t *run = s_rules_run (&rules, best, &first, &run_len);
     s_append (out->summary, sizeof out->summary, &len, "placed on %s, best of %zu fitting host%s: ",
               s_host_name (cluster, best), counts [S_FITS], counts [S_FITS] == 1? "": "s");
     s_fit_text (cluster, &rules, vm, best, run, run_len, &best_room, best_score,
                 out->summary, sizeof out->summary, len);
     return 0;
+}
+
+bool
+place_fits (const place_cluster_t *cluster, int vm, int host, char *reason, size_t reason_size)
+{
+    assert (cluster);
+    assert (vm >= 0 && (size_t) vm < cluster->vm_count);
+    assert (host >= 0 && (size_t) host < cluster->host_count);
+    s_rules_t rules;
+    s_rules_gather (&rules, cluster, vm);
+    size_t cursor = 0, run_len;
+    const s_mark_t *run = s_rules_run (&rules, host, &cursor, &run_len);
+    s_judgement_t judgement;
+    s_room_t room;
+    s_kind_t kind = s_judge_host (cluster, &rules, vm, host, -1, run, run_len, &judgement, &room);
+    if (reason && reason_size) {
+        if (kind == S_FITS)
+            snprintf (reason, reason_size, "fits");
+        else
+            s_reject_text (cluster, vm, host, kind, &judgement, &room, reason, reason_size);
+    }
+    return kind == S_FITS;
 }
 
 size_t

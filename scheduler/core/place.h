@@ -123,6 +123,14 @@ place_policy_t place_policy_default (void);
 int place_vm (const place_cluster_t *cluster, int vm, int exclude_host,
               place_verdict_t *verdicts, place_decision_t *out);
 
+//  Whether cluster->vms[vm] may go to host now: every hard filter of place_vm for that one
+//  host (state, rules, capacity; the VM's current host is not excluded and its usage there
+//  is not counted on host). reason: NULL, or a buffer that receives the binding reason as
+//  place_vm's verdicts word it ("not enough memory: need ...") or "fits". Costs
+//  O(rules naming the VM), not O(hosts): for callers that judge single moves (balance.c).
+bool place_fits (const place_cluster_t *cluster, int vm, int host, char *reason,
+                 size_t reason_size);
+
 //  Place count VMs (indices in order[]) one after another, each seeing the ones before it
 //  (usage and vms[].host are updated in the cluster). hosts_out[i] receives the host of
 //  order[i] or -1. Returns how many were placed.

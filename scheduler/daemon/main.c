@@ -2,10 +2,14 @@
 
     `vmsched-scheduler [-c FILE]` runs the daemon in the foreground, logging to stderr. The
     file's [fence NAME] sections are read by scheduler_new (config_file says which file).
+    `vmsched-scheduler plan ...` is the offline balancing planner (plan_cmd.c).
 */
 #include "daemon.h"
 #include "log.h"
+#include "plan_cmd.h"
 #include "scheduler.h"
+
+#include <string.h>
 
 static int
 s_check (const void *config, char *err, size_t err_size)
@@ -16,6 +20,8 @@ s_check (const void *config, char *err, size_t err_size)
 int
 main (int argc, char **argv)
 {
+    if (argc > 1 && strcmp (argv [1], "plan") == 0)
+        return plan_cmd_main (argc - 1, argv + 1);
     scheduler_config_t config;
     scheduler_config_defaults (&config);
     daemon_t daemon = {

@@ -24,6 +24,7 @@
     Only the timing code reads the clock; the engine under test never does.
 */
 #include "cluster_v1.h"
+#include "../unit/gen_cluster.h"
 #include "place.h"
 
 #include <errno.h>
@@ -40,57 +41,10 @@
 
 extern char **environ;
 
-//  A VM flavour and how often it occurs (Azure 2017 mix, as gen_cluster.py draws it).
-typedef struct {
-    uint32_t vcpus;             // configured vCPUs
-    uint64_t memory_mib;        // configured memory
-    uint32_t weight;            // relative frequency
-} s_flavour_t;
-
-static const s_flavour_t s_mix [] = {
-    { 1, 1792, 7123 }, { 2, 3584, 3762 }, { 4, 7168, 1628 }, { 8, 14336, 1603 },
-    { 8, 57344, 575 }, { 1, 768, 295 }, { 1, 2048, 5 }, { 2, 4096, 3 }, { 2, 14336, 2 },
-    { 16, 114688, 2 }, { 2, 16384, 1 }, { 4, 28672, 1 },
-};
-#define S_MIX_COUNT (sizeof s_mix / sizeof s_mix [0])
-//  The end-to-end comparison asks for the first flavours (those with a request file).
-#define S_E2E_FLAVOURS 5
-
 //  Requests of the end-to-end comparison, at most.
 #define S_E2E_MAX 300
-
-//  xorshift64*: seeded, the same on every libc.
-static uint64_t
-s_next (uint64_t *state)
-{
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 2685821657736338717ULL;
-}
-
-//  Uniform in [0, 1).
-static double
-s_uniform (uint64_t *state)
-{
-    return (double) (s_next (state) >> 11) / 9007199254740992.0;
-}
-
-//  A flavour index drawn from the first count flavours of the mix by weight.
-static size_t
-s_flavour (uint64_t *state, size_t count)
-{
-    uint64_t total = 0;
-    for (size_t i = 0; i < count; i++)
-        total += s_mix [i].weight;
-    uint64_t pick = s_next (state) % total;
-    for (size_t i = 0; i < count; i++) {
-        if (pick < s_mix [i].weight)
-            return i;
-        pick -= s_mix [i].weight;
-    }
-    return 0;
-}
+//  The end-to-end comparison asks for the first flavours (those with a request file).
+#define S_E2E_FLAVOURS 5
 
 static uint64_t
 s_now_ns (void)
@@ -144,95 +98,6 @@ s_cell (const char *text, int width)
     for (const unsigned char *c = (const unsigned char *) text; *c; c++)
         columns += (*c & 0xc0) != 0x80;
     printf ("%s%*s", text, width > columns? width - columns: 0, "");
-}
-
-
-//  --------------------------------------------------------------------------------------
-//  --gen: a cluster like gen_cluster.py's, any size
-
-static int
-s_generate (size_t host_count, uint64_t seed, const char *path)
-{
-    const uint32_t cpus = 48;
-    const uint64_t memory = 262144, reserved = 4096;
-    const double headroom = 0.02, vcpu_ratio = 4.0;
-    size_t vm_count = host_count * 15;
-    uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 1;
-    double *weight = calloc (host_count, sizeof (double));
-    double *cumulative = calloc (host_count, sizeof (double));
-    uint64_t *mem_used = calloc (host_count, sizeof (uint64_t));
-    uint64_t *vcpu_used = calloc (host_count, sizeof (uint64_t));
-    FILE *out = fopen (path, "w");
-    if (!weight || !cumulative || !mem_used || !vcpu_used || !out) {
-        fprintf (stderr, "bench_place: cannot write '%s': %s\n", path, strerror (errno));
-        free (weight), free (cumulative), free (mem_used), free (vcpu_used);
-        if (out)
-            fclose (out);
-        return -1;
-    }
-    //  10 % of hosts empty; the others weighted log-normally (skew 1.0), so some are
-    //  crowded and some nearly idle.
-    double total = 0;
-    for (size_t h = 0; h < host_count; h++) {
-        double u1 = s_uniform (&state), u2 = s_uniform (&state);
-        double normal = sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * M_PI * u2);
-        weight [h] = s_uniform (&state) < 0.1? 0: exp (normal);
-        total += weight [h];
-        cumulative [h] = total;
-    }
-    fprintf (out, "{\n \"format\": \"vm-cluster-v1\",\n"
-             " \"generator\": {\"script\": \"tests/bench/bench_place --gen\", \"nodes\": %zu, "
-             "\"seed\": %llu, \"vms_per_node\": 15, \"empty_frac\": 0.1, \"skew\": 1.0, "
-             "\"mem_headroom\": %.2f, \"max_vcpu_ratio\": %.1f, \"mix\": \"azure2017\"},\n"
-             " \"hosts\": [\n", host_count, (unsigned long long) seed, headroom, vcpu_ratio);
-    for (size_t h = 0; h < host_count; h++)
-        fprintf (out, "  {\"name\": \"node%05zu\", \"cpus\": %u, \"mem_mib\": %llu, "
-                 "\"mem_reserved_mib\": %llu, \"disk_mib\": 1048576}%s\n", h + 1, cpus,
-                 (unsigned long long) memory, (unsigned long long) reserved,
-                 h + 1 < host_count? ",": "");
-    fprintf (out, " ],\n \"vms\": [\n");
-    uint64_t mem_cap = (uint64_t) ((double) (memory - reserved) * (1.0 - headroom));
-    uint64_t vcpu_cap = (uint64_t) (cpus * vcpu_ratio);
-    for (size_t v = 0; v < vm_count; v++) {
-        const s_flavour_t *flavour = &s_mix [s_flavour (&state, S_MIX_COUNT)];
-        long host = -1;
-        for (int attempt = 0; attempt < 50 && host < 0; attempt++) {
-            double pick = s_uniform (&state) * total;
-            size_t lo = 0, hi = host_count - 1;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (cumulative [mid] <= pick)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (mem_used [lo] + flavour->memory_mib <= mem_cap
-            &&  vcpu_used [lo] + flavour->vcpus <= vcpu_cap)
-                host = (long) lo;
-        }
-        double util = s_uniform (&state);
-        util = util * util * util * util * util;        // mean 1/6, like Beta(0.7, 3.5)
-        if (host >= 0) {
-            mem_used [host] += flavour->memory_mib;
-            vcpu_used [host] += flavour->vcpus;
-            fprintf (out, "  {\"name\": \"vm%06zu\", \"vcpus\": %u, \"mem_mib\": %llu, "
-                     "\"cpu_util\": %.4f, \"cpu_load\": %.4f, \"host\": \"node%05ld\"}",
-                     v + 1, flavour->vcpus, (unsigned long long) flavour->memory_mib, util,
-                     util * flavour->vcpus, host + 1);
-        }
-        else
-            fprintf (out, "  {\"name\": \"vm%06zu\", \"vcpus\": %u, \"mem_mib\": %llu, "
-                     "\"cpu_util\": %.4f, \"cpu_load\": %.4f, \"host\": null}",
-                     v + 1, flavour->vcpus, (unsigned long long) flavour->memory_mib, util,
-                     util * flavour->vcpus);
-        fprintf (out, "%s\n", v + 1 < vm_count? ",": "");
-    }
-    fprintf (out, " ]\n}\n");
-    int rc = fclose (out) == 0? 0: -1;
-    if (rc)
-        fprintf (stderr, "bench_place: cannot write '%s': %s\n", path, strerror (errno));
-    free (weight), free (cumulative), free (mem_used), free (vcpu_used);
-    return rc;
 }
 
 
@@ -319,7 +184,7 @@ s_bench_latency (s_bench_t *self, size_t count, bool verdicts, bool rules,
     uint64_t state = 42;
     *placed = 0;
     for (size_t i = 0; i < count; i++) {
-        const s_flavour_t *flavour = &s_mix [s_flavour (&state, S_MIX_COUNT)];
+        const gen_flavour_t *flavour = &gen_mix [gen_flavour (&state, GEN_MIX_COUNT)];
         self->vms [vm].vcpus = flavour->vcpus;
         self->vms [vm].memory_mib = flavour->memory_mib;
         place_decision_t decision;
@@ -354,7 +219,7 @@ s_bench_bulk (s_bench_t *self)
     }
     uint64_t state = 7;
     for (size_t v = 0; v < VMS; v++) {
-        const s_flavour_t *flavour = &s_mix [s_flavour (&state, S_MIX_COUNT)];
+        const gen_flavour_t *flavour = &gen_mix [gen_flavour (&state, GEN_MIX_COUNT)];
         vms [v] = (place_vm_t) { .name = "bulk", .vcpus = flavour->vcpus,
                                  .memory_mib = flavour->memory_mib, .host = -1 };
     }
@@ -383,7 +248,7 @@ s_inproc (const char *paths [3])
     s_bench_t benches [3];              // each points into itself: never copied
     memset (benches, 0, sizeof benches);
     printf ("single-VM placement, in process (new VM of mixed sizes, %zu flavours; cluster "
-            "unchanged between placements)\n", S_MIX_COUNT);
+            "unchanged between placements)\n", (size_t) GEN_MIX_COUNT);
     printf ("%-8s %7s  %-24s%-24s%-24s\n", "hosts", "VMs", "no verdicts p50 / p99",
             "verdicts p50 / p99", "+2 rules p50 / p99");
     int rc = 0;
@@ -543,8 +408,8 @@ s_compare (const char *hail, const char *one, double seconds, int argc, char **a
         uint64_t total = 0;
         for (size_t f = 0; f < S_E2E_FLAVOURS; f++) {
             char request [4096];
-            snprintf (request, sizeof request, "%s/req-%u-%llu.json", reqdir, s_mix [f].vcpus,
-                      (unsigned long long) s_mix [f].memory_mib);
+            snprintf (request, sizeof request, "%s/req-%u-%llu.json", reqdir, gen_mix [f].vcpus,
+                      (unsigned long long) gen_mix [f].memory_mib);
             if (access (request, R_OK) == 0)
                 flavours [flavour_count++] = f;
         }
@@ -553,7 +418,7 @@ s_compare (const char *hail, const char *one, double seconds, int argc, char **a
             for (size_t f = 0; f < S_E2E_FLAVOURS; f++)
                 flavours [flavour_count++] = f;
         for (size_t k = 0; k < flavour_count; k++)
-            total += s_mix [flavours [k]].weight;
+            total += gen_mix [flavours [k]].weight;
         uint64_t state = 2024;
         uint64_t budget = (uint64_t) (seconds * 1e9), spent_us = 0, spent_them = 0;
         if (!hail_ran [sizes])
@@ -563,17 +428,17 @@ s_compare (const char *hail, const char *one, double seconds, int argc, char **a
             if (spent_us >= budget && spent_them >= budget)
                 break;
             //  A flavour by the mix, among those available.
-            uint64_t pick = s_next (&state) % total;
+            uint64_t pick = gen_next (&state) % total;
             size_t f = flavours [0];
             for (size_t k = 0; k < flavour_count; k++) {
                 f = flavours [k];
-                if (pick < s_mix [f].weight)
+                if (pick < gen_mix [f].weight)
                     break;
-                pick -= s_mix [f].weight;
+                pick -= gen_mix [f].weight;
             }
             char vcpus [16], memory [24], request [4096], node [256] = "", our_node [256] = "";
-            snprintf (vcpus, sizeof vcpus, "%u", s_mix [f].vcpus);
-            snprintf (memory, sizeof memory, "%llu", (unsigned long long) s_mix [f].memory_mib);
+            snprintf (vcpus, sizeof vcpus, "%u", gen_mix [f].vcpus);
+            snprintf (memory, sizeof memory, "%llu", (unsigned long long) gen_mix [f].memory_mib);
             snprintf (request, sizeof request, "%s/req-%s-%s.json", reqdir, vcpus, memory);
             int status = 0;
             const char *their_node = NULL;
@@ -648,8 +513,9 @@ int
 main (int argc, char **argv)
 {
     if (argc == 5 && strcmp (argv [1], "--gen") == 0)
-        return s_generate (strtoul (argv [2], NULL, 10), strtoull (argv [3], NULL, 10),
-                           argv [4])? 1: 0;
+        return gen_cluster_write (&(gen_cluster_options_t) {
+            strtoul (argv [2], NULL, 10), strtoull (argv [3], NULL, 10), false, false, 0 },
+            argv [4], "tests/bench/bench_place --gen")? 1: 0;
     if (argc == 5 && strcmp (argv [1], "--inproc") == 0)
         return s_inproc ((const char **) argv + 2)? 1: 0;
     if (argc == 5 && strcmp (argv [1], "--one") == 0)
