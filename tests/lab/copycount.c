@@ -26,6 +26,7 @@
     --summary-json) and exits 0. --once prints the current copies "NAME COUNT HOSTS ..." and
     exits. It never signals or changes anything it observes.
 */
+#include "lab_tool.h"
 #include "vec.h"
 
 #include <dirent.h>
@@ -88,23 +89,6 @@ typedef struct {
     int64_t first_ns;               // monotonic time of the first sample
     int64_t max_gap_ns;             // longest interval between two samples
 } counter_t;
-
-static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
-
-static int64_t
-s_now_ns (clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime (id, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int
 s_vm_compare (const void *key, const void *item)
@@ -383,8 +367,8 @@ s_scan (counter_t *self)
 static int
 s_sample (counter_t *self)
 {
-    int64_t mono = s_now_ns (CLOCK_MONOTONIC);
-    int64_t wall_ms = s_now_ns (CLOCK_REALTIME) / 1000000;
+    int64_t mono = lab_tool_now_ns (CLOCK_MONOTONIC);
+    int64_t wall_ms = lab_tool_now_ns (CLOCK_REALTIME) / 1000000;
     if (s_scan (self))
         return -1;
     int64_t gap = self->last_ns? mono - self->last_ns: 0;
@@ -604,14 +588,14 @@ main (int argc, char **argv)
         fprintf (stderr, "lab_copycount: cannot open '%s': %s\n", out_path, strerror (errno));
         return 1;
     }
-    struct sigaction action = { .sa_handler = s_on_signal };    // no SA_RESTART: sleeps end
+    struct sigaction action = { .sa_handler = lab_tool_on_signal };    // no SA_RESTART: sleeps end
     sigemptyset (&action.sa_mask);
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGINT, &action, NULL);
 
     struct timespec next;
     clock_gettime (CLOCK_MONOTONIC, &next);
-    while (!s_stop) {
+    while (!lab_tool_stop) {
         if (s_sample (&self))
             return 1;
         next.tv_nsec += interval_ms * 1000000;
@@ -621,7 +605,7 @@ main (int argc, char **argv)
         }
         //  Behind schedule (the machine was busy): the next sample one interval from now.
         int64_t next_ns = (int64_t) next.tv_sec * 1000000000 + next.tv_nsec;
-        if (next_ns < s_now_ns (CLOCK_MONOTONIC)) {
+        if (next_ns < lab_tool_now_ns (CLOCK_MONOTONIC)) {
             clock_gettime (CLOCK_MONOTONIC, &next);
             next.tv_nsec += interval_ms * 1000000;
             while (next.tv_nsec >= 1000000000) {
@@ -629,7 +613,7 @@ main (int argc, char **argv)
                 next.tv_sec++;
             }
         }
-        while (!s_stop && clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+        while (!lab_tool_stop && clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
             ;
     }
     int rc = s_sample (&self) ? 1: 0;      // the state at the moment it was stopped

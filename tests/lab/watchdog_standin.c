@@ -20,6 +20,8 @@
     without a pet". File times come from the kernel's coarse clock, so a reset can come up
     to one tick (4 ms) before W has fully passed.
 */
+#include "lab_tool.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -47,27 +49,10 @@ typedef struct {
     int resets;                     // resets done
 } watchdog_t;
 
-static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
-
-static int64_t
-s_now_ns (clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime (id, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 s_log (watchdog_t *self, const char *format, ...)
 {
-    fprintf (self->log, "%lld watchdog: ", (long long) (s_now_ns (CLOCK_REALTIME) / 1000000));
+    fprintf (self->log, "%lld watchdog: ", (long long) (lab_tool_now_ns (CLOCK_REALTIME) / 1000000));
     va_list args;
     va_start (args, format);
     vfprintf (self->log, format, args);
@@ -163,7 +148,7 @@ s_reset (watchdog_t *self, int64_t unpetted_ns)
                unpetted_ms, pid, self->pidfile);
         return;
     }
-    int64_t started = s_now_ns (CLOCK_MONOTONIC);
+    int64_t started = lab_tool_now_ns (CLOCK_MONOTONIC);
     if (kill ((pid_t) pid, SIGKILL)) {
         s_log (self, "cannot reset host init %ld after %ld ms without a pet: %s",
                pid, unpetted_ms, strerror (errno));
@@ -171,21 +156,21 @@ s_reset (watchdog_t *self, int64_t unpetted_ns)
     }
     s_log (self, "host init %ld reset after %ld ms without a pet", pid, unpetted_ms);
     self->resets++;
-    while (s_alive ((pid_t) pid) && !s_stop && s_now_ns (CLOCK_MONOTONIC) - started < 2000000000LL)
+    while (s_alive ((pid_t) pid) && !lab_tool_stop && lab_tool_now_ns (CLOCK_MONOTONIC) - started < 2000000000LL)
         s_sleep (2000000);
     if (s_alive ((pid_t) pid))
         s_log (self, "host init %ld still alive %lld ms after the reset", pid,
-               (long long) ((s_now_ns (CLOCK_MONOTONIC) - started) / 1000000));
+               (long long) ((lab_tool_now_ns (CLOCK_MONOTONIC) - started) / 1000000));
     else
         s_log (self, "host init %ld gone %lld ms after the reset", pid,
-               (long long) ((s_now_ns (CLOCK_MONOTONIC) - started) / 1000000));
+               (long long) ((lab_tool_now_ns (CLOCK_MONOTONIC) - started) / 1000000));
 }
 
 //  One look at the pet file; returns how long to sleep before the next one.
 static int64_t
 s_check (watchdog_t *self)
 {
-    int64_t now = s_now_ns (CLOCK_REALTIME);
+    int64_t now = lab_tool_now_ns (CLOCK_REALTIME);
     int64_t pet = s_pet_time (self);
     if (!self->armed) {
         //  Before the first pet only the file's existence counts; after a reset, a new pet.
@@ -202,9 +187,9 @@ s_check (watchdog_t *self)
     if (unpetted >= self->timeout_ns) {
         s_reset (self, unpetted);
         self->armed = false;
-        self->since_ns = s_now_ns (CLOCK_REALTIME);
+        self->since_ns = lab_tool_now_ns (CLOCK_REALTIME);
         if (self->once)
-            s_stop = 1;
+            lab_tool_stop = 1;
         return CHECK_NS;
     }
     int64_t left = self->timeout_ns - unpetted;
@@ -250,16 +235,16 @@ main (int argc, char **argv)
         return 1;
     }
     self.timeout_ns = timeout_ms * 1000000LL;
-    self.since_ns = s_now_ns (CLOCK_REALTIME);
+    self.since_ns = lab_tool_now_ns (CLOCK_REALTIME);
 
-    struct sigaction action = { .sa_handler = s_on_signal };    // no SA_RESTART: sleeps end
+    struct sigaction action = { .sa_handler = lab_tool_on_signal };    // no SA_RESTART: sleeps end
     sigemptyset (&action.sa_mask);
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGINT, &action, NULL);
 
     s_log (&self, "watching '%s' (timeout %ld ms), host init from '%s'", self.file, timeout_ms,
            self.pidfile);
-    while (!s_stop)
+    while (!lab_tool_stop)
         s_sleep (s_check (&self));
     s_log (&self, "stopped after %d reset%s", self.resets, self.resets == 1? "": "s");
     if (self.log != stderr)
