@@ -16,6 +16,7 @@
     wants current state: the next heartbeat, report or HELLO replaces whatever was lost.
 */
 #include "agent.h"
+#include "state_file.h"
 #include "agent_core.h"
 #include "clock.h"
 #include "executor.h"
@@ -214,7 +215,7 @@ s_read_line (const char *path, char *out, size_t size)
 static int
 s_load_host_id (const char *state_dir, char *host_id, char *err, size_t err_size)
 {
-    char path [1100], tmp [1110];
+    char path [1100];
     snprintf (path, sizeof path, "%s/host-id", state_dir);
     if (access (path, F_OK) == 0) {
         if (s_read_line (path, host_id, WIRE_ID_SIZE) == 0 && wire_uuid_valid (host_id))
@@ -237,17 +238,10 @@ s_load_host_id (const char *state_dir, char *host_id, char *err, size_t err_size
     zuuid_destroy (&uuid);
     for (char *c = host_id; *c; c++)
         *c = (char) tolower ((unsigned char) *c);
-    snprintf (tmp, sizeof tmp, "%s.tmp", path);
-    FILE *file = fopen (tmp, "w");
-    bool written = file && fprintf (file, "%s\n", host_id) > 0 && fflush (file) == 0
-                && fsync (fileno (file)) == 0;
-    if (file)
-        written = fclose (file) == 0 && written;
-    if (!written || rename (tmp, path)) {
-        snprintf (err, err_size, "cannot write '%s': %s", path, strerror (errno));
-        unlink (tmp);
+    char text [WIRE_ID_SIZE + 2];
+    snprintf (text, sizeof text, "%s\n", host_id);
+    if (state_file_write (state_dir, "host-id", text, true, err, err_size))
         return -1;
-    }
     log_info ("new host id %s stored in '%s'", host_id, path);
     return 0;
 }

@@ -1,6 +1,7 @@
 /*  lease_store.c - what the agent keeps on disk for HA (see lease_store.h).
 */
 #include "lease_store.h"
+#include "state_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,38 +13,6 @@
 
 #define S_BLOCKS "witness-blocks"
 #define S_LEASE  "lease"
-
-//  Writes text to STATE_DIR/NAME through NAME.tmp; durable: fsyncs the file and the
-//  directory. 0, or -1 with the reason in err.
-static int
-s_write_file (const char *state_dir, const char *name, const char *text, bool durable,
-              char *err, size_t err_size)
-{
-    char path [1100], tmp [1110];
-    snprintf (path, sizeof path, "%s/%s", state_dir, name);
-    snprintf (tmp, sizeof tmp, "%s.tmp", path);
-    FILE *file = fopen (tmp, "w");
-    bool written = file && fputs (text, file) >= 0 && fflush (file) == 0
-                && (!durable || fsync (fileno (file)) == 0);
-    if (file)
-        written = fclose (file) == 0 && written;
-    if (!written || rename (tmp, path)) {
-        snprintf (err, err_size, "cannot write '%s': %s", path, strerror (errno));
-        unlink (tmp);
-        return -1;
-    }
-    if (!durable)
-        return 0;
-    int dir = open (state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0 || fsync (dir)) {
-        snprintf (err, err_size, "cannot sync directory '%s': %s", state_dir, strerror (errno));
-        if (dir >= 0)
-            close (dir);
-        return -1;
-    }
-    close (dir);
-    return 0;
-}
 
 int
 lease_store_save_blocks (const char *state_dir, const lease_t *lease, char *err,
@@ -61,7 +30,7 @@ lease_store_save_blocks (const char *state_dir, const lease_t *lease, char *err,
         used += (size_t) snprintf (text + used, size - used, "%s %" PRIu64 "\n",
                                    block->host_id, block->generation);
     }
-    int rc = s_write_file (state_dir, S_BLOCKS, text, true, err, err_size);
+    int rc = state_file_write (state_dir, S_BLOCKS, text, true, err, err_size);
     free (text);
     return rc;
 }
@@ -108,7 +77,7 @@ lease_store_save_until (const char *state_dir, const char *boot_id, int64_t unti
 {
     char text [128];
     snprintf (text, sizeof text, "%s %" PRId64 "\n", boot_id [0]? boot_id: "-", until);
-    return s_write_file (state_dir, S_LEASE, text, false, err, err_size);
+    return state_file_write (state_dir, S_LEASE, text, false, err, err_size);
 }
 
 int64_t
